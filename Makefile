@@ -1,0 +1,53 @@
+# The README's commands. `make help` lists the targets.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint fmt services stop-services venv secrets migrate demo check-deploy
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements/constraints.txt ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the virtualenv and install the pinned packages
+
+services: ## start the project-local PostgreSQL and Redis under var/ (installs them if missing)
+	@scripts/services.sh start
+
+stop-services: ## stop the local PostgreSQL and Redis
+	@scripts/services.sh stop
+
+secrets: $(STAMP) ## generate development keys under var/secrets/ (never committed)
+	@$(PY) scripts/dev_secrets.py
+
+migrate: venv services secrets ## apply migrations and load reference data
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_reference
+
+run: venv secrets ## set up and run the whole system (web, workers, beat, national simulator, demo data)
+	$(PY) scripts/run.py
+
+test: venv services secrets ## run the whole test suite against real PostgreSQL and Redis
+	@scripts/services.sh system-packages fonts-ipaexfont poppler-utils chromium docker-compose
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff (format check and lint) and mypy
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+fmt: venv ## format and auto-fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check-deploy: venv secrets ## Django's deployment checklist with production settings
+	DJANGO_DEBUG=0 JUKINET_TLS=1 $(PY) manage.py check --deploy --fail-level WARNING
