@@ -46,9 +46,7 @@ def parse_keyring(spec: str, active_id: str) -> Keyring:
         except ValueError as exc:
             raise ImproperlyConfigured(f"INDIVIDUAL_NUMBER_KEYS: key {key_id} is not base64") from exc
         if not key_id.isascii() or not key_id or len(key_id) > 32 or len(key) != 32:
-            raise ImproperlyConfigured(
-                f"INDIVIDUAL_NUMBER_KEYS: key {key_id!r} must be a 32-byte AES-256 key"
-            )
+            raise ImproperlyConfigured(f"INDIVIDUAL_NUMBER_KEYS: key {key_id!r} must be a 32-byte AES-256 key")
         keys[key_id] = key
     if active_id not in keys:
         raise ImproperlyConfigured("INDIVIDUAL_NUMBER_ACTIVE_KEY_ID names no key in INDIVIDUAL_NUMBER_KEYS")

@@ -125,9 +125,7 @@ def identity_version_write(
     """Append a version and make it current, superseding the previous one. Caller holds the row lock."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("identity_version_write needs the caller's transaction and row lock")
-    values = version_values(
-        person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted
-    )
+    values = version_values(person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted)
     if removed:
         ensure_partitions(VERSION_TABLE, [values["expiry_year"]])
     if person.current_version_id is not None:
@@ -143,15 +141,15 @@ def identity_version_supersede(*, person: IdentityPerson, received_on: dt.date) 
 
     A removal version keeps the clock it got at its insert (a later supersede never restarts it).
     """
+    if person.current_version_id is None or person.current_version_expiry_year is None:
+        return
     start, expiry = retention_for(received_on)
     ensure_partitions(VERSION_TABLE, [expiry])
     IdentityVersion.objects.filter(
         pk=person.current_version_id,
         expiry_year=person.current_version_expiry_year,
         retention_start__isnull=True,
-    ).update(
-        is_current=False, retention_flag=RetentionFlag.RETAINED, retention_start=start, expiry_year=expiry
-    )
+    ).update(is_current=False, retention_flag=RetentionFlag.RETAINED, retention_start=start, expiry_year=expiry)
     IdentityVersion.objects.filter(
         pk=person.current_version_id,
         expiry_year=person.current_version_expiry_year,
@@ -165,8 +163,6 @@ def identity_version_mark_deleted(*, version: IdentityVersion) -> None:
 
 
 def identity_current_version(person: IdentityPerson) -> IdentityVersion | None:
-    if person.current_version_id is None:
+    if person.current_version_id is None or person.current_version_expiry_year is None:
         return None
-    return IdentityVersion.objects.get(
-        pk=person.current_version_id, expiry_year=person.current_version_expiry_year
-    )
+    return IdentityVersion.objects.get(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)

@@ -24,9 +24,7 @@ DB_GUARD_ERRORS = (InternalError, ProgrammingError, IntegrityError)
 
 def _new_person():
     person = identity_person_create(resident_code="12345678903", assigned_on=dt.date(2025, 4, 1))
-    version = identity_version_write(
-        person=person, content=identity_content(), envelope=envelope(), removed=False
-    )
+    version = identity_version_write(person=person, content=identity_content(), envelope=envelope(), removed=False)
     return person, version
 
 
@@ -125,9 +123,7 @@ def test_individual_number_is_encrypted_bound_to_its_person_and_found_by_blind_i
 
     with pytest.raises(DecryptionError):
         decrypt_individual_number(stored, table=VERSION_TABLE, person_id=person.pk + 1)
-    found = IdentityVersion.objects.get(
-        individual_number_blind_index=blind_index("123456789018"), is_current=True
-    )
+    found = IdentityVersion.objects.get(individual_number_blind_index=blind_index("123456789018"), is_current=True)
     assert found.pk == version.pk
 
 
