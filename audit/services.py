@@ -1,0 +1,193 @@
+"""State changes of the audit app. `operation_log_record` is the one door into the operation log (§11.1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+
+from audit import partitions
+from audit.models import Affair, OperationKind, OperationLogEntry, Operator, Terminal
+from audit.oplog import GENESIS, canonical_entry, chain_hash, reject_floats
+from jukinet import clock
+
+# Any constant works; it only has to be the same in every process appending to the log.
+OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
+BLIND_INDEX_CONDITION = "individual_number_blind_index"
+_TWELVE_DIGITS = re.compile(r"^\s*[0-9０-９]{12}\s*$")
+_FORBIDDEN_KEYS = {"individual_number", "individual_numbers", "my_number"}
+_OUTCOME = re.compile(r"^(ok|failed|[A-Z][0-9]{2,3}|not_found|released|refused|duplicate|content_mismatch)$")
+
+
+class OperationLogError(RuntimeError):
+    """Misuse of the logging function (no transaction, plaintext individual number, bad outcome)."""
+
+
+def blind_index_condition(blind_index: str) -> dict[str, str]:
+    """Conditions fragment for a search by individual number: only its blind index (照合値, §4.2).
+
+    Pass the hex HMAC computed by the identity app, e.g.
+    `conditions={**blind_index_condition(index_hex), "affair": "A001"}`; screens show 「個人番号（照合値）」.
+    """
+    if not re.fullmatch(r"[0-9a-f]{16,128}", blind_index):
+        raise OperationLogError("blind index must be lower-case hex")
+    return {BLIND_INDEX_CONDITION: blind_index}
+
+
+def _check_no_individual_number(value: Any) -> None:
+    # 個人番号 never in the log (§11): refuse the key and any 12-digit string, whatever its check digit.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _FORBIDDEN_KEYS:
+                raise OperationLogError(f"use {BLIND_INDEX_CONDITION}, never {key}, in log conditions")
+            _check_no_individual_number(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_no_individual_number(item)
+    elif isinstance(value, str) and _TWELVE_DIGITS.match(value):
+        raise OperationLogError("a 12-digit value looks like an individual number; log its blind index")
+
+
+def _target_pair(target: Model | tuple[str, object]) -> list[str]:
+    if isinstance(target, Model):
+        return [target._meta.label_lower, str(target.pk)]
+    label, pk = target
+    return [str(label), str(pk)]
+
+
+def _actor_fields(actor: Operator | str) -> tuple[str, Operator | None]:
+    if isinstance(actor, Operator):
+        return f"operator:{actor.pk}", actor
+    if not isinstance(actor, str) or ":" not in actor or len(actor) > 64:
+        raise OperationLogError("actor must be an Operator or a principal such as 'system:intake'")
+    return actor, None
+
+
+def _lock_and_read_head() -> tuple[int, bytes]:
+    """Take the chain lock (held until commit) and read the head, creating its row on first use."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OPLOG_LOCK_KEY])
+        cursor.execute("SELECT sequence, hash FROM audit_operationloghead WHERE id = 1")
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                "SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1"
+            )
+            row = cursor.fetchone() or (0, GENESIS)
+            cursor.execute(
+                "INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row)
+            )
+    return int(row[0]), bytes(row[1])
+
+
+def operation_log_record(
+    *,
+    actor: Operator | str,
+    kind: OperationKind | int,
+    terminal: Terminal | None = None,
+    affair: Affair | None = None,
+    targets: Iterable[Model | tuple[str, object]] = (),
+    outcome: str = "ok",
+    conditions: dict[str, Any] | None = None,
+    result_count: int | None = None,
+) -> OperationLogEntry:
+    """Append one entry to the operation log, chained to the previous one (domain.md §11.1).
+
+    Call it inside the action's transaction, as its last statement: it takes the chain's advisory lock, which
+    is held until the transaction commits, so concurrent appends never fork the chain. Raises
+    `OperationLogError` when no transaction is open, when `conditions` hold a float or anything that looks
+    like an individual number (pass `blind_index_condition(...)` instead), or on a malformed outcome.
+    """
+    if not connection.in_atomic_block:
+        raise OperationLogError("operation_log_record must run inside the action's transaction")
+    if not _OUTCOME.match(outcome):
+        raise OperationLogError(f"unknown outcome {outcome!r}")
+    reject_floats(conditions)
+    _check_no_individual_number(conditions)
+    actor_label, operator = _actor_fields(actor)
+    target_pairs = [_target_pair(target) for target in targets]
+
+    previous_sequence, previous_hash = _lock_and_read_head()
+    # The time is read under the lock, so sequence order and time order agree and a dropped month is
+    # always a prefix of the chain.
+    recorded_at = clock.now()
+    _ensure_partition(recorded_at)
+    entry = OperationLogEntry(
+        sequence=previous_sequence + 1,
+        recorded_at=recorded_at,
+        operator=operator,
+        actor=actor_label,
+        terminal=terminal,
+        kind=int(kind),
+        affair=affair,
+        targets=target_pairs,
+        outcome=outcome,
+        conditions=conditions,
+        result_count=result_count,
+    )
+    entry.hash = chain_hash(previous_hash, entry_canonical(entry))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id,"
+            " kind, affair_id, targets, outcome, conditions, result_count, hash)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s);"
+            " UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
+            [
+                entry.sequence,
+                recorded_at,
+                operator.pk if operator else None,
+                actor_label,
+                terminal.pk if terminal else None,
+                entry.kind,
+                affair.pk if affair else None,
+                _json(target_pairs),
+                outcome,
+                None if conditions is None else _json(conditions),
+                result_count,
+                entry.hash,
+                entry.sequence,
+                entry.hash,
+            ],
+        )
+    return entry
+
+
+def entry_canonical(entry: OperationLogEntry) -> bytes:
+    return canonical_entry(
+        sequence=entry.sequence,
+        recorded_at=entry.recorded_at,
+        actor=entry.actor,
+        terminal_id=entry.terminal_id,
+        kind=entry.kind,
+        affair_id=entry.affair_id,
+        targets=entry.targets,
+        outcome=entry.outcome,
+        conditions=entry.conditions,
+        result_count=entry.result_count,
+    )
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_known_partitions: set[str] = set()
+
+
+def _ensure_partition(moment: Any) -> None:
+    """Safety net for a month whose partition the beat job has not created yet (§13: no default partition).
+
+    The cache is filled only after commit: a rolled-back transaction may have rolled the partition back too.
+    """
+    month = partitions.month_start(clock.local_date(moment))
+    name = partitions.partition_name(month)
+    if name in _known_partitions:
+        return
+    if not partitions.partition_exists(month):
+        partitions.partition_create(month)
+    transaction.on_commit(lambda: _known_partitions.add(name))
