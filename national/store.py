@@ -141,11 +141,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _text(update: Mapping[str, Any], name: str, *, max_len: int, nullable: bool = False) -> None:
+def _text(update: Mapping[str, Any], name: str, *, max_len: int, nullable: bool = False, empty: bool = False) -> None:
     value = update.get(name)
     if value is None and nullable:
         return
-    if not isinstance(value, str) or not value or len(value) > max_len:
+    if not isinstance(value, str) or (not value and not empty) or len(value) > max_len:
         raise UpdateRejected(f"invalid_field:{name}")
 
 
@@ -223,7 +223,8 @@ def _validate_furyo(update: dict[str, Any]) -> None:
         _count(update, name)
     _count(update, "last_address_gaiji_count", nullable=True)
     _text(update, "last_address", max_len=200, nullable=True)
-    _text(update, "gaiji_pattern", max_len=20, nullable=True)
+    # An opaque municipal code kept as given (domain.md §5.1): "" (no pattern) is a value like any other.
+    _text(update, "gaiji_pattern", max_len=20, nullable=True, empty=True)
     if update["address_municipality_code"] is not None and not is_valid_municipality_code(
         update["address_municipality_code"]
     ):

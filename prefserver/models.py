@@ -325,3 +325,32 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert #{self.pk} ({self.kind})"
+
+
+# --- Incidents register (domain.md §15, minimal form) ------------------------------------------------------
+
+
+class Incident(models.Model):
+    """A row of the incidents register (事故): content, count, place, circumstances, detection date,
+    prevention. Opened by the system (a national push pending past PUSH_INCIDENT_AFTER) or by staff."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "対応中"
+        CLOSED = "closed", "完了"
+
+    kind = models.CharField("種別", max_length=32, blank=True)
+    content = models.CharField("内容", max_length=400)
+    count = models.IntegerField("件数", default=0)
+    place = models.CharField("場所", max_length=200, blank=True)
+    circumstances = models.TextField("状況", blank=True)
+    detected_at = models.DateTimeField("検知日時", default=clock.now)
+    prevention = models.TextField("再発防止策", blank=True)
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.OPEN)
+    closed_at = models.DateTimeField("完了日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "事故"
+        verbose_name_plural = "事故"
+
+    def __str__(self) -> str:
+        return f"Incident #{self.pk} ({self.status})"

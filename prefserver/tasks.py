@@ -44,3 +44,27 @@ def intake_hold_sweep_task() -> int:
     from prefserver.intake.process import intake_hold_sweep
 
     return intake_hold_sweep(as_of=clock.now())
+
+
+# --- National push relay (domain.md §7) ------------------------------------------------------------------
+
+PUSH_MAX_BATCHES_PER_RUN = 50
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def push_relay_task() -> int:
+    """Woken on commit after an apply, and by beat every few seconds: send what is due, in order per person."""
+    from prefserver.push import push_due_exists, push_relay_run
+
+    if not push_due_exists():
+        return 0
+    sent = push_relay_run(max_batches=PUSH_MAX_BATCHES_PER_RUN)
+    return sent
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def push_backlog_check_task() -> dict[str, int]:
+    """Beat, every minute: alert / incident for rows pending too long (PUSH_ALERT_AFTER, PUSH_INCIDENT_AFTER)."""
+    from prefserver.push import push_backlog_check
+
+    return push_backlog_check(as_of=clock.now())

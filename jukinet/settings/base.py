@@ -180,3 +180,9 @@ LOGGING = {
 # --- Intake (prefserver): wake-up sweeper and hold sweep (domain.md §6.3, §6.5) -------------------------
 CELERY_BEAT_SCHEDULE["intake-redispatch"] = {"task": "prefserver.tasks.intake_redispatch_task", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["intake-hold-sweep"] = {"task": "prefserver.tasks.intake_hold_sweep_task", "schedule": 60.0}
+
+# --- National push relay (prefserver.push, domain.md §7) ------------------------------------------------
+PUSH_BATCH_MAX = env_int("PUSH_BATCH_MAX", 2000, minimum=1, maximum=10_000)
+PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["push-relay-sweep"] = {"task": "prefserver.tasks.push_relay_task", "schedule": 3.0}
+CELERY_BEAT_SCHEDULE["push-backlog-check"] = {"task": "prefserver.tasks.push_backlog_check_task", "schedule": 60.0}

@@ -1,0 +1,268 @@
+"""The push relay against a real national server process (mutual TLS): order, batching, retries, fail-closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit.models import OperationKind, OperationLogEntry
+from jukinet import clock
+from national.testing import RunningServer, running_server
+from prefserver.models import Alert, Incident, PushOutbox
+from prefserver.national_client import NationalClient
+from prefserver.push import (
+    ALERT_AUTH,
+    ALERT_BACKLOG,
+    backoff_seconds,
+    push_backlog_check,
+    push_batch,
+    push_relay_run,
+)
+from tests.prefserver.factories import make_individual_number, make_resident_code
+from tests.prefserver.intake_helpers import (
+    NUMBER,
+    YAMAGUCHI,
+    furyo_payload,
+    identity_payload,
+    notice,
+    send_and_process,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_server(tmp_path_factory.mktemp("push"), "--seed-population", "0") as server:
+        yield server
+
+
+@pytest.fixture
+def client(national: RunningServer) -> Iterator[NationalClient]:
+    p = national.pki
+    c = NationalClient(national.url, p.ca_cert, p.client_cert, p.client_key, national.server_pin, timeout=10)
+    c.set_faults(mode="none")
+    yield c
+    c.set_faults(mode="none")
+    c.close()
+
+
+def _factory(client: NationalClient) -> Any:
+    return lambda: client
+
+
+def _rng_codes(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [make_resident_code(rng) for _ in range(n)]
+
+
+def _move_in(code: str, sequence: int = 1, **payload: Any) -> dict[str, Any]:
+    return notice("11", sequence, resident_code=code, payload=identity_payload(**payload))
+
+
+def _stat(client: NationalClient, name: str) -> int:
+    return int(client.stats()[name])
+
+
+def test_one_request_carries_many_persons_each_acknowledged(client: NationalClient) -> None:
+    # given: five persons applied, five outbox rows
+    codes = _rng_codes(5, seed=1)
+    send_and_process(*[_move_in(code) for code in codes])
+    requests_before = _stat(client, "requests")
+    # when
+    result = push_batch(client_factory=_factory(client))
+    # then
+    assert result.claimed == 5 and result.sent == 5
+    assert _stat(client, "requests") == requests_before + 1
+    rows = PushOutbox.objects.filter(resident_code__in=codes)
+    assert {r.status for r in rows} == {"sent"} and all(r.acked_at is not None for r in rows)
+    assert client.sequences_of(codes) == dict.fromkeys(codes, 1)
+    entry = OperationLogEntry.objects.filter(kind=OperationKind.NATIONAL_PUSH).latest("sequence")
+    assert entry.actor == "system:push" and entry.conditions["sent"] == 5
+
+
+def test_a_persons_next_update_waits_for_the_previous_ack(client: NationalClient) -> None:
+    # given: one person with three applied updates (転入, 転居, 転居)
+    (code,) = _rng_codes(1, seed=2)
+    send_and_process(
+        _move_in(code),
+        notice("21", 2, resident_code=code, payload=identity_payload(address="山口県下関市見本町二丁目1番")),
+        notice("21", 3, resident_code=code, payload=identity_payload(address="山口県下関市見本町三丁目1番")),
+    )
+    # when / then: each batch carries only the earliest unacknowledged update of the person
+    for expected in (1, 2, 3):
+        result = push_batch(client_factory=_factory(client))
+        assert result.claimed == 1
+        assert client.sequence_of(code) == expected
+    assert push_batch(client_factory=_factory(client)).claimed == 0
+    found = client.lookup("identity", {"resident_code": code})
+    assert found.record is not None and found.record["address"] == "山口県下関市見本町三丁目1番"
+
+
+def test_a_failed_earlier_update_blocks_the_later_one_until_it_is_sent(client: NationalClient) -> None:
+    # given: update 1 of a person failed once (backing off), update 2 due
+    (code,) = _rng_codes(1, seed=3)
+    send_and_process(_move_in(code), notice("23", 2, resident_code=code, payload=identity_payload(name="見本 次郎")))
+    client.set_faults(mode="5xx", fraction=1.0, status=503)
+    push_batch(client_factory=_factory(client))
+    client.set_faults(mode="none")
+    first, second = PushOutbox.objects.filter(resident_code=code).order_by("update_sequence")
+    assert first.status == second.status == "pending"
+    # when: only the later row is due
+    PushOutbox.objects.filter(pk=second.pk).update(next_attempt_at=clock.now() - dt.timedelta(seconds=1))
+    blocked = push_batch(client_factory=_factory(client))
+    # then
+    assert blocked.claimed == 0 and client.sequence_of(code) is None
+
+
+def test_payloads_carry_the_8_items_and_the_18_furyo_fields(client: NationalClient) -> None:
+    # given: an identity entry and a code change, and a 附票 entry
+    old, new, furyo_code = _rng_codes(3, seed=4)
+    number = make_individual_number(random.Random(4))
+    send_and_process(
+        _move_in(old, individual_number=number),
+        notice("27", 2, resident_code=old, payload=identity_payload(individual_number=number, new_resident_code=new)),
+        notice("51", 1, resident_code=furyo_code, file="furyo", payload=furyo_payload()),
+    )
+    # when
+    push_relay_run(client_factory=_factory(client))
+    # then: the national side holds what the relay built from the versions
+    identity = client.lookup("identity", {"resident_code": new}).record
+    assert identity is not None
+    assert identity["individual_number"] == number and identity["previous_resident_code"] == old
+    assert identity["change_reason"] == "27" and identity["update_sequence"] == 2
+    assert "name_gaiji_count" not in identity and "former_surname" not in identity
+    furyo = client.lookup("furyo", {"resident_code": furyo_code}).record
+    assert furyo is not None and "individual_number" not in furyo
+    assert furyo["furyo_municipality_code"] == YAMAGUCHI and furyo["notice_kind"] == "51"
+    assert PushOutbox.objects.filter(status="pending").count() == 0
+
+
+def test_failures_back_off_from_30_seconds_doubling_to_an_hour(client: NationalClient) -> None:
+    # given
+    (code,) = _rng_codes(1, seed=5)
+    send_and_process(_move_in(code))
+    client.set_faults(mode="down")
+    delays = []
+    # when: eight failed attempts, each made due again before the next
+    for _ in range(8):
+        before = clock.now()
+        result = push_batch(client_factory=_factory(client))
+        assert result.retry == 1
+        row = PushOutbox.objects.get(resident_code=code)
+        delays.append(round((row.next_attempt_at - before).total_seconds()))
+        PushOutbox.objects.filter(pk=row.pk).update(next_attempt_at=clock.now())
+    # then
+    assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600]
+    assert [backoff_seconds(n) for n in range(1, 10)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert row.status == "pending" and row.attempts == 8
+
+
+def test_5xx_is_retried_and_the_resend_has_no_second_effect(client: NationalClient) -> None:
+    # given: the national server commits but the answer is lost
+    codes = _rng_codes(3, seed=6)
+    send_and_process(*[_move_in(code) for code in codes])
+    accepted_before = _stat(client, "accepted")
+    client.set_faults(mode="5xx", fraction=1.0, when="after")
+    # when
+    failed = push_batch(client_factory=_factory(client))
+    client.set_faults(mode="none")
+    PushOutbox.objects.filter(resident_code__in=codes).update(next_attempt_at=clock.now())
+    retried = push_batch(client_factory=_factory(client))
+    # then
+    assert failed.retry == 3 and retried.sent == 3 and retried.duplicates == 3
+    assert _stat(client, "accepted") == accepted_before + 3
+    assert set(PushOutbox.objects.filter(resident_code__in=codes).values_list("status", flat=True)) == {"sent"}
+
+
+def test_idempotent_resend_after_a_lost_commit_changes_nothing(client: NationalClient) -> None:
+    # given: sent, then our record of it lost (as if the relay died before its commit)
+    (code,) = _rng_codes(1, seed=7)
+    send_and_process(_move_in(code))
+    push_batch(client_factory=_factory(client))
+    stats_before = client.stats()
+    PushOutbox.objects.filter(resident_code=code).update(status="pending", acked_at=None)
+    # when
+    result = push_batch(client_factory=_factory(client))
+    # then
+    stats_after = client.stats()
+    assert result.sent == 1 and result.duplicates == 1
+    assert stats_after["accepted"] == stats_before["accepted"]
+    assert stats_after["duplicates"] == stats_before["duplicates"] + 1
+    assert client.sequence_of(code) == 1
+
+
+def test_duplicate_acks_are_folded(client: NationalClient) -> None:
+    # given
+    codes = _rng_codes(4, seed=8)
+    send_and_process(*[_move_in(code) for code in codes])
+    client.set_faults(mode="duplicate_acks")
+    # when
+    result = push_batch(client_factory=_factory(client))
+    # then
+    assert result.claimed == 4 and result.sent == 4 and result.duplicates == 0
+    assert PushOutbox.objects.filter(resident_code__in=codes, status="sent").count() == 4
+
+
+def test_a_wrong_pin_sends_nothing_keeps_the_row_pending_and_alerts(
+    national: RunningServer, client: NationalClient
+) -> None:
+    # given: a client pinning the CA instead of the server certificate
+    p = national.pki
+    from prefserver.national_client import certificate_sha256
+
+    wrong = NationalClient(national.url, p.ca_cert, p.client_cert, p.client_key, certificate_sha256(p.ca_cert))
+    (code,) = _rng_codes(1, seed=9)
+    send_and_process(_move_in(code))
+    received_before = _stat(client, "updates_received")
+    # when
+    result = push_batch(client_factory=lambda: wrong)
+    push_batch(client_factory=lambda: wrong)  # not due again: nothing more happens
+    # then
+    row = PushOutbox.objects.get(resident_code=code)
+    assert result.auth_failed == 1 and row.status == "pending" and row.attempts == 1
+    assert _stat(client, "updates_received") == received_before
+    assert Alert.objects.filter(kind=ALERT_AUTH, resolved=False).count() == 1
+    entry = OperationLogEntry.objects.filter(kind=OperationKind.NATIONAL_PUSH).latest("sequence")
+    assert entry.outcome == "failed"
+
+
+def test_an_unknown_client_certificate_fails_closed(national: RunningServer, tmp_path: Path) -> None:
+    # given: our key store holds a certificate from another CA (generated here)
+    from national import pki
+
+    other = pki.PkiPaths(tmp_path / "other")
+    pki.init(other.directory)
+    p = national.pki
+    stranger = NationalClient(national.url, p.ca_cert, other.client_cert, other.client_key, national.server_pin)
+    (code,) = _rng_codes(1, seed=10)
+    send_and_process(_move_in(code))
+    # when
+    result = push_batch(client_factory=lambda: stranger)
+    # then
+    assert result.auth_failed == 1 and result.sent == 0
+    assert PushOutbox.objects.get(resident_code=code).status == "pending"
+
+
+def test_backlog_raises_one_alert_after_an_hour_and_an_incident_after_a_day() -> None:
+    # given: a row pending (never sent)
+    (code,) = _rng_codes(1, seed=11)
+    send_and_process(_move_in(code))
+    created = PushOutbox.objects.get(resident_code=code).created_at
+    # when
+    early = push_backlog_check(as_of=created + dt.timedelta(minutes=59))
+    late = push_backlog_check(as_of=created + dt.timedelta(minutes=61))
+    again = push_backlog_check(as_of=created + dt.timedelta(minutes=90))
+    stale = push_backlog_check(as_of=created + dt.timedelta(hours=25))
+    # then
+    assert early == {"overdue": 0, "stale": 0}
+    assert late["overdue"] == 1 and again["overdue"] == 1 and stale["stale"] == 1
+    assert Alert.objects.filter(kind=ALERT_BACKLOG).count() == 1
+    incident = Incident.objects.get()
+    assert incident.status == "open" and incident.count == 1
+    assert NUMBER not in incident.content and code not in incident.content
