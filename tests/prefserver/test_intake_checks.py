@@ -11,7 +11,6 @@ from tests.prefserver.intake_helpers import (
     CODE_B,
     OTHER_NUMBER,
     UBE,
-    YAMAGUCHI,
     furyo_payload,
     identity_payload,
     notice,
