@@ -81,9 +81,9 @@ def receive(*notices: Any, municipality_code: str = YAMAGUCHI) -> list[Any]:
     return notices_receive(municipality_code=municipality_code, elements=list(notices), actor="test")
 
 
-def send_and_process(*notices: Any, municipality_code: str = YAMAGUCHI) -> list[Notice]:
-    """Receive, decide everything pending, and return the stored rows of these notices (in order)."""
-    receipts = receive(*notices, municipality_code=municipality_code)
+def send_and_process(*notices: Any, municipality_code: str | None = None) -> list[Notice]:
+    """Receive (as the first notice's sender), decide everything pending, and return the stored rows."""
+    receipts = receive(*notices, municipality_code=municipality_code or notices[0]["municipality_code"])
     intake_process_pending()
     rows = {n.notice_id: n for n in Notice.objects.filter(notice_id__in=[r.notice_id for r in receipts])}
     return [rows[r.notice_id] for r in receipts if r.notice_id in rows]
