@@ -7,8 +7,10 @@ idempotent: they claim work by status, so a re-delivered or duplicated task find
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from celery import shared_task
+from celery.signals import task_success
 
 from jukinet import clock
 
@@ -68,3 +70,14 @@ def push_backlog_check_task() -> dict[str, int]:
     from prefserver.push import push_backlog_check
 
     return push_backlog_check(as_of=clock.now())
+
+
+@task_success.connect
+def _wake_push_after_apply(sender: Any = None, result: Any = None, **kwargs: Any) -> None:
+    """Wake the relay once an intake run has committed batches (it returns after its commits), so pushes
+    wait for no schedule. Eager runs (unit tests) are skipped: those tests call the relay themselves."""
+    if getattr(sender, "name", "") != intake_process_task.name or not result:
+        return
+    if getattr(sender.request, "is_eager", False):
+        return
+    push_relay_task.delay()
