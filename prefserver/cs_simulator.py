@@ -44,6 +44,10 @@ TOWNS = ["見本町", "駅前", "中央", "本町", "東町", "西町", "南町"
 # Change kinds and their weights (see the module docstring).
 MIX = (("21", 30), ("11", 27), ("31", 22), ("32", 9), ("12", 7), ("23", 5))
 MOVE_INSIDE_SHARE = 0.4  # of 転出: a 転入 in another municipality of the prefecture follows
+# A move inside the prefecture only for a person entered at least this many notices earlier: senders batch
+# their notices, so a new person's entry could otherwise arrive after its 転入 elsewhere, which would set a
+# baseline for an unknown code (domain.md §6.3) and make the earlier notices stale.
+MOVE_INSIDE_MIN_AGE = 5000
 
 
 @dataclass
@@ -54,6 +58,7 @@ class SimPerson:
     payload: dict[str, Any]
     removed: bool = False
     file: str = "identity"
+    created_serial: int = 0  # the stream position of the person's entry
 
 
 @dataclass
@@ -111,10 +116,12 @@ class CsStream:
         self.sent: deque[dict[str, Any]] = deque(maxlen=2000)  # recent notices, for duplicates
         self.stats = StreamStats()
         self.used_codes: set[str] = set()
+        self.position = 0  # notices emitted so far
 
     # --- people -------------------------------------------------------------------------------------
     def add_person(self, person: SimPerson) -> None:
         """Bootstrap: a person already current (or removed) at the prefecture."""
+        person.created_serial = -MOVE_INSIDE_MIN_AGE
         self.persons[person.resident_code] = person
         self.used_codes.add(person.resident_code)
         if not person.removed:
@@ -226,7 +233,8 @@ class CsStream:
         if reason in ("31", "32"):
             person.removed = True
             self._unmark_current(code)
-        if reason == "31" and len(self.municipalities) > 1 and self.rng.random() < MOVE_INSIDE_SHARE:
+        settled = self.position - person.created_serial >= MOVE_INSIDE_MIN_AGE
+        if reason == "31" and settled and len(self.municipalities) > 1 and self.rng.random() < MOVE_INSIDE_SHARE:
             notices.append(self._move_inside(person))
         return notices
 
@@ -259,7 +267,7 @@ class CsStream:
             payload = self._identity_payload(municipality, birth_date=born)
             # A mover from elsewhere whose counter we cannot learn starts from a baseline (§6.3: any value).
             sequence = 1 if reason == "12" else self.rng.randint(1, 6)
-        person = SimPerson(code, sequence, municipality[0], payload)
+        person = SimPerson(code, sequence, municipality[0], payload, created_serial=self.position)
         self.persons[code] = person
         self._mark_current(code)
         return self._envelope(person, reason, sequence=sequence, municipality=municipality[0])
@@ -326,6 +334,7 @@ class CsStream:
                 self._refill()
                 continue
             notice = self.queue.popleft()
+            self.position += 1
             self.sent.append(notice)
             out.append(notice)
         return out
