@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
@@ -28,10 +28,12 @@ from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake import furyo_writer
+from prefserver.intake.bulk import BulkWriter
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
     CODE_CHANGE,
+    CORRECTION,
     ENCRYPTED_MARKER,
     FORMER_SURNAME_GROUP,
     FURYO,
@@ -235,8 +237,12 @@ def parse_stored(notice: Notice) -> ParsedNotice | Failure:
 class BatchRun:
     """Decides a set of claimed notices inside the caller's transaction."""
 
-    def __init__(self, *, batch: IntakeBatch, timeout_pks: frozenset[int] = frozenset()) -> None:
+    def __init__(self, *, batch: IntakeBatch, timeout_pks: frozenset[int] = frozenset(), fast: bool = True) -> None:
         self.batch = batch
+        # fast: entries, changes and removals are staged and written set-based (BulkWriter); 27, 91 and 92
+        # flush first and run on the per-notice path. Not fast: every notice on the per-notice path.
+        self.fast = fast
+        self.writer = BulkWriter()
         self.timeout_pks = timeout_pks  # held notices whose hold time ran out (the hold sweep)
         self.decisions: dict[int, Decision] = {}
         self.notices: dict[int, Notice] = {}
@@ -262,12 +268,21 @@ class BatchRun:
         self._lock(keys)
         self._load(keys)
         self._load_held(keys, exclude={i.notice_pk for i in items})
+        if self.fast:
+            self._reserve_ids(items)
         self.queue = sorted(items)
         heapq.heapify(self.queue)
         while self.queue:
             self._process(heapq.heappop(self.queue))
         self._write()
         return self._counts()
+
+    def _reserve_ids(self, items: list[WorkItem]) -> None:
+        everything = items + [item for pooled in self.held_pool.values() for item in pooled]
+        for file in (IDENTITY, FURYO):
+            mine = [item.parsed for item in everything if item.parsed.file == file]
+            new = {p.resident_code for p in mine if self.codes.get((file, p.resident_code)) is None}
+            self.writer.reserve(file, persons=len(new), versions=len(mine))
 
     def _parse(self, notice: Notice) -> ParsedNotice | None:
         try:
@@ -366,16 +381,28 @@ class BatchRun:
 
     def _process(self, item: WorkItem) -> None:
         notice, parsed = item.notice, item.parsed
+        staged = self.fast and parsed.change_reason not in (CODE_CHANGE, CORRECTION, CANCELLATION)
         try:
-            with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
-                outcome = self._evaluate(notice, parsed)
-                if isinstance(outcome, Hold) and notice.pk in self.timeout_pks:
-                    outcome = self._timeout_failure(parsed, outcome)
-                if isinstance(outcome, Apply):
-                    self._apply(notice, parsed)
-        except Exception:
+            if staged:
+                # No savepoint: evaluation reads memory, and _apply_staged changes nothing until its values
+                # are computed. A database error here aborts the batch (the caller re-runs it per notice).
+                outcome = self._outcome(notice, parsed, self._apply_staged)
+            else:
+                if self.writer.pending:
+                    self.writer.flush()  # outside the savepoint: the per-notice path reads the database
+                with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
+                    outcome = self._outcome(notice, parsed, self._apply)
+        except DatabaseError:
+            if staged:
+                raise
             logger.exception("intake: notice #%s failed", notice.pk)
             self._reload_after_error(parsed)
+            self._error(notice)
+            return
+        except Exception:
+            logger.exception("intake: notice #%s failed", notice.pk)
+            if not staged:
+                self._reload_after_error(parsed)
             self._error(notice)
             return
         if isinstance(outcome, Failure):
@@ -387,6 +414,59 @@ class BatchRun:
         else:
             self._decide(notice, Decision(Notice.Status.APPLIED))
             self._release(parsed.file, parsed.resident_code, *filter(None, [parsed.new_resident_code]))
+
+    def _outcome(self, notice: Notice, parsed: ParsedNotice, apply: Any) -> Outcome:
+        outcome = self._evaluate(notice, parsed)
+        if isinstance(outcome, Hold) and notice.pk in self.timeout_pks:
+            outcome = self._timeout_failure(parsed, outcome)
+        if isinstance(outcome, Apply):
+            apply(notice, parsed)
+        return outcome
+
+    def _apply_staged(self, notice: Notice, p: ParsedNotice) -> None:
+        """Entry, change or removal through the BulkWriter (written at the end of the batch)."""
+        group = reason_groups()[p.change_reason]
+        _, state = self._state_for(p.file, p.resident_code)
+        person = self.writer.new_person(p.file) if state is None else state.person
+        if group == REMOVAL:
+            removed = True
+        elif group == CHANGE and state is not None:
+            removed = state.removed
+        else:
+            removed = False
+        if p.file == FURYO:
+            removed = p.content["status"] == 9
+        current = state.current if state is not None else None
+        version = self.writer.write_version(
+            p.file, person=person, content=p.content, removed=removed,
+            former_code=current.former_resident_code if p.file == FURYO and current is not None else None,
+            new_person_code=p.resident_code if state is None else None,
+            envelope_values=self._envelope_values(notice, p, p.resident_code),
+        )  # fmt: skip
+        if state is None:
+            state = PersonState(person, None)
+            self.states[(p.file, person.pk)] = state
+            self.codes[(p.file, p.resident_code)] = CodeRow(person.pk, "")
+        state.current = version
+        self._stage_push(p, state, version, p.resident_code)
+
+    @staticmethod
+    def _envelope_values(notice: Notice, p: ParsedNotice, resident_code: str) -> dict[str, Any]:
+        return {
+            "resident_code": resident_code, "change_reason": p.change_reason, "change_date": p.change_date,
+            "municipality_code": notice.municipality_code, "operator_id": p.operator_id,
+            "terminal_id": p.terminal_id, "received_on": notice.received_on,
+            "update_sequence": p.update_sequence, "source_notice_id": notice.pk,
+        }  # fmt: skip
+
+    def _stage_push(self, p: ParsedNotice, state: PersonState, version: Any, resident_code: str) -> None:
+        self.outbox.append(
+            PushOutbox(
+                file=p.file, person_id=state.person.pk, resident_code=resident_code,
+                update_sequence=p.update_sequence, revision=0, version_id=version.pk,
+                version_expiry_year=version.expiry_year,
+            )
+        )  # fmt: skip
 
     def _timeout_failure(self, parsed: ParsedNotice, hold: Hold) -> Failure:
         """At the hold timeout (§6.4 step 12): E104 (a 91/92: E109), E105, otherwise E202."""
@@ -472,7 +552,10 @@ class BatchRun:
         version, or itself a 92 or a 27."""
         failure = Failure("E109", ("target_notice_id",))
         target = Notice.objects.filter(municipality_code=notice.municipality_code, notice_id=p.target_notice_id).first()
-        if target is None or target.status != Notice.Status.APPLIED or target.file != p.file:
+        if target is None or target.file != p.file:
+            return failure
+        decided = self.decisions.get(target.pk)  # decided earlier in this batch, not yet written
+        if (decided.status if decided else target.status) != Notice.Status.APPLIED:
             return failure
         if target.change_reason in (CANCELLATION, CODE_CHANGE):
             return failure
@@ -511,21 +594,10 @@ class BatchRun:
             content, removed, deleted = restored_state(p.file, state.current)
         version = write_version(
             p.file, state=state, content=content, removed=removed, deleted=deleted, former_code=former_code,
-            envelope_values={
-                "resident_code": resident_code, "change_reason": p.change_reason, "change_date": p.change_date,
-                "municipality_code": notice.municipality_code, "operator_id": p.operator_id,
-                "terminal_id": p.terminal_id, "received_on": notice.received_on,
-                "update_sequence": p.update_sequence, "source_notice_id": notice.pk,
-            },
+            envelope_values=self._envelope_values(notice, p, resident_code),
         )  # fmt: skip
         state.current = version
-        self.outbox.append(
-            PushOutbox(
-                file=p.file, person_id=state.person.pk, resident_code=resident_code,
-                update_sequence=p.update_sequence, revision=0, version_id=version.pk,
-                version_expiry_year=version.expiry_year,
-            )
-        )  # fmt: skip
+        self._stage_push(p, state, version, resident_code)
 
     def _reload_after_error(self, p: ParsedNotice) -> None:
         """After a rolled-back savepoint the cached state of these codes may be ahead of the database."""
@@ -554,7 +626,9 @@ class BatchRun:
             self._decide(notice, Decision(notice.status, hold_reason=notice.hold_reason, error_count=count))
 
     def _write(self) -> None:
-        """All decisions of the batch in one pipelined statement; results take their feed number here."""
+        """Staged versions, then all decisions in one pipelined statement (results take their feed number
+        here), then the push outbox rows: all in the batch's transaction."""
+        self.writer.flush()
         now = clock.now()
         rows = []
         for pk, d in self.decisions.items():
@@ -697,37 +771,50 @@ def ensure_intake_partitions(*, on: dt.date) -> None:
             ensure_partitions(table, years)
 
 
-def intake_process_batch(*, limit: int = BATCH_SIZE) -> IntakeBatch | None:
+def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> IntakeBatch | None:
     """Claim up to `limit` pending notices (SKIP LOCKED) and decide them in one transaction. Idempotent: only
-    pending notices are claimed, so a re-delivered task finds nothing to do twice."""
+    pending notices are claimed, so a re-delivered task finds nothing to do twice.
+
+    The set-based path runs first; if the database refuses its writes, the whole batch rolls back and runs
+    again on the per-notice path, where a savepoint per notice isolates the failing one."""
+    try:
+        with transaction.atomic():
+            notices = _claim(limit)
+            return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
+    except DatabaseError:
+        if not fast:
+            raise
+        logger.warning("intake: set-based batch failed; re-running it notice by notice", exc_info=True)
     with transaction.atomic():
-        notices = list(
-            Notice.objects.select_for_update(skip_locked=True)
-            .filter(status=Notice.Status.PENDING)
-            .order_by("id")[:limit]
-        )
-        if not notices:
-            return None
-        return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS)
+        notices = _claim(limit)
+        return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
 
 
-def _run_batch(notices: list[Notice], *, kind: str, timeout_pks: frozenset[int] = frozenset()) -> IntakeBatch:
+def _claim(limit: int) -> list[Notice]:
+    return list(
+        Notice.objects.select_for_update(skip_locked=True).filter(status=Notice.Status.PENDING).order_by("id")[:limit]
+    )
+
+
+def _run_batch(
+    notices: list[Notice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
+) -> IntakeBatch:
     batch = IntakeBatch.objects.create(
         kind=kind, actor=ACTOR, first_notice=min(n.pk for n in notices), last_notice=max(n.pk for n in notices)
     )
-    counts = BatchRun(batch=batch, timeout_pks=timeout_pks).run(notices)
+    counts = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast).run(notices)
     batch.counts, batch.finished_at = counts, clock.now()
     batch.save(update_fields=["counts", "finished_at"])
     log_intake_event(actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices))
     return batch
 
 
-def intake_process_pending(*, limit: int = BATCH_SIZE, max_batches: int | None = None) -> int:
+def intake_process_pending(*, limit: int = BATCH_SIZE, max_batches: int | None = None, fast: bool = True) -> int:
     """Process batches until no pending notice is left (or max_batches). Returns the number of batches."""
     ensure_intake_partitions(on=clock.today())
     done = 0
     while max_batches is None or done < max_batches:
-        if intake_process_batch(limit=limit) is None:
+        if intake_process_batch(limit=limit, fast=fast) is None:
             break
         done += 1
     return done
@@ -750,7 +837,8 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
             )
             if not notices:
                 return total
-            _run_batch(notices, kind=IntakeBatch.Kind.HOLD_SWEEP, timeout_pks=frozenset(n.pk for n in notices))
+            timeout_pks = frozenset(n.pk for n in notices)
+            _run_batch(notices, kind=IntakeBatch.Kind.HOLD_SWEEP, timeout_pks=timeout_pks, fast=False)
             total += len(notices)
 
 
