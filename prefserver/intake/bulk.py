@@ -13,6 +13,7 @@ caller then re-runs on the per-notice path (one savepoint per notice) to isolate
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
@@ -20,6 +21,7 @@ from django.db import connection
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from prefserver.intake import furyo_writer
+from prefserver.intake.copy import copy_rows
 from prefserver.intake.envelope import IDENTITY
 from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion, RetentionFlag
 from prefserver.versions import Envelope, version_values
@@ -92,7 +94,9 @@ class BulkWriter:
                 person_id=person.pk, content=content, envelope=furyo_writer.FuryoEnvelope(**envelope_values),
                 removed=removed, former_resident_code=former_code,
             )  # fmt: skip
-        version = VERSION_MODELS[file](pk=self._next_id(file, "version"), **values)
+        # A plain namespace with the version's columns (a model instance per row costs more than its COPY).
+        version_id = self._next_id(file, "version")
+        version = SimpleNamespace(id=version_id, pk=version_id, **values)
         if new_person_code is not None:
             self.persons.setdefault(file, []).append(person)
             self.codes.setdefault(file, []).append(
@@ -141,7 +145,9 @@ class BulkWriter:
         PERSON_MODELS[file].objects.bulk_create(self.persons.get(file, []))
         CODE_MODELS[file].objects.bulk_create(self.codes.get(file, []))
         self._flush_supersedes(file)
-        VERSION_MODELS[file].objects.bulk_create(versions)
+        if versions:
+            columns = ["id", *(key for key in vars(versions[0]) if key not in ("id", "pk"))]
+            copy_rows(VERSION_TABLES[file], columns, ([getattr(v, c) for c in columns] for v in versions))
         self._flush_pointers(file)
 
     def _flush_supersedes(self, file: str) -> None:

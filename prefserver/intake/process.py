@@ -29,6 +29,7 @@ from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake import furyo_writer
 from prefserver.intake.bulk import BulkWriter
+from prefserver.intake.copy import copy_rows
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -157,11 +158,38 @@ class PersonState:
         return bool(self.current.removed)
 
 
+@dataclass(slots=True)
+class StoredNotice:
+    """The inbox columns a batch needs (a plain row: a model instance per notice costs more than its work)."""
+
+    pk: int
+    municipality_code: str
+    notice_id: str
+    file: str
+    envelope: dict[str, Any]
+    individual_number_ciphertext: bytes | None
+    received_at: dt.datetime
+    received_on: dt.date
+    status: str
+    hold_reason: str
+    error_count: int
+
+
+STORED_FIELDS = (
+    "pk", "municipality_code", "notice_id", "file", "envelope", "individual_number_ciphertext", "received_at",
+    "received_on", "status", "hold_reason", "error_count",
+)  # fmt: skip
+
+
+def stored_notices(queryset: Any) -> list[StoredNotice]:
+    return [StoredNotice(*row) for row in queryset.values_list(*STORED_FIELDS)]
+
+
 @dataclass(order=True)
 class WorkItem:
     update_sequence: int
     notice_pk: int
-    notice: Notice = field(compare=False)
+    notice: StoredNotice = field(compare=False)
     parsed: ParsedNotice = field(compare=False)
 
 
@@ -206,7 +234,7 @@ def advisory_key(file: str, resident_code: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def decrypt_notice_number(notice: Notice) -> str | None:
+def decrypt_notice_number(notice: StoredNotice) -> str | None:
     if notice.individual_number_ciphertext is None:
         return None
     blob = bytes(notice.individual_number_ciphertext)
@@ -215,7 +243,7 @@ def decrypt_notice_number(notice: Notice) -> str | None:
     return decrypt_with_key(blob, key=key, aad=aad)
 
 
-def parse_stored(notice: Notice) -> ParsedNotice | Failure:
+def parse_stored(notice: StoredNotice) -> ParsedNotice | Failure:
     envelope = notice.envelope
     number = None
     payload = envelope.get("payload")
@@ -245,7 +273,7 @@ class BatchRun:
         self.writer = BulkWriter()
         self.timeout_pks = timeout_pks  # held notices whose hold time ran out (the hold sweep)
         self.decisions: dict[int, Decision] = {}
-        self.notices: dict[int, Notice] = {}
+        self.notices: dict[int, StoredNotice] = {}
         self.codes: dict[tuple[str, str], CodeRow | None] = {}
         self.states: dict[tuple[str, int], PersonState] = {}
         self.locked: set[int] = set()
@@ -255,7 +283,7 @@ class BatchRun:
 
     # -- entry point --
 
-    def run(self, notices: list[Notice]) -> dict[str, int]:
+    def run(self, notices: list[StoredNotice]) -> dict[str, int]:
         items = []
         for notice in notices:
             self.notices[notice.pk] = notice
@@ -284,7 +312,7 @@ class BatchRun:
             new = {p.resident_code for p in mine if self.codes.get((file, p.resident_code)) is None}
             self.writer.reserve(file, persons=len(new), versions=len(mine))
 
-    def _parse(self, notice: Notice) -> ParsedNotice | None:
+    def _parse(self, notice: StoredNotice) -> ParsedNotice | None:
         try:
             result = parse_stored(notice)
         except Exception:
@@ -349,7 +377,7 @@ class BatchRun:
         """Held notices of the batch's codes, re-examined when a notice for their person applies."""
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
-            held = (
+            held = stored_notices(
                 Notice.objects.select_for_update(skip_locked=True)
                 .filter(status=Notice.Status.HELD, file=file, resident_code__in=codes)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
@@ -415,7 +443,7 @@ class BatchRun:
             self._decide(notice, Decision(Notice.Status.APPLIED))
             self._release(parsed.file, parsed.resident_code, *filter(None, [parsed.new_resident_code]))
 
-    def _outcome(self, notice: Notice, parsed: ParsedNotice, apply: Any) -> Outcome:
+    def _outcome(self, notice: StoredNotice, parsed: ParsedNotice, apply: Any) -> Outcome:
         outcome = self._evaluate(notice, parsed)
         if isinstance(outcome, Hold) and notice.pk in self.timeout_pks:
             outcome = self._timeout_failure(parsed, outcome)
@@ -423,7 +451,7 @@ class BatchRun:
             apply(notice, parsed)
         return outcome
 
-    def _apply_staged(self, notice: Notice, p: ParsedNotice) -> None:
+    def _apply_staged(self, notice: StoredNotice, p: ParsedNotice) -> None:
         """Entry, change or removal through the BulkWriter (written at the end of the batch)."""
         group = reason_groups()[p.change_reason]
         _, state = self._state_for(p.file, p.resident_code)
@@ -451,7 +479,7 @@ class BatchRun:
         self._stage_push(p, state, version, p.resident_code)
 
     @staticmethod
-    def _envelope_values(notice: Notice, p: ParsedNotice, resident_code: str) -> dict[str, Any]:
+    def _envelope_values(notice: StoredNotice, p: ParsedNotice, resident_code: str) -> dict[str, Any]:
         return {
             "resident_code": resident_code, "change_reason": p.change_reason, "change_date": p.change_date,
             "municipality_code": notice.municipality_code, "operator_id": p.operator_id,
@@ -477,7 +505,7 @@ class BatchRun:
             return Failure("E105", ("resident_code",))
         return Failure("E202", ("update_sequence",))
 
-    def _evaluate(self, notice: Notice, p: ParsedNotice) -> Outcome:
+    def _evaluate(self, notice: StoredNotice, p: ParsedNotice) -> Outcome:
         """Steps 10–22 in evaluation order; the first failing check decides."""
         group = reason_groups()[p.change_reason]
         row, state = self._state_for(p.file, p.resident_code)
@@ -508,7 +536,7 @@ class BatchRun:
             return Hold(Notice.HoldReason.REMOVED)
         return None
 
-    def _evaluate_new(self, notice: Notice, p: ParsedNotice) -> Outcome:
+    def _evaluate_new(self, notice: StoredNotice, p: ParsedNotice) -> Outcome:
         """An entry for an unknown code (a baseline): steps 17 (file (2) sender), 18."""
         if p.file == FURYO and p.content["furyo_municipality_code"] != notice.municipality_code:
             return Failure("E106", ("furyo_municipality_code",))
@@ -516,7 +544,7 @@ class BatchRun:
             return Failure("E107", ("birth_date",))
         return Apply()
 
-    def _evaluate_known(self, notice: Notice, p: ParsedNotice, group: str, state: PersonState) -> Outcome:
+    def _evaluate_known(self, notice: StoredNotice, p: ParsedNotice, group: str, state: PersonState) -> Outcome:
         if p.change_reason == FURYO_REMOVAL and state.removed:
             return Failure("E103", ("resident_code",))  # step 15
         if group in (CHANGE, REMOVAL) and state.removed:
@@ -547,7 +575,7 @@ class BatchRun:
                 return Failure("E111", ("new_resident_code",))  # step 22
         return Apply()
 
-    def _check_target(self, notice: Notice, p: ParsedNotice, state: PersonState) -> Failure | None:
+    def _check_target(self, notice: StoredNotice, p: ParsedNotice, state: PersonState) -> Failure | None:
         """E109: target unknown, not applied, from another sender, another person, not behind the current
         version, or itself a 92 or a 27."""
         failure = Failure("E109", ("target_notice_id",))
@@ -565,7 +593,7 @@ class BatchRun:
 
     # -- apply --
 
-    def _apply(self, notice: Notice, p: ParsedNotice) -> None:
+    def _apply(self, notice: StoredNotice, p: ParsedNotice) -> None:
         group = reason_groups()[p.change_reason]
         _, state = self._state_for(p.file, p.resident_code)
         resident_code = p.resident_code
@@ -610,17 +638,17 @@ class BatchRun:
 
     # -- decisions --
 
-    def _decide(self, notice: Notice, decision: Decision) -> None:
+    def _decide(self, notice: StoredNotice, decision: Decision) -> None:
         self.decisions[notice.pk] = decision
 
-    def _error(self, notice: Notice) -> None:
+    def _error(self, notice: StoredNotice) -> None:
         count = notice.error_count + 1
         if count >= MAX_ERRORS:
             self._decide(notice, Decision(Notice.Status.HELD, hold_reason=Notice.HoldReason.ERROR, error_count=count))
             Alert.objects.create(
                 kind=Alert.Kind.INTAKE_ERROR,
                 message=f"通知 #{notice.pk} の処理が{count}回失敗したため保留しています。",
-                notice=notice,
+                notice_id=notice.pk,
             )
         else:
             self._decide(notice, Decision(notice.status, hold_reason=notice.hold_reason, error_count=count))
@@ -630,23 +658,31 @@ class BatchRun:
         here), then the push outbox rows: all in the batch's transaction."""
         self.writer.flush()
         now = clock.now()
-        rows = []
+        columns: list[list[Any]] = [[] for _ in range(8)]
         for pk, d in self.decisions.items():
             decided = d.status in (Notice.Status.APPLIED, Notice.Status.REJECTED)
             error_count = d.error_count if d.error_count is not None else self.notices[pk].error_count
-            rows.append(
-                (d.status, d.code, d.message, d.hold_reason, error_count, now if decided else None, decided,
-                 self.batch.pk, pk)
-            )  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"""UPDATE {NOTICE_TABLE} SET status = %s, code = %s, message = %s, hold_reason = %s,
-                    error_count = %s, decided_at = %s,
-                    result_seq = CASE WHEN %s THEN nextval('prefserver_notice_result_seq') ELSE NULL END,
-                    batch_id = %s WHERE id = %s""",  # noqa: S608 (a constant table name)
-                rows,
-            )
-        PushOutbox.objects.bulk_create(self.outbox)
+            for index, value in enumerate(
+                (pk, d.status, d.code, d.message, d.hold_reason, error_count, now if decided else None, decided)
+            ):
+                columns[index].append(value)
+        if self.decisions:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
+                        hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
+                        result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
+                        batch_id = %s
+                    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
+                                %s::timestamptz[], %s::boolean[])
+                         AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
+                    WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
+                    [self.batch.pk, *columns],
+                )
+        if self.outbox:
+            fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
+                      "version_expiry_year", "status", "attempts", "next_attempt_at", "created_at")  # fmt: skip
+            copy_rows(PushOutbox._meta.db_table, fields, ([getattr(o, f) for f in fields] for o in self.outbox))
 
     def _counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -790,14 +826,14 @@ def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> Intak
         return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
 
 
-def _claim(limit: int) -> list[Notice]:
-    return list(
+def _claim(limit: int) -> list[StoredNotice]:
+    return stored_notices(
         Notice.objects.select_for_update(skip_locked=True).filter(status=Notice.Status.PENDING).order_by("id")[:limit]
     )
 
 
 def _run_batch(
-    notices: list[Notice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
+    notices: list[StoredNotice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
 ) -> IntakeBatch:
     batch = IntakeBatch.objects.create(
         kind=kind, actor=ACTOR, first_notice=min(n.pk for n in notices), last_notice=max(n.pk for n in notices)
@@ -829,7 +865,7 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            notices = list(
+            notices = stored_notices(
                 Notice.objects.select_for_update(skip_locked=True)
                 .filter(status=Notice.Status.HELD, received_at__lte=cutoff)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
