@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
+from jukinet import clock
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from prefserver.intake import furyo_writer
 from prefserver.intake.copy import copy_rows
@@ -39,7 +40,7 @@ class BulkWriter:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, str], list[int]] = {}
         self.persons: dict[str, list[Any]] = {}
-        self.codes: dict[str, list[Any]] = {}
+        self.codes: dict[str, list[tuple[str, int, dt.date]]] = {}
         self.versions: dict[str, dict[int, Any]] = {}
         self.supersedes: dict[str, dict[int, tuple[int, dt.date]]] = {}  # id → (expiry_year, received_on)
         self.pointers: dict[str, dict[int, Any]] = {}  # person id → person instance
@@ -99,11 +100,7 @@ class BulkWriter:
         version = SimpleNamespace(id=version_id, pk=version_id, **values)
         if new_person_code is not None:
             self.persons.setdefault(file, []).append(person)
-            self.codes.setdefault(file, []).append(
-                CODE_MODELS[file](
-                    resident_code=new_person_code, person_id=person.pk, assigned_on=envelope_values["change_date"]
-                )
-            )
+            self.codes.setdefault(file, []).append((new_person_code, person.pk, envelope_values["change_date"]))
         if person.current_version_id is not None:
             self._supersede(file, person, received_on=envelope_values["received_on"])
         self.versions.setdefault(file, {})[version.pk] = version
@@ -142,8 +139,17 @@ class BulkWriter:
             expiry_year_for(on.year) for _, on in self.supersedes.get(file, {}).values()
         }
         ensure_partitions(VERSION_TABLES[file], years)
-        PERSON_MODELS[file].objects.bulk_create(self.persons.get(file, []))
-        CODE_MODELS[file].objects.bulk_create(self.codes.get(file, []))
+        now = clock.now()
+        copy_rows(
+            PERSON_TABLES[file],
+            ("id", "current_version_id", "current_version_expiry_year", "created_at"),
+            ((p.pk, None, None, now) for p in self.persons.get(file, [])),
+        )
+        copy_rows(
+            CODE_MODELS[file]._meta.db_table,
+            ("resident_code", "person_id", "assigned_on", "replaced_by"),
+            ((*row, "") for row in self.codes.get(file, [])),
+        )
         self._flush_supersedes(file)
         if versions:
             columns = ["id", *(key for key in vars(versions[0]) if key not in ("id", "pk"))]

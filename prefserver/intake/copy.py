@@ -9,7 +9,10 @@ from django.db import connection
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """COPY rows into a table (a partitioned table routes each row to its partition)."""
+    """COPY rows into a table (a partitioned table routes each row to its partition). No rows, no trip."""
+    rows = list(rows)
+    if not rows:
+        return
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:

@@ -278,7 +278,7 @@ class BatchRun:
         self.states: dict[tuple[str, int], PersonState] = {}
         self.locked: set[int] = set()
         self.held_pool: dict[tuple[str, str], list[WorkItem]] = {}
-        self.outbox: list[PushOutbox] = []
+        self.outbox: list[tuple[Any, ...]] = []
         self.queue: list[WorkItem] = []
 
     # -- entry point --
@@ -488,13 +488,10 @@ class BatchRun:
         }  # fmt: skip
 
     def _stage_push(self, p: ParsedNotice, state: PersonState, version: Any, resident_code: str) -> None:
+        """One outbox row per applied change (revision 0: a municipal notice), written with the batch."""
         self.outbox.append(
-            PushOutbox(
-                file=p.file, person_id=state.person.pk, resident_code=resident_code,
-                update_sequence=p.update_sequence, revision=0, version_id=version.pk,
-                version_expiry_year=version.expiry_year,
-            )
-        )  # fmt: skip
+            (p.file, state.person.pk, resident_code, p.update_sequence, 0, version.pk, version.expiry_year)
+        )
 
     def _timeout_failure(self, parsed: ParsedNotice, hold: Hold) -> Failure:
         """At the hold timeout (§6.4 step 12): E104 (a 91/92: E109), E105, otherwise E202."""
@@ -682,7 +679,8 @@ class BatchRun:
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
                       "version_expiry_year", "status", "attempts", "next_attempt_at", "created_at")  # fmt: skip
-            copy_rows(PushOutbox._meta.db_table, fields, ([getattr(o, f) for f in fields] for o in self.outbox))
+            tail = (PushOutbox.Status.PENDING, 0, now, now)
+            copy_rows(PushOutbox._meta.db_table, fields, (row + tail for row in self.outbox))
 
     def _counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
