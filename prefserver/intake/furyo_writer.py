@@ -55,27 +55,20 @@ def furyo_content_of(version: FuryoVersion) -> dict[str, Any]:
     return {key: getattr(version, key) for key in CONTENT_KEYS}
 
 
-def furyo_version_write(
+def furyo_version_values(
     *,
-    person: FuryoPerson,
+    person_id: int,
     content: dict[str, Any],
     envelope: FuryoEnvelope,
     removed: bool,
     deleted: bool = False,
     former_resident_code: str | None = None,
-) -> FuryoVersion:
-    """Append a version and make it current; the caller holds the person row lock."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("furyo_version_write needs the caller's transaction and row lock")
+) -> dict[str, Any]:
+    """Column values of a new version (search keys and retention computed here)."""
     start, expiry = (envelope.received_on, expiry_year_for(envelope.received_on.year)) if removed else (None, None)
-    if removed:
-        ensure_partitions(VERSION_TABLE, [expiry])  # type: ignore[list-item]
-    if person.current_version_id is not None:
-        furyo_version_supersede(person=person, received_on=envelope.received_on)
     values = {key: content[key] for key in CONTENT_KEYS}
-    version = FuryoVersion.objects.create(
-        **values,
-        person=person,
+    values.update(
+        person_id=person_id,
         resident_code=envelope.resident_code,
         change_date=envelope.change_date,
         notice_kind=envelope.change_reason,
@@ -98,6 +91,30 @@ def furyo_version_write(
         retention_start=start,
         expiry_year=expiry or SENTINEL_YEAR,
     )
+    return values
+
+
+def furyo_version_write(
+    *,
+    person: FuryoPerson,
+    content: dict[str, Any],
+    envelope: FuryoEnvelope,
+    removed: bool,
+    deleted: bool = False,
+    former_resident_code: str | None = None,
+) -> FuryoVersion:
+    """Append a version and make it current; the caller holds the person row lock."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("furyo_version_write needs the caller's transaction and row lock")
+    values = furyo_version_values(
+        person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted,
+        former_resident_code=former_resident_code,
+    )  # fmt: skip
+    if removed:
+        ensure_partitions(VERSION_TABLE, [values["expiry_year"]])
+    if person.current_version_id is not None:
+        furyo_version_supersede(person=person, received_on=envelope.received_on)
+    version = FuryoVersion.objects.create(**values)
     person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
     person.save(update_fields=["current_version_id", "current_version_expiry_year"])
     return version

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
@@ -28,10 +28,13 @@ from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake import furyo_writer
+from prefserver.intake.bulk import BulkWriter
+from prefserver.intake.copy import copy_rows
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
     CODE_CHANGE,
+    CORRECTION,
     ENCRYPTED_MARKER,
     FORMER_SURNAME_GROUP,
     FURYO,
@@ -155,11 +158,38 @@ class PersonState:
         return bool(self.current.removed)
 
 
+@dataclass(slots=True)
+class StoredNotice:
+    """The inbox columns a batch needs (a plain row: a model instance per notice costs more than its work)."""
+
+    pk: int
+    municipality_code: str
+    notice_id: str
+    file: str
+    envelope: dict[str, Any]
+    individual_number_ciphertext: bytes | None
+    received_at: dt.datetime
+    received_on: dt.date
+    status: str
+    hold_reason: str
+    error_count: int
+
+
+STORED_FIELDS = (
+    "pk", "municipality_code", "notice_id", "file", "envelope", "individual_number_ciphertext", "received_at",
+    "received_on", "status", "hold_reason", "error_count",
+)  # fmt: skip
+
+
+def stored_notices(queryset: Any) -> list[StoredNotice]:
+    return [StoredNotice(*row) for row in queryset.values_list(*STORED_FIELDS)]
+
+
 @dataclass(order=True)
 class WorkItem:
     update_sequence: int
     notice_pk: int
-    notice: Notice = field(compare=False)
+    notice: StoredNotice = field(compare=False)
     parsed: ParsedNotice = field(compare=False)
 
 
@@ -204,7 +234,7 @@ def advisory_key(file: str, resident_code: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def decrypt_notice_number(notice: Notice) -> str | None:
+def decrypt_notice_number(notice: StoredNotice) -> str | None:
     if notice.individual_number_ciphertext is None:
         return None
     blob = bytes(notice.individual_number_ciphertext)
@@ -213,7 +243,7 @@ def decrypt_notice_number(notice: Notice) -> str | None:
     return decrypt_with_key(blob, key=key, aad=aad)
 
 
-def parse_stored(notice: Notice) -> ParsedNotice | Failure:
+def parse_stored(notice: StoredNotice) -> ParsedNotice | Failure:
     envelope = notice.envelope
     number = None
     payload = envelope.get("payload")
@@ -235,21 +265,25 @@ def parse_stored(notice: Notice) -> ParsedNotice | Failure:
 class BatchRun:
     """Decides a set of claimed notices inside the caller's transaction."""
 
-    def __init__(self, *, batch: IntakeBatch, timeout_pks: frozenset[int] = frozenset()) -> None:
+    def __init__(self, *, batch: IntakeBatch, timeout_pks: frozenset[int] = frozenset(), fast: bool = True) -> None:
         self.batch = batch
+        # fast: entries, changes and removals are staged and written set-based (BulkWriter); 27, 91 and 92
+        # flush first and run on the per-notice path. Not fast: every notice on the per-notice path.
+        self.fast = fast
+        self.writer = BulkWriter()
         self.timeout_pks = timeout_pks  # held notices whose hold time ran out (the hold sweep)
         self.decisions: dict[int, Decision] = {}
-        self.notices: dict[int, Notice] = {}
+        self.notices: dict[int, StoredNotice] = {}
         self.codes: dict[tuple[str, str], CodeRow | None] = {}
         self.states: dict[tuple[str, int], PersonState] = {}
         self.locked: set[int] = set()
         self.held_pool: dict[tuple[str, str], list[WorkItem]] = {}
-        self.outbox: list[PushOutbox] = []
+        self.outbox: list[tuple[Any, ...]] = []
         self.queue: list[WorkItem] = []
 
     # -- entry point --
 
-    def run(self, notices: list[Notice]) -> dict[str, int]:
+    def run(self, notices: list[StoredNotice]) -> dict[str, int]:
         items = []
         for notice in notices:
             self.notices[notice.pk] = notice
@@ -262,6 +296,8 @@ class BatchRun:
         self._lock(keys)
         self._load(keys)
         self._load_held(keys, exclude={i.notice_pk for i in items})
+        if self.fast:
+            self._reserve_ids(items)
         self.queue = sorted(items)
         heapq.heapify(self.queue)
         while self.queue:
@@ -269,7 +305,14 @@ class BatchRun:
         self._write()
         return self._counts()
 
-    def _parse(self, notice: Notice) -> ParsedNotice | None:
+    def _reserve_ids(self, items: list[WorkItem]) -> None:
+        everything = items + [item for pooled in self.held_pool.values() for item in pooled]
+        for file in (IDENTITY, FURYO):
+            mine = [item.parsed for item in everything if item.parsed.file == file]
+            new = {p.resident_code for p in mine if self.codes.get((file, p.resident_code)) is None}
+            self.writer.reserve(file, persons=len(new), versions=len(mine))
+
+    def _parse(self, notice: StoredNotice) -> ParsedNotice | None:
         try:
             result = parse_stored(notice)
         except Exception:
@@ -334,7 +377,7 @@ class BatchRun:
         """Held notices of the batch's codes, re-examined when a notice for their person applies."""
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
-            held = (
+            held = stored_notices(
                 Notice.objects.select_for_update(skip_locked=True)
                 .filter(status=Notice.Status.HELD, file=file, resident_code__in=codes)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
@@ -366,16 +409,28 @@ class BatchRun:
 
     def _process(self, item: WorkItem) -> None:
         notice, parsed = item.notice, item.parsed
+        staged = self.fast and parsed.change_reason not in (CODE_CHANGE, CORRECTION, CANCELLATION)
         try:
-            with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
-                outcome = self._evaluate(notice, parsed)
-                if isinstance(outcome, Hold) and notice.pk in self.timeout_pks:
-                    outcome = self._timeout_failure(parsed, outcome)
-                if isinstance(outcome, Apply):
-                    self._apply(notice, parsed)
-        except Exception:
+            if staged:
+                # No savepoint: evaluation reads memory, and _apply_staged changes nothing until its values
+                # are computed. A database error here aborts the batch (the caller re-runs it per notice).
+                outcome = self._outcome(notice, parsed, self._apply_staged)
+            else:
+                if self.writer.pending:
+                    self.writer.flush()  # outside the savepoint: the per-notice path reads the database
+                with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
+                    outcome = self._outcome(notice, parsed, self._apply)
+        except DatabaseError:
+            if staged:
+                raise
             logger.exception("intake: notice #%s failed", notice.pk)
             self._reload_after_error(parsed)
+            self._error(notice)
+            return
+        except Exception:
+            logger.exception("intake: notice #%s failed", notice.pk)
+            if not staged:
+                self._reload_after_error(parsed)
             self._error(notice)
             return
         if isinstance(outcome, Failure):
@@ -388,6 +443,56 @@ class BatchRun:
             self._decide(notice, Decision(Notice.Status.APPLIED))
             self._release(parsed.file, parsed.resident_code, *filter(None, [parsed.new_resident_code]))
 
+    def _outcome(self, notice: StoredNotice, parsed: ParsedNotice, apply: Any) -> Outcome:
+        outcome = self._evaluate(notice, parsed)
+        if isinstance(outcome, Hold) and notice.pk in self.timeout_pks:
+            outcome = self._timeout_failure(parsed, outcome)
+        if isinstance(outcome, Apply):
+            apply(notice, parsed)
+        return outcome
+
+    def _apply_staged(self, notice: StoredNotice, p: ParsedNotice) -> None:
+        """Entry, change or removal through the BulkWriter (written at the end of the batch)."""
+        group = reason_groups()[p.change_reason]
+        _, state = self._state_for(p.file, p.resident_code)
+        person = self.writer.new_person(p.file) if state is None else state.person
+        if group == REMOVAL:
+            removed = True
+        elif group == CHANGE and state is not None:
+            removed = state.removed
+        else:
+            removed = False
+        if p.file == FURYO:
+            removed = p.content["status"] == 9
+        current = state.current if state is not None else None
+        version = self.writer.write_version(
+            p.file, person=person, content=p.content, removed=removed,
+            former_code=current.former_resident_code if p.file == FURYO and current is not None else None,
+            new_person_code=p.resident_code if state is None else None,
+            envelope_values=self._envelope_values(notice, p, p.resident_code),
+        )  # fmt: skip
+        if state is None:
+            state = PersonState(person, None)
+            self.states[(p.file, person.pk)] = state
+            self.codes[(p.file, p.resident_code)] = CodeRow(person.pk, "")
+        state.current = version
+        self._stage_push(p, state, version, p.resident_code)
+
+    @staticmethod
+    def _envelope_values(notice: StoredNotice, p: ParsedNotice, resident_code: str) -> dict[str, Any]:
+        return {
+            "resident_code": resident_code, "change_reason": p.change_reason, "change_date": p.change_date,
+            "municipality_code": notice.municipality_code, "operator_id": p.operator_id,
+            "terminal_id": p.terminal_id, "received_on": notice.received_on,
+            "update_sequence": p.update_sequence, "source_notice_id": notice.pk,
+        }  # fmt: skip
+
+    def _stage_push(self, p: ParsedNotice, state: PersonState, version: Any, resident_code: str) -> None:
+        """One outbox row per applied change (revision 0: a municipal notice), written with the batch."""
+        self.outbox.append(
+            (p.file, state.person.pk, resident_code, p.update_sequence, 0, version.pk, version.expiry_year)
+        )
+
     def _timeout_failure(self, parsed: ParsedNotice, hold: Hold) -> Failure:
         """At the hold timeout (§6.4 step 12): E104 (a 91/92: E109), E105, otherwise E202."""
         group = reason_groups()[parsed.change_reason]
@@ -397,7 +502,7 @@ class BatchRun:
             return Failure("E105", ("resident_code",))
         return Failure("E202", ("update_sequence",))
 
-    def _evaluate(self, notice: Notice, p: ParsedNotice) -> Outcome:
+    def _evaluate(self, notice: StoredNotice, p: ParsedNotice) -> Outcome:
         """Steps 10–22 in evaluation order; the first failing check decides."""
         group = reason_groups()[p.change_reason]
         row, state = self._state_for(p.file, p.resident_code)
@@ -428,7 +533,7 @@ class BatchRun:
             return Hold(Notice.HoldReason.REMOVED)
         return None
 
-    def _evaluate_new(self, notice: Notice, p: ParsedNotice) -> Outcome:
+    def _evaluate_new(self, notice: StoredNotice, p: ParsedNotice) -> Outcome:
         """An entry for an unknown code (a baseline): steps 17 (file (2) sender), 18."""
         if p.file == FURYO and p.content["furyo_municipality_code"] != notice.municipality_code:
             return Failure("E106", ("furyo_municipality_code",))
@@ -436,7 +541,7 @@ class BatchRun:
             return Failure("E107", ("birth_date",))
         return Apply()
 
-    def _evaluate_known(self, notice: Notice, p: ParsedNotice, group: str, state: PersonState) -> Outcome:
+    def _evaluate_known(self, notice: StoredNotice, p: ParsedNotice, group: str, state: PersonState) -> Outcome:
         if p.change_reason == FURYO_REMOVAL and state.removed:
             return Failure("E103", ("resident_code",))  # step 15
         if group in (CHANGE, REMOVAL) and state.removed:
@@ -467,12 +572,15 @@ class BatchRun:
                 return Failure("E111", ("new_resident_code",))  # step 22
         return Apply()
 
-    def _check_target(self, notice: Notice, p: ParsedNotice, state: PersonState) -> Failure | None:
+    def _check_target(self, notice: StoredNotice, p: ParsedNotice, state: PersonState) -> Failure | None:
         """E109: target unknown, not applied, from another sender, another person, not behind the current
         version, or itself a 92 or a 27."""
         failure = Failure("E109", ("target_notice_id",))
         target = Notice.objects.filter(municipality_code=notice.municipality_code, notice_id=p.target_notice_id).first()
-        if target is None or target.status != Notice.Status.APPLIED or target.file != p.file:
+        if target is None or target.file != p.file:
+            return failure
+        decided = self.decisions.get(target.pk)  # decided earlier in this batch, not yet written
+        if (decided.status if decided else target.status) != Notice.Status.APPLIED:
             return failure
         if target.change_reason in (CANCELLATION, CODE_CHANGE):
             return failure
@@ -482,7 +590,7 @@ class BatchRun:
 
     # -- apply --
 
-    def _apply(self, notice: Notice, p: ParsedNotice) -> None:
+    def _apply(self, notice: StoredNotice, p: ParsedNotice) -> None:
         group = reason_groups()[p.change_reason]
         _, state = self._state_for(p.file, p.resident_code)
         resident_code = p.resident_code
@@ -511,21 +619,10 @@ class BatchRun:
             content, removed, deleted = restored_state(p.file, state.current)
         version = write_version(
             p.file, state=state, content=content, removed=removed, deleted=deleted, former_code=former_code,
-            envelope_values={
-                "resident_code": resident_code, "change_reason": p.change_reason, "change_date": p.change_date,
-                "municipality_code": notice.municipality_code, "operator_id": p.operator_id,
-                "terminal_id": p.terminal_id, "received_on": notice.received_on,
-                "update_sequence": p.update_sequence, "source_notice_id": notice.pk,
-            },
+            envelope_values=self._envelope_values(notice, p, resident_code),
         )  # fmt: skip
         state.current = version
-        self.outbox.append(
-            PushOutbox(
-                file=p.file, person_id=state.person.pk, resident_code=resident_code,
-                update_sequence=p.update_sequence, revision=0, version_id=version.pk,
-                version_expiry_year=version.expiry_year,
-            )
-        )  # fmt: skip
+        self._stage_push(p, state, version, resident_code)
 
     def _reload_after_error(self, p: ParsedNotice) -> None:
         """After a rolled-back savepoint the cached state of these codes may be ahead of the database."""
@@ -538,41 +635,52 @@ class BatchRun:
 
     # -- decisions --
 
-    def _decide(self, notice: Notice, decision: Decision) -> None:
+    def _decide(self, notice: StoredNotice, decision: Decision) -> None:
         self.decisions[notice.pk] = decision
 
-    def _error(self, notice: Notice) -> None:
+    def _error(self, notice: StoredNotice) -> None:
         count = notice.error_count + 1
         if count >= MAX_ERRORS:
             self._decide(notice, Decision(Notice.Status.HELD, hold_reason=Notice.HoldReason.ERROR, error_count=count))
             Alert.objects.create(
                 kind=Alert.Kind.INTAKE_ERROR,
                 message=f"通知 #{notice.pk} の処理が{count}回失敗したため保留しています。",
-                notice=notice,
+                notice_id=notice.pk,
             )
         else:
             self._decide(notice, Decision(notice.status, hold_reason=notice.hold_reason, error_count=count))
 
     def _write(self) -> None:
-        """All decisions of the batch in one pipelined statement; results take their feed number here."""
+        """Staged versions, then all decisions in one pipelined statement (results take their feed number
+        here), then the push outbox rows: all in the batch's transaction."""
+        self.writer.flush()
         now = clock.now()
-        rows = []
+        columns: list[list[Any]] = [[] for _ in range(8)]
         for pk, d in self.decisions.items():
             decided = d.status in (Notice.Status.APPLIED, Notice.Status.REJECTED)
             error_count = d.error_count if d.error_count is not None else self.notices[pk].error_count
-            rows.append(
-                (d.status, d.code, d.message, d.hold_reason, error_count, now if decided else None, decided,
-                 self.batch.pk, pk)
-            )  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"""UPDATE {NOTICE_TABLE} SET status = %s, code = %s, message = %s, hold_reason = %s,
-                    error_count = %s, decided_at = %s,
-                    result_seq = CASE WHEN %s THEN nextval('prefserver_notice_result_seq') ELSE NULL END,
-                    batch_id = %s WHERE id = %s""",  # noqa: S608 (a constant table name)
-                rows,
-            )
-        PushOutbox.objects.bulk_create(self.outbox)
+            for index, value in enumerate(
+                (pk, d.status, d.code, d.message, d.hold_reason, error_count, now if decided else None, decided)
+            ):
+                columns[index].append(value)
+        if self.decisions:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
+                        hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
+                        result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
+                        batch_id = %s
+                    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
+                                %s::timestamptz[], %s::boolean[])
+                         AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
+                    WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
+                    [self.batch.pk, *columns],
+                )
+        if self.outbox:
+            fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
+                      "version_expiry_year", "status", "attempts", "next_attempt_at", "created_at")  # fmt: skip
+            tail = (PushOutbox.Status.PENDING, 0, now, now)
+            copy_rows(PushOutbox._meta.db_table, fields, (row + tail for row in self.outbox))
 
     def _counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -697,37 +805,50 @@ def ensure_intake_partitions(*, on: dt.date) -> None:
             ensure_partitions(table, years)
 
 
-def intake_process_batch(*, limit: int = BATCH_SIZE) -> IntakeBatch | None:
+def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> IntakeBatch | None:
     """Claim up to `limit` pending notices (SKIP LOCKED) and decide them in one transaction. Idempotent: only
-    pending notices are claimed, so a re-delivered task finds nothing to do twice."""
+    pending notices are claimed, so a re-delivered task finds nothing to do twice.
+
+    The set-based path runs first; if the database refuses its writes, the whole batch rolls back and runs
+    again on the per-notice path, where a savepoint per notice isolates the failing one."""
+    try:
+        with transaction.atomic():
+            notices = _claim(limit)
+            return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
+    except DatabaseError:
+        if not fast:
+            raise
+        logger.warning("intake: set-based batch failed; re-running it notice by notice", exc_info=True)
     with transaction.atomic():
-        notices = list(
-            Notice.objects.select_for_update(skip_locked=True)
-            .filter(status=Notice.Status.PENDING)
-            .order_by("id")[:limit]
-        )
-        if not notices:
-            return None
-        return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS)
+        notices = _claim(limit)
+        return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
 
 
-def _run_batch(notices: list[Notice], *, kind: str, timeout_pks: frozenset[int] = frozenset()) -> IntakeBatch:
+def _claim(limit: int) -> list[StoredNotice]:
+    return stored_notices(
+        Notice.objects.select_for_update(skip_locked=True).filter(status=Notice.Status.PENDING).order_by("id")[:limit]
+    )
+
+
+def _run_batch(
+    notices: list[StoredNotice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
+) -> IntakeBatch:
     batch = IntakeBatch.objects.create(
         kind=kind, actor=ACTOR, first_notice=min(n.pk for n in notices), last_notice=max(n.pk for n in notices)
     )
-    counts = BatchRun(batch=batch, timeout_pks=timeout_pks).run(notices)
+    counts = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast).run(notices)
     batch.counts, batch.finished_at = counts, clock.now()
     batch.save(update_fields=["counts", "finished_at"])
     log_intake_event(actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices))
     return batch
 
 
-def intake_process_pending(*, limit: int = BATCH_SIZE, max_batches: int | None = None) -> int:
+def intake_process_pending(*, limit: int = BATCH_SIZE, max_batches: int | None = None, fast: bool = True) -> int:
     """Process batches until no pending notice is left (or max_batches). Returns the number of batches."""
     ensure_intake_partitions(on=clock.today())
     done = 0
     while max_batches is None or done < max_batches:
-        if intake_process_batch(limit=limit) is None:
+        if intake_process_batch(limit=limit, fast=fast) is None:
             break
         done += 1
     return done
@@ -742,7 +863,7 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            notices = list(
+            notices = stored_notices(
                 Notice.objects.select_for_update(skip_locked=True)
                 .filter(status=Notice.Status.HELD, received_at__lte=cutoff)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
@@ -750,7 +871,8 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
             )
             if not notices:
                 return total
-            _run_batch(notices, kind=IntakeBatch.Kind.HOLD_SWEEP, timeout_pks=frozenset(n.pk for n in notices))
+            timeout_pks = frozenset(n.pk for n in notices)
+            _run_batch(notices, kind=IntakeBatch.Kind.HOLD_SWEEP, timeout_pks=timeout_pks, fast=False)
             total += len(notices)
 
 

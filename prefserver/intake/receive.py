@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import uuid
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
@@ -139,6 +140,36 @@ def _notice_row(candidate: _Candidate, *, request_id: uuid.UUID, received_at: An
     )
 
 
+INBOX_COLUMNS = (
+    ("municipality_code", "text"), ("notice_id", "text"), ("file", "text"), ("change_reason", "text"),
+    ("update_sequence", "bigint"), ("resident_code", "text"), ("target_notice_id", "text"),
+    ("new_resident_code", "text"), ("envelope", "jsonb"), ("individual_number_ciphertext", "bytea"),
+    ("individual_number_blind_index", "bytea"), ("content_sha256", "text"), ("request_id", "uuid"),
+    ("received_at", "timestamptz"), ("received_on", "date"),
+)  # fmt: skip
+
+
+def inbox_insert(rows: list[Notice]) -> None:
+    """One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING for the whole request: a concurrent
+    request that stored the same id first makes ours a duplicate instead of an error."""
+    if not rows:
+        return
+    columns = ", ".join(name for name, _ in INBOX_COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in INBOX_COLUMNS)
+    params: list[list[Any]] = [[] for _ in INBOX_COLUMNS]
+    for row in rows:
+        for index, (name, kind) in enumerate(INBOX_COLUMNS):
+            value = getattr(row, name)
+            params[index].append(json.dumps(value, ensure_ascii=False) if kind == "jsonb" else value)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {NOTICE_TABLE} ({columns}, status, hold_reason, error_count, code, message)
+                SELECT *, 'pending', '', 0, '', '' FROM unnest({arrays})
+                ON CONFLICT (municipality_code, notice_id) DO NOTHING""",  # noqa: S608 (constant names)
+            params,
+        )
+
+
 def _first_result(status: str, code: str) -> dict[str, str | None]:
     return {"status": status, "code": code or None}
 
@@ -177,9 +208,7 @@ def notices_receive(
         else:
             first_in_request[notice_id] = candidate
             to_store.append(candidate)
-    Notice.objects.bulk_create(
-        [_notice_row(c, request_id=request_id, received_at=received_at) for c in to_store], ignore_conflicts=True
-    )
+    inbox_insert([_notice_row(c, request_id=request_id, received_at=received_at) for c in to_store])
     stored = dict(
         Notice.objects.filter(request_id=request_id).values_list("notice_id", "id")
     )  # a concurrent request may have stored the same id first: then ours is a duplicate

@@ -231,32 +231,76 @@ def test_individual_number_change_writes_the_new_number():
     assert bytes(_current().individual_number_blind_index) == blind_index(OTHER_NUMBER)
 
 
-def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_applies(monkeypatch):
-    # given scenario 48: one notice whose apply fails every time
+@pytest.mark.parametrize("fast", [True, False], ids=["set-based", "per-notice"])
+def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_applies(monkeypatch, fast):
+    # given scenario 48: one notice whose apply fails every time (per notice: after writing its version)
     failing = notice("11", 1, resident_code=CODE_B)
     others = [notice("11", 1), notice("21", 2, payload=identity_payload(address=MOVED))]
-    original = process.BatchRun._apply
+    staged, write = process.BatchRun._apply_staged, process.write_version
 
-    def flaky(self, stored, parsed):
+    def flaky_staged(self, stored, parsed):
         if parsed.resident_code == CODE_B:
             raise RuntimeError("simulated failure")
-        return original(self, stored, parsed)
+        return staged(self, stored, parsed)
 
-    monkeypatch.setattr(process.BatchRun, "_apply", flaky)
+    def flaky_write(file, **kwargs):
+        version = write(file, **kwargs)
+        if kwargs["envelope_values"]["resident_code"] == CODE_B:
+            raise RuntimeError("simulated failure after the write")
+        return version
+
+    monkeypatch.setattr(process.BatchRun, "_apply_staged", flaky_staged)
+    monkeypatch.setattr(process, "write_version", flaky_write)
     # when
     receive(failing, *others)
-    process.intake_process_pending()
+    process.intake_process_pending(fast=fast)
     # then the rest applies, and the failing notice is held (error) after 3 attempts, with an alert
     assert [result_of(n)[0] for n in others] == ["applied", "applied"]
     row = Notice.objects.get(notice_id=failing["notice_id"])
     assert (row.status, row.hold_reason, row.error_count, row.code) == ("held", "error", 3, "")
     assert Alert.objects.filter(kind=Alert.Kind.INTAKE_ERROR, notice=row).count() == 1
     assert not IdentityResidentCode.objects.filter(resident_code=CODE_B).exists()
+    assert IdentityVersion.objects.filter(resident_code=CODE_B).count() == 0
     assert PushOutbox.objects.count() == 2
     # and neither the hold sweep nor later batches give it a code
     process.intake_hold_sweep(as_of=row.received_at + dt.timedelta(days=30))
+    process.intake_process_pending(fast=fast)
     row.refresh_from_db()
     assert (row.status, row.code) == ("held", "")
+
+
+def test_database_refusal_of_the_set_based_batch_falls_back_to_per_notice(monkeypatch):
+    # given a set-based flush that the database refuses once
+    from django.db import DatabaseError
+
+    from prefserver.intake import bulk
+
+    calls = []
+    original = bulk.BulkWriter.flush
+
+    def refusing_flush(self):
+        if self.pending and not calls:
+            calls.append(1)
+            raise DatabaseError("simulated refusal")
+        return original(self)
+
+    monkeypatch.setattr(bulk.BulkWriter, "flush", refusing_flush)
+    sent = [notice("11", 1), notice("21", 2, payload=identity_payload(address=MOVED))]
+    # when
+    receive(*sent)
+    process.intake_process_pending()
+    # then the batch is re-run notice by notice and applies once
+    assert [result_of(n) for n in sent] == [("applied", ""), ("applied", "")]
+    assert IdentityVersion.objects.count() == 2 and PushOutbox.objects.count() == 2
+    assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).count() == 1
+
+
+def test_cancellation_of_an_entry_in_the_same_batch():
+    entry = notice("11", 1)
+    cancel = notice("92", 2, target_notice_id=entry["notice_id"], payload={})
+    rows = send_and_process(entry, cancel)
+    assert [r.status for r in rows] == ["applied", "applied"]
+    assert (_current().removed, _current().deleted) == (True, True)
 
 
 def test_no_push_for_rejected_held_or_duplicate_notices():
