@@ -49,6 +49,7 @@ BACKOFF_MAX_SECONDS = 3600
 ALERT_AUTH = "push_auth_failed"
 ALERT_REJECTED = "push_rejected"
 ALERT_BACKLOG = "push_backlog"
+ALERT_PAYLOAD = "push_payload_error"
 INCIDENT_BACKLOG = "push_backlog"
 
 IDENTITY_FIELDS = ("resident_code", "name", "name_kana", "birth_date", "sex", "address", "change_reason", "change_date")
@@ -160,28 +161,38 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def identity_updates(rows: list[Claimed]) -> list[dict[str, Any]]:
-    """The 8 items (domain.md §7; seeds/002_b6d1246946737152.txt:818) of each row's version, in row order."""
+def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
+    """The 8 items (domain.md §7; seeds/002_b6d1246946737152.txt:818) of each row's version, in row order.
+
+    None for a row whose payload cannot be built (version missing, number not decryptable): that row waits.
+    """
     columns = (*IDENTITY_FIELDS, "person_id", "individual_number_ciphertext")
     versions = {
         v["id"]: v for v in IdentityVersion.objects.filter(id__in=[r.version_id for r in rows]).values("id", *columns)
     }
-    code_changes = [r for r in rows if versions[r.version_id]["change_reason"] == "27"]
+    code_changes = [versions[r.version_id] for r in rows if versions.get(r.version_id, {}).get("change_reason") == "27"]
     previous = {}
     if code_changes:
         previous = dict(
             IdentityResidentCode.objects.filter(
-                person_id__in=[r.person_id for r in code_changes],
-                replaced_by__in=[versions[r.version_id]["resident_code"] for r in code_changes],
+                person_id__in=[v["person_id"] for v in code_changes],
+                replaced_by__in=[v["resident_code"] for v in code_changes],
             ).values_list("replaced_by", "resident_code")
         )
-    updates = []
+    updates: list[dict[str, Any] | None] = []
     for row in rows:
-        version = versions[row.version_id]
-        update = {name: _iso(version[name]) for name in IDENTITY_FIELDS}
-        update["individual_number"] = decrypt_individual_number(
-            bytes(version["individual_number_ciphertext"]), table=VERSION_TABLE, person_id=version["person_id"]
-        )
+        version = versions.get(row.version_id)
+        try:
+            if version is None:
+                raise LookupError("version not found")
+            update = {name: _iso(version[name]) for name in IDENTITY_FIELDS}
+            update["individual_number"] = decrypt_individual_number(
+                bytes(version["individual_number_ciphertext"]), table=VERSION_TABLE, person_id=version["person_id"]
+            )
+        except Exception as exc:  # one unreadable row must not stop the others
+            logger.error("national push: outbox row %s has no payload (%s)", row.id, type(exc).__name__)
+            updates.append(None)
+            continue
         if version["change_reason"] == "27":
             update["previous_resident_code"] = previous.get(version["resident_code"])
         update["update_sequence"] = row.update_sequence
@@ -190,14 +201,18 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any]]:
     return updates
 
 
-def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any]]:
+def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     """The 18 附票 fields (domain.md §5.1, §7) of each row's version: never an individual number."""
     versions = {
         v["id"]: v for v in FuryoVersion.objects.filter(id__in=[r.version_id for r in rows]).values("id", *FURYO_FIELDS)
     }
-    updates = []
+    updates: list[dict[str, Any] | None] = []
     for row in rows:
-        version = versions[row.version_id]
+        version = versions.get(row.version_id)
+        if version is None:
+            logger.error("national push: outbox row %s has no payload (version not found)", row.id)
+            updates.append(None)
+            continue
         update = {name: _iso(version[name]) for name in FURYO_FIELDS}
         update["update_sequence"] = row.update_sequence
         update["revision"] = row.revision
@@ -205,7 +220,7 @@ def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any]]:
     return updates
 
 
-BUILDERS: dict[str, Callable[[list[Claimed]], list[dict[str, Any]]]] = {
+BUILDERS: dict[str, Callable[[list[Claimed]], list[dict[str, Any] | None]]] = {
     "identity": identity_updates,
     "furyo": furyo_updates,
 }
@@ -272,11 +287,24 @@ def push_batch(*, limit: int | None = None, client_factory: ClientFactory = nati
         for row in rows:
             by_file.setdefault(row.file, []).append(row)
         outcome = "ok"
-        for file, file_rows in sorted(by_file.items()):
-            result.by_file[file] = len(file_rows)
+        for file, claimed in sorted(by_file.items()):
+            result.by_file[file] = len(claimed)
+            built = BUILDERS[file](claimed)
+            unbuilt = [row.id for row, update in zip(claimed, built, strict=True) if update is None]
+            if unbuilt:
+                outcome = "failed"
+                result.retry += len(unbuilt)
+                _update(RETRY_LATER_SQL, unbuilt, now)
+                _alert_once(
+                    ALERT_PAYLOAD, "全国サーバへ送信する内容を作成できない更新があります。送信を保留しています。"
+                )
+            file_rows = [row for row, update in zip(claimed, built, strict=True) if update is not None]
+            updates = [update for update in built if update is not None]
+            if not file_rows:
+                continue
             try:
                 client = client_factory()
-                acks = client.send_updates(file, BUILDERS[file](file_rows))  # type: ignore[arg-type]
+                acks = client.send_updates(file, updates)  # type: ignore[arg-type]
             except NationalAuthError:
                 national_client_reset()
                 outcome = "failed"

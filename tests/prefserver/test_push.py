@@ -266,3 +266,19 @@ def test_backlog_raises_one_alert_after_an_hour_and_an_incident_after_a_day() ->
     incident = Incident.objects.get()
     assert incident.status == "open" and incident.count == 1
     assert NUMBER not in incident.content and code not in incident.content
+
+
+def test_a_row_without_a_readable_version_waits_and_the_others_are_sent(client: NationalClient) -> None:
+    # given: two applied persons, and an outbox row pointing at no version
+    codes = _rng_codes(2, seed=12)
+    send_and_process(*[_move_in(code) for code in codes])
+    template = PushOutbox.objects.filter(resident_code=codes[0]).values().get()
+    template.update(id=None, resident_code=_rng_codes(1, seed=13)[0], person_id=10**9, version_id=10**12)
+    broken = PushOutbox.objects.create(**template)
+    # when
+    result = push_batch(client_factory=_factory(client))
+    # then
+    broken.refresh_from_db()
+    assert result.sent == 2 and result.retry == 1
+    assert broken.status == "pending" and broken.attempts == 1
+    assert Alert.objects.filter(kind="push_payload_error").count() == 1
