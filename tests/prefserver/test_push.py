@@ -282,3 +282,20 @@ def test_a_row_without_a_readable_version_waits_and_the_others_are_sent(client: 
     assert result.sent == 2 and result.retry == 1
     assert broken.status == "pending" and broken.attempts == 1
     assert Alert.objects.filter(kind="push_payload_error").count() == 1
+
+
+def test_an_intake_run_that_decided_batches_wakes_the_relay(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    from types import SimpleNamespace
+
+    from prefserver import tasks
+
+    published: list[str] = []
+    monkeypatch.setattr(tasks.push_relay_task, "delay", lambda: published.append("push"))
+    worker_run = SimpleNamespace(name=tasks.intake_process_task.name, request=SimpleNamespace(is_eager=False))
+    # when
+    tasks._wake_push_after_apply(sender=worker_run, result=3)
+    tasks._wake_push_after_apply(sender=worker_run, result=0)  # nothing decided: no wake-up
+    tasks._wake_push_after_apply(sender=SimpleNamespace(name="other", request=worker_run.request), result=3)
+    # then
+    assert published == ["push"]
