@@ -332,3 +332,22 @@ def test_furyo_code_change_records_the_former_code_and_cancellation_restores():
     assert (current.address, current.former_resident_code, current.update_sequence) == (
         "東京都千代田区見本一丁目1番", CODE_A, 4)  # fmt: skip
     assert PushOutbox.objects.filter(file="furyo").count() == 4
+
+
+def test_missing_reference_data_decides_nothing(monkeypatch):
+    # given a worker whose reference tables are empty (started before load_reference)
+    from jukinet.models import ChangeReason
+
+    sent = notice()
+    receive(sent)
+    process.clear_reference_caches()
+    monkeypatch.setattr(ChangeReason.objects, "values_list", lambda *a, **k: [])
+    # when it runs, the batch fails as a whole
+    with pytest.raises(RuntimeError):
+        process.intake_process_pending()
+    # then the notice is still pending (nothing rejected as E007), and is decided once the data is there
+    assert result_of(sent) == ("pending", "")
+    monkeypatch.undo()
+    process.clear_reference_caches()
+    process.intake_process_pending()
+    assert result_of(sent) == ("applied", "")
