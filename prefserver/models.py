@@ -196,7 +196,7 @@ class Notice(models.Model):
     message = models.CharField("メッセージ", max_length=400, blank=True)
     decided_at = models.DateTimeField("処理日時", null=True, blank=True)
     # Position in the results feed (§6.7): taken from its own sequence when the result is decided.
-    result_seq = models.BigIntegerField("結果番号", null=True, blank=True, unique=True)
+    result_seq = models.BigIntegerField("結果番号", null=True, blank=True)
     batch = models.ForeignKey(
         "IntakeBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="notices", verbose_name="処理単位"
     )
@@ -207,10 +207,17 @@ class Notice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["municipality_code", "notice_id"], name="notice_municipality_id_uniq"),
         ]
+        # Partial indexes: a decided notice leaves the claim and hold indexes, so deciding a row writes fewer
+        # index entries (the decision UPDATE is the inbox's hottest statement).
         indexes = [
-            models.Index(fields=["status", "id"], name="notice_status_idx"),
-            models.Index(fields=["file", "resident_code", "status"], name="notice_code_status_idx"),
-            models.Index(fields=["municipality_code", "result_seq"], name="notice_results_feed_idx"),
+            models.Index(fields=["id"], name="notice_pending_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["file", "resident_code"], name="notice_held_idx", condition=models.Q(status="held")),
+            models.Index(
+                fields=["municipality_code", "result_seq"],
+                name="notice_results_feed_idx",
+                condition=models.Q(result_seq__isnull=False),
+            ),
+            models.Index(fields=["received_at"], name="notice_held_since_idx", condition=models.Q(status="held")),
         ]
 
     def __str__(self) -> str:

@@ -833,6 +833,11 @@ def _claim(limit: int) -> list[StoredNotice]:
 def _run_batch(
     notices: list[StoredNotice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
 ) -> IntakeBatch:
+    if not (reason_groups() and result_messages() and prefecture_codes()):
+        # Never decide notices against missing reference data (a worker started before load_reference): the
+        # batch fails as a whole, its notices stay pending, and the next run reads the tables again.
+        clear_reference_caches()
+        raise RuntimeError("intake reference data (change reasons, result codes, municipalities) is not loaded")
     batch = IntakeBatch.objects.create(
         kind=kind, actor=ACTOR, first_notice=min(n.pk for n in notices), last_notice=max(n.pk for n in notices)
     )

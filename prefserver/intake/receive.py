@@ -110,7 +110,8 @@ def _text(value: object, limit: int) -> str:
     return value if isinstance(value, str) and len(value) <= limit else ""
 
 
-def _notice_row(candidate: _Candidate, *, request_id: uuid.UUID, received_at: Any) -> Notice:
+def _notice_row(candidate: _Candidate, *, request_id: uuid.UUID, received_at: Any) -> dict[str, Any]:
+    """The inbox columns of one notice (a plain dict: see inbox_insert)."""
     element = candidate.element
     stored = dict(element)
     ciphertext = None
@@ -121,7 +122,7 @@ def _notice_row(candidate: _Candidate, *, request_id: uuid.UUID, received_at: An
         )
     payload: dict[str, Any] = element["payload"] if isinstance(element.get("payload"), dict) else {}
     sequence = element.get("update_sequence")
-    return Notice(
+    return dict(
         municipality_code=element["municipality_code"],
         notice_id=element["notice_id"],
         file=element["file"],
@@ -149,7 +150,7 @@ INBOX_COLUMNS = (
 )  # fmt: skip
 
 
-def inbox_insert(rows: list[Notice]) -> None:
+def inbox_insert(rows: list[dict[str, Any]]) -> None:
     """One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING for the whole request: a concurrent
     request that stored the same id first makes ours a duplicate instead of an error."""
     if not rows:
@@ -159,7 +160,7 @@ def inbox_insert(rows: list[Notice]) -> None:
     params: list[list[Any]] = [[] for _ in INBOX_COLUMNS]
     for row in rows:
         for index, (name, kind) in enumerate(INBOX_COLUMNS):
-            value = getattr(row, name)
+            value = row[name]
             params[index].append(json.dumps(value, ensure_ascii=False) if kind == "jsonb" else value)
     with connection.cursor() as cursor:
         cursor.execute(

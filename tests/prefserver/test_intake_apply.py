@@ -310,3 +310,44 @@ def test_no_push_for_rejected_held_or_duplicate_notices():
     process.intake_process_pending()
     assert PushOutbox.objects.count() == 1
     assert set(Notice.objects.values_list("status", flat=True)) == {"applied", "rejected", "held"}
+
+
+def test_furyo_code_change_records_the_former_code_and_cancellation_restores():
+    from furyo.models import FuryoPerson, FuryoVersion
+    from tests.prefserver.intake_helpers import furyo_payload
+
+    send_and_process(notice("51", file="furyo"))
+    (row,) = send_and_process(notice("27", 2, file="furyo", payload=furyo_payload(new_resident_code=CODE_B)))
+    assert row.status == "applied"
+    person = FuryoPerson.objects.get(codes__resident_code=CODE_B)
+    current = FuryoVersion.objects.get(pk=person.current_version_id)
+    assert (current.resident_code, current.former_resident_code, current.notice_kind) == (CODE_B, CODE_A, "27")
+    # a later change keeps field 13; its 取消 restores the state before it
+    change = notice("52", 3, file="furyo", resident_code=CODE_B, payload=furyo_payload(address="東京都港区見本1番"))
+    send_and_process(change)
+    send_and_process(notice("92", 4, file="furyo", resident_code=CODE_B, target_notice_id=change["notice_id"],
+                            payload={}))  # fmt: skip
+    person.refresh_from_db()
+    current = FuryoVersion.objects.get(pk=person.current_version_id)
+    assert (current.address, current.former_resident_code, current.update_sequence) == (
+        "東京都千代田区見本一丁目1番", CODE_A, 4)  # fmt: skip
+    assert PushOutbox.objects.filter(file="furyo").count() == 4
+
+
+def test_missing_reference_data_decides_nothing(monkeypatch):
+    # given a worker whose reference tables are empty (started before load_reference)
+    from jukinet.models import ChangeReason
+
+    sent = notice()
+    receive(sent)
+    process.clear_reference_caches()
+    monkeypatch.setattr(ChangeReason.objects, "values_list", lambda *a, **k: [])
+    # when it runs, the batch fails as a whole
+    with pytest.raises(RuntimeError):
+        process.intake_process_pending()
+    # then the notice is still pending (nothing rejected as E007), and is decided once the data is there
+    assert result_of(sent) == ("pending", "")
+    monkeypatch.undo()
+    process.clear_reference_caches()
+    process.intake_process_pending()
+    assert result_of(sent) == ("applied", "")

@@ -233,3 +233,29 @@ def test_results_feed_serves_decided_rows_after_the_cursor_once_settled():
     again = notice_results_feed(municipality_code=YAMAGUCHI, after=feed["next"], as_of=later)
     assert again["results"] == []
     assert notice_results_feed(municipality_code=UBE, after=0, as_of=later)["results"] == []
+
+
+def test_a_concurrent_request_storing_the_same_id_first_makes_ours_a_duplicate(monkeypatch):
+    # given another request that stores the same notice id between our duplicate check and our insert
+    import uuid
+
+    from jukinet import clock
+    from prefserver.intake import receive
+
+    sent = notice()
+    original = receive.inbox_insert
+
+    def racing_insert(rows):
+        Notice.objects.create(
+            municipality_code=YAMAGUCHI, notice_id=sent["notice_id"], file="identity", envelope={},
+            content_sha256="0" * 64, request_id=uuid.uuid4(), received_at=clock.now(), received_on=clock.today(),
+        )  # fmt: skip
+        original(rows)
+
+    monkeypatch.setattr(receive, "inbox_insert", racing_insert)
+    # when
+    (receipt,) = receive.notices_receive(municipality_code=YAMAGUCHI, elements=[sent], actor="test")
+    # then ours is a duplicate of the stored one, with a mismatch (its content differs)
+    assert (receipt.status, receipt.content_mismatch) == ("duplicate", True)
+    assert receipt.first_result == {"status": "pending", "code": None}
+    assert Notice.objects.count() == 1 and DuplicateReceipt.objects.count() == 1
