@@ -44,9 +44,10 @@ TOWNS = ["見本町", "駅前", "中央", "本町", "東町", "西町", "南町"
 # Change kinds and their weights (see the module docstring).
 MIX = (("21", 30), ("11", 27), ("31", 22), ("32", 9), ("12", 7), ("23", 5))
 MOVE_INSIDE_SHARE = 0.4  # of 転出: a 転入 in another municipality of the prefecture follows
-# A move inside the prefecture only for a person entered at least this many notices earlier: senders batch
-# their notices, so a new person's entry could otherwise arrive after its 転入 elsewhere, which would set a
-# baseline for an unknown code (domain.md §6.3) and make the earlier notices stale.
+# A move inside the prefecture only for a person whose latest entry lies at least this many notices back:
+# senders batch their notices per municipality, so a recent entry (in another municipality's batch) could
+# otherwise arrive after the next municipality's 転入, which for an unknown or removed person sets the counter
+# (an entry may skip values, domain.md §6.3) and makes the earlier notices stale.
 MOVE_INSIDE_MIN_AGE = 5000
 
 
@@ -246,6 +247,7 @@ class CsStream:
         person.payload = {**person.payload, "address": self._address(target)}
         person.update_sequence += 1
         person.removed = False
+        person.created_serial = self.position  # its latest entry: the next move inside waits (MOVE_INSIDE_MIN_AGE)
         self._mark_current(person.resident_code)
         return self._envelope(person, "11", sequence=person.update_sequence, municipality=target[0])
 
