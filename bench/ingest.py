@@ -62,11 +62,19 @@ def progress() -> dict[str, int]:
     return dict(zip(keys, row, strict=True))
 
 
+STUCK_SECONDS = 30.0
+
+
 def wait_drained(total: int, *, timeout: float, on_tick: Any = None) -> tuple[dict[str, int], float | None]:
-    """Poll until every notice is decided and every outbox row acknowledged; returns (last counts, intake end)."""
+    """Poll until every notice is decided and every outbox row acknowledged; returns (last counts, intake end).
+
+    Every notice sent is valid and all have arrived, so once nothing is pending a held notice waits for
+    nothing: if held notices stay put for STUCK_SECONDS with nothing else to do, stop and report them.
+    """
     deadline = time.monotonic() + timeout
     intake_done: float | None = None
     counts: dict[str, int] = {}
+    stuck_since: float | None = None
     while time.monotonic() < deadline:
         counts = progress()
         decided = counts["applied"] + counts["rejected"]
@@ -74,10 +82,20 @@ def wait_drained(total: int, *, timeout: float, on_tick: Any = None) -> tuple[di
             intake_done = time.perf_counter()
         if decided >= total and counts["push_pending"] == 0:
             return counts, intake_done
+        idle = counts["pending"] == 0 and counts["push_pending"] == 0 and decided + counts["held"] >= total
+        stuck_since = (stuck_since or time.monotonic()) if idle else None
+        if stuck_since is not None and time.monotonic() - stuck_since > STUCK_SECONDS:
+            return counts, intake_done
         if on_tick:
             on_tick(counts)
         time.sleep(0.25)
     raise TimeoutError(f"not drained: {counts}")
+
+
+def held_notice_ids() -> list[int]:
+    from prefserver.models import Notice
+
+    return list(Notice.objects.filter(status=Notice.Status.HELD).order_by("id").values_list("id", flat=True)[:20])
 
 
 def wait_workers_ready(timeout: float = 60) -> None:
@@ -246,6 +264,11 @@ def main() -> int:
                 receive_seconds = feed(notices, args.chunk)
                 counts, intake_done = wait_drained(len(notices), timeout=args.timeout)
                 finished = time.perf_counter()
+                if counts["held"]:
+                    finished -= STUCK_SECONDS  # the idle wait is not processing time
+                    print(
+                        f"  STUCK: {counts['held']} valid notices still held with nothing pending: ids {held_notice_ids()}"
+                    )
             finally:
                 workers.stop()
             p = national.pki
@@ -255,8 +278,9 @@ def main() -> int:
             client.close()
 
         elapsed = finished - started
-        rate = len(notices) / elapsed
-        print(f"real path: {len(notices)} notices in {elapsed:.1f} s = {rate:,.0f} notices/s end to end")
+        done = counts["applied"] + counts["rejected"]
+        rate = done / elapsed
+        print(f"real path: {done} notices decided and pushed in {elapsed:.1f} s = {rate:,.0f} notices/s end to end")
         print(f"  receipt (import path) finished after {receipt_seconds(receive_seconds)}")
         if intake_done is not None:
             print(
