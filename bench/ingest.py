@@ -266,9 +266,7 @@ def main() -> int:
                 finished = time.perf_counter()
                 if counts["held"]:
                     finished -= STUCK_SECONDS  # the idle wait is not processing time
-                    print(
-                        f"  STUCK: {counts['held']} valid notices still held with nothing pending: ids {held_notice_ids()}"
-                    )
+                    print(f"  STUCK: {counts['held']} valid notices held with nothing pending: ids {held_notice_ids()}")
             finally:
                 workers.stop()
             p = national.pki
