@@ -162,6 +162,22 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# audit: log checkpoints hourly (signed when OPLOG_CHECKPOINT_HOURS have passed, and at every month end),
+# partitions ahead daily, retention purge monthly; revocation sweep daily at 00:00; reconciliation weekly.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["audit-oplog-checkpoint"] = {
+    "task": "audit.tasks.oplog_checkpoint_task",
+    "schedule": crontab(minute=5),
+}
+CELERY_BEAT_SCHEDULE["audit-oplog-partitions"] = {
+    "task": "audit.tasks.oplog_partitions_task",
+    "schedule": crontab(minute=15, hour=0),
+}
+CELERY_BEAT_SCHEDULE["audit-oplog-purge"] = {
+    "task": "audit.tasks.oplog_purge_task",
+    "schedule": crontab(minute=30, hour=1, day_of_month=1),
+}
 
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
 LOGGING = {
