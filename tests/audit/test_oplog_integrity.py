@@ -110,7 +110,8 @@ def test_row_inserted_directly_in_sql_is_reported_at_its_sequence():
     target = entries[2].sequence
     _tamper(
         "INSERT INTO audit_operationlogentry (sequence, recorded_at, actor, kind, targets, outcome, hash)"
-        " SELECT sequence, recorded_at + interval '1 microsecond', 'system:forged', kind, targets, outcome, hash"
+        " SELECT sequence, recorded_at + interval '1 microsecond', 'system:forged', kind, targets,"
+        " outcome, hash"
         " FROM audit_operationlogentry WHERE sequence = %s",
         [target],
     )
