@@ -203,7 +203,7 @@ def _ensure_partition(moment: Any) -> None:
     transaction.on_commit(lambda: _known_partitions.add(name))
 
 
-# --- Checkpoints and retention (domain.md §11 "Integrity", §13) -------------------------------------------
+# --- Checkpoints and retention (domain.md §11 "Integrity", §13) --------------------------
 
 
 @transaction.atomic
@@ -321,3 +321,34 @@ def _has_valid_checkpoint(sequence: int) -> bool:
 def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
     """Create this month's and the next months' partitions (beat job), so appends never create them."""
     return partitions.partitions_ensure(first=clock.today(), months=months + 1)
+
+
+# --- Terminals (domain.md §10.2) ---------------------------------------------------------
+
+
+@transaction.atomic
+def terminal_register(
+    *, name: str, kind: str, office: Any, capabilities: Iterable[str], registered_by: Operator | str
+) -> tuple[Terminal, str]:
+    """Register a terminal; returns it and its key (shown once; only the SHA-256 is stored)."""
+    import secrets
+
+    from audit.access import credential_hash
+
+    key = secrets.token_urlsafe(24)
+    terminal = Terminal.objects.create(
+        name=name,
+        kind=kind,
+        office=office,
+        capabilities=list(capabilities),
+        credential_hash=credential_hash(key),
+    )
+    operation_log_record(actor=registered_by, kind=OperationKind.TERMINAL_REGISTERED, targets=[terminal])
+    return terminal, key
+
+
+@transaction.atomic
+def terminal_enrolment_record(*, operator: Operator, terminal: Terminal) -> None:
+    operation_log_record(
+        actor=operator, kind=OperationKind.TERMINAL_ENROLLED, terminal=terminal, targets=[terminal]
+    )

@@ -26,3 +26,17 @@ def oplog_purge_task() -> int:
     from audit.services import operation_log_purge
 
     return int(operation_log_purge(as_of=clock.today())["rows"])
+
+
+@shared_task
+def revocation_sweep_task() -> int:
+    from audit.rights import revocation_sweep
+
+    return revocation_sweep(as_of=clock.today())["suspended"]
+
+
+@shared_task
+def access_right_reconciliation_task() -> int:
+    from audit.rights import access_right_reconciliation_run
+
+    return access_right_reconciliation_run().differences

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "audit.middleware.IdleLockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -146,6 +147,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
+# audit: operator tokens bound to a terminal (domain.md §9.6); every 401 is logged.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["audit.authentication.OperatorTokenAuthentication"]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "audit.authentication.api_exception_handler"
+OTP_TOTP_ISSUER = "jukinet"
 SPECTACULAR_SETTINGS = {
     "TITLE": "jukinet 都道府県サーバ API",
     "VERSION": "1",
@@ -177,6 +182,14 @@ CELERY_BEAT_SCHEDULE["audit-oplog-partitions"] = {
 CELERY_BEAT_SCHEDULE["audit-oplog-purge"] = {
     "task": "audit.tasks.oplog_purge_task",
     "schedule": crontab(minute=30, hour=1, day_of_month=1),
+}
+CELERY_BEAT_SCHEDULE["audit-revocation-sweep"] = {
+    "task": "audit.tasks.revocation_sweep_task",
+    "schedule": crontab(minute=0, hour=0),
+}
+CELERY_BEAT_SCHEDULE["audit-access-right-reconciliation"] = {
+    "task": "audit.tasks.access_right_reconciliation_task",
+    "schedule": crontab(minute=0, hour=6, day_of_week=1),
 }
 
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
