@@ -88,9 +88,11 @@ def operation_log_search(
 ) -> list[OperationLogEntry]:
     """Search the log; a resident code is resolved to surrogate ids (logged), the search itself is logged."""
     filters.targets = [filters.target] if filters.target else []
+    resolved = subject_resolve(filters.resident_code) if filters.resident_code else []
+    filters.targets.extend(resolved)
+    rows = list(_queryset(filters)[: None if export else RESULT_LIMIT])
     if filters.resident_code:
-        resolved = subject_resolve(filters.resident_code)
-        filters.targets.extend(resolved)
+        # Logged after the search so that the resolution is not itself part of the subject's history shown.
         operation_log_record(
             actor=auditor,
             kind=OperationKind.LOG_SUBJECT_RESOLVED,
@@ -99,7 +101,6 @@ def operation_log_search(
             targets=resolved,
             result_count=len(resolved),
         )
-    rows = list(_queryset(filters)[: None if export else RESULT_LIMIT])
     operation_log_record(
         actor=auditor,
         kind=OperationKind.LOG_EXPORTED if export else OperationKind.LOG_SEARCHED,
