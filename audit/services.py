@@ -85,13 +85,9 @@ def _lock_and_read_head() -> tuple[int, bytes]:
         cursor.execute("SELECT sequence, hash FROM audit_operationloghead WHERE id = 1")
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(
-                "SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1"
-            )
+            cursor.execute("SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1")
             row = cursor.fetchone() or (0, GENESIS)
-            cursor.execute(
-                "INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row)
-            )
+            cursor.execute("INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row))
     return int(row[0]), bytes(row[1])
 
 
@@ -313,9 +309,7 @@ def operation_log_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, A
 
 
 def _has_valid_checkpoint(sequence: int) -> bool:
-    return OperationLogCheckpoint.objects.filter(
-        sequence=sequence, public_key=signing_public_key_hex()
-    ).exists()
+    return OperationLogCheckpoint.objects.filter(sequence=sequence, public_key=signing_public_key_hex()).exists()
 
 
 def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
@@ -349,6 +343,4 @@ def terminal_register(
 
 @transaction.atomic
 def terminal_enrolment_record(*, operator: Operator, terminal: Terminal) -> None:
-    operation_log_record(
-        actor=operator, kind=OperationKind.TERMINAL_ENROLLED, terminal=terminal, targets=[terminal]
-    )
+    operation_log_record(actor=operator, kind=OperationKind.TERMINAL_ENROLLED, terminal=terminal, targets=[terminal])

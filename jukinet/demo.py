@@ -15,9 +15,7 @@ def demo_setup() -> list[str]:
     Operator = get_user_model()
     lines = ["", "デモ用ログイン（合成データ・ローカル専用）:"]
     for username, display_name in DEMO_OPERATORS:
-        operator, created = Operator.objects.get_or_create(
-            username=username, defaults={"display_name": display_name}
-        )
+        operator, created = Operator.objects.get_or_create(username=username, defaults={"display_name": display_name})
         if created:
             operator.set_password(DEMO_PASSWORD)
             operator.save(update_fields=["password"])

@@ -15,9 +15,7 @@ _WILDCARDS = frozenset("*?%_")
 
 
 def _hiragana_to_katakana(text: str) -> str:
-    return "".join(
-        chr(ord(c) + 0x60) if ("\u3041" <= c <= "\u3096" or "\u309d" <= c <= "\u309e") else c for c in text
-    )
+    return "".join(chr(ord(c) + 0x60) if ("\u3041" <= c <= "\u3096" or "\u309d" <= c <= "\u309e") else c for c in text)
 
 
 def seion_kana(text: str) -> str:

@@ -16,6 +16,4 @@ urlpatterns = [
 
 if settings.SERVE_STATIC:
     # Only for the local demo (`make run`); a deployment serves static files from the proxy.
-    urlpatterns.append(
-        re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATICFILES_DIRS[0]})
-    )
+    urlpatterns.append(re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATICFILES_DIRS[0]}))

@@ -97,9 +97,7 @@ def otp_code():  # type: ignore[no-untyped-def]
 
     def code(operator, drift=0):  # type: ignore[no-untyped-def]
         device = TOTPDevice.objects.get(user=operator)
-        return (
-            f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift):06d}"
-        )
+        return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift):06d}"
 
     return code
 
@@ -173,3 +171,24 @@ def login_with_otp(otp_code):  # type: ignore[no-untyped-def]
         return response
 
     return do_login
+
+
+VERSION_TABLES = ("prefserver_identity_version", "furyo_version")
+
+
+@pytest.fixture(autouse=True)
+def _empty_version_tables_after_transactional_tests(request):  # type: ignore[no-untyped-def]
+    """Transactional tests commit; Django's flush skips the unmanaged, append-only version tables.
+
+    Set up before `transactional_db`, so this runs after its flush. Replica mode skips the append-only
+    triggers (superuser only: the test role is one); production never does this.
+    """
+    yield
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        return
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(f"TRUNCATE {', '.join(VERSION_TABLES)}")
+        cursor.execute("SET session_replication_role = DEFAULT")

@@ -37,6 +37,9 @@ NOTICE_BODY_MAX_BYTES = 8 * 1024 * 1024
 TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS", [])
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "10/s")
 NATIONAL_SERVER_URL = env_str("NATIONAL_SERVER_URL", "https://127.0.0.1:8443")
+# Mutual TLS to the national server (docs/national.md): ca.crt, client.crt/.key and the server pin.
+NATIONAL_PKI_DIR = env_str("NATIONAL_PKI_DIR", str(VAR_DIR / "pki"))
+NATIONAL_SERVER_SHA256 = env_str("NATIONAL_SERVER_SHA256", "")  # empty: pin NATIONAL_PKI_DIR/server.crt
 
 # --- Apps ----------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -95,13 +98,14 @@ TEMPLATES = [
 
 DATABASES = {
     "default": database_from_url(
-        env_str("DATABASE_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/jukinet"),
+        # Default: the project-local cluster of scripts/services.sh.
+        env_str("DATABASE_URL", f"postgresql://jukinet:jukinet@127.0.0.1:{env_int('JUKINET_PG_PORT', 54329)}/jukinet"),
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:63799/0")
+REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{env_int('JUKINET_REDIS_PORT', 63799)}/0")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

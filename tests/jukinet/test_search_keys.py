@@ -23,8 +23,7 @@ def test_seion_kana_table(text, key):
 
 
 kana = st.text(
-    alphabet=st.characters(min_codepoint=0x3041, max_codepoint=0x3096)
-    | st.sampled_from("ァィゥェォッャュョヴー 　・"),
+    alphabet=st.characters(min_codepoint=0x3041, max_codepoint=0x3096) | st.sampled_from("ァィゥェォッャュョヴー 　・"),
     max_size=20,
 )
 

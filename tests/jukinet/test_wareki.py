@@ -31,9 +31,7 @@ def test_parses_full_width_digits_and_gannen():
     assert parse_era_date("平成元年１月８日") == dt.date(1989, 1, 8)
 
 
-@pytest.mark.parametrize(
-    "text", ["平成31年5月1日", "昭和64年1月8日", "令和0年1月1日", "令和7年13月1日", "R7.4.1", ""]
-)
+@pytest.mark.parametrize("text", ["平成31年5月1日", "昭和64年1月8日", "令和0年1月1日", "令和7年13月1日", "R7.4.1", ""])
 def test_rejects_dates_outside_their_era_or_malformed(text):
     with pytest.raises(ValueError):
         parse_era_date(text)

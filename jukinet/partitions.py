@@ -1,0 +1,132 @@
+"""Version tables partitioned by expiry year, and their append-only guards (domain.md §4.2, §13).
+
+Raw SQL for partition management lives here and in the migrations that call it, nowhere else.
+
+- One partition per expiry year plus the sentinel 9999 (versions not yet expiring); no default
+  partition (adding a year's partition would scan it).
+- A row-level trigger rejects every UPDATE except the few writes domain.md §4.2 lists; statement-level
+  triggers on the table and on every partition reject DELETE and TRUNCATE. A supersede moves a row out of
+  9999 (PostgreSQL does that as delete + insert, which statement-level DELETE triggers do not see). The
+  purge drops whole partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection
+
+SENTINEL_YEAR = 9999
+RETENTION_YEARS_HISTORY = 150  # 住基法施行令 第30条の6 (seeds/002_b6d1246946737152.txt:1030-1032)
+
+# Columns a later UPDATE may change; everything else is content and never changes.
+MUTABLE_COLUMNS = (
+    "is_current",
+    "retention_flag",
+    "retention_start",
+    "expiry_year",
+    "deleted",
+    "individual_number_ciphertext",
+    "individual_number_key_id",
+    "individual_number_blind_index",
+)
+
+
+def partition_name(table: str, year: int) -> str:
+    return f"{table}_y{year}"
+
+
+def guard_functions_sql() -> str:
+    """Shared trigger functions (created once, used by every version table)."""
+    return """
+CREATE OR REPLACE FUNCTION jukinet_reject_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'append-only table %: % is not allowed (purge drops whole partitions)', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+CREATE OR REPLACE FUNCTION jukinet_version_guard_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  mutable text[] := TG_ARGV;
+BEGIN
+  IF (to_jsonb(NEW) - mutable) IS DISTINCT FROM (to_jsonb(OLD) - mutable) THEN
+    RAISE EXCEPTION 'version rows are append-only: content of % id % cannot change', TG_TABLE_NAME, OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.deleted AND NOT NEW.deleted THEN
+    RAISE EXCEPTION 'deleted is set once' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year THEN
+    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start THEN
+    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NOT OLD.is_current AND NEW.is_current THEN
+    RAISE EXCEPTION 'a superseded version never becomes current again' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+"""
+
+
+def guard_triggers_sql(table: str) -> str:
+    mutable = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
+    return f"""
+CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table}
+  FOR EACH ROW EXECUTE FUNCTION jukinet_version_guard_update({mutable});
+CREATE TRIGGER {table}_reject_delete BEFORE DELETE ON {table}
+  FOR EACH STATEMENT EXECUTE FUNCTION jukinet_reject_delete();
+CREATE TRIGGER {table}_reject_truncate BEFORE TRUNCATE ON {table}
+  FOR EACH STATEMENT EXECUTE FUNCTION jukinet_reject_delete();
+"""
+
+
+def create_partition_sql(table: str, year: int) -> str:
+    name = partition_name(table, year)
+    return f"""
+CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ({year}) TO ({year + 1});
+DROP TRIGGER IF EXISTS {name}_reject_delete ON {name};
+CREATE TRIGGER {name}_reject_delete BEFORE DELETE ON {name}
+  FOR EACH STATEMENT EXECUTE FUNCTION jukinet_reject_delete();
+DROP TRIGGER IF EXISTS {name}_reject_truncate ON {name};
+CREATE TRIGGER {name}_reject_truncate BEFORE TRUNCATE ON {name}
+  FOR EACH STATEMENT EXECUTE FUNCTION jukinet_reject_delete();
+"""
+
+
+def existing_partition_years(table: str) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = %s
+            """,
+            [table],
+        )
+        return {int(name.rsplit("_y", 1)[1]) for (name,) in cursor.fetchall()}
+
+
+def ensure_partitions(table: str, years: Iterable[int]) -> list[int]:
+    """Create the missing year partitions (loaders and the purge job call this ahead of need)."""
+    missing = sorted(set(years) - existing_partition_years(table))
+    if missing:
+        with connection.cursor() as cursor:
+            for year in missing:
+                cursor.execute(create_partition_sql(table, year))
+    return missing
+
+
+def drop_partition(table: str, year: int) -> None:
+    """Detach then drop one expired partition (the only way version rows disappear)."""
+    if year == SENTINEL_YEAR:
+        raise ValueError("the sentinel partition holds versions that do not expire")
+    name = partition_name(table, year)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {name}")
+        cursor.execute(f"DROP TABLE {name}")
+
+
+def expiry_year_for(retention_start_year: int) -> int:
+    return retention_start_year + RETENTION_YEARS_HISTORY

@@ -1,0 +1,168 @@
+"""Writing versions of file (1): the one place that turns content into an appended version.
+
+Intake (a municipality's notice), the exceptional-correction path (§6.6) and the population loader all
+write through here, so that search keys, encryption and retention are computed one way. The caller
+holds the person row lock (`select_for_update`) inside its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from jukinet import clock
+from jukinet.crypto import blind_index, decrypt_individual_number, encrypt_individual_number
+from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
+from jukinet.search_keys import address_key, name_key, seion_kana
+from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion, RetentionFlag
+
+VERSION_TABLE = "prefserver_identity_version"
+
+# The payload keys of an identity notice (domain.md §6.1): the content a version holds.
+CONTENT_KEYS = (
+    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address", "address_gaiji_count",
+    "individual_number", "district_code", "gaiji_flag", "name_gaiji_revision", "address_gaiji_revision",
+    "former_surname", "former_surname_gaiji_count", "former_surname_kana", "former_surname_gaiji_revision",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The envelope fields a version takes from its notice (fields 1, 10, 11, 14, 16, 17, 19, 22)."""
+
+    resident_code: str
+    change_reason: str
+    change_date: dt.date
+    municipality_code: str
+    operator_id: str
+    terminal_id: str
+    received_on: dt.date
+    update_sequence: int
+    source_notice_id: int | None = None
+    revision: int = 0
+
+
+def retention_for(received_on: dt.date) -> tuple[dt.date, int]:
+    """Clock start and expiry year: 150 years from the receipt date (住基法施行令 第30条の6)."""
+    return received_on, expiry_year_for(received_on.year)
+
+
+def identity_person_create(*, resident_code: str, assigned_on: dt.date) -> IdentityPerson:
+    person = IdentityPerson.objects.create()
+    IdentityResidentCode.objects.create(resident_code=resident_code, person=person, assigned_on=assigned_on)
+    return person
+
+
+def content_of(version: IdentityVersion) -> dict[str, Any]:
+    """A version's content as payload keys, the individual number decrypted (for 取消 and 例外修正)."""
+    content = {key: getattr(version, key) for key in CONTENT_KEYS if key != "individual_number"}
+    content["individual_number"] = individual_number_of(version)
+    return content
+
+
+def individual_number_of(version: IdentityVersion) -> str:
+    return decrypt_individual_number(
+        bytes(version.individual_number_ciphertext), table=VERSION_TABLE, person_id=version.person_id
+    )
+
+
+def version_values(
+    *,
+    person_id: int,
+    content: dict[str, Any],
+    envelope: Envelope,
+    removed: bool,
+    deleted: bool = False,
+    recorded_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Column values of a new version (search keys, ciphertext and retention computed here)."""
+    key_id, ciphertext = encrypt_individual_number(
+        content["individual_number"], table=VERSION_TABLE, person_id=person_id
+    )
+    retention_start, expiry_year = retention_for(envelope.received_on) if removed else (None, SENTINEL_YEAR)
+    values = {key: content[key] for key in CONTENT_KEYS if key != "individual_number"}
+    values.update(
+        person_id=person_id,
+        resident_code=envelope.resident_code,
+        change_reason=envelope.change_reason,
+        change_date=envelope.change_date,
+        municipality_code=envelope.municipality_code,
+        operator_id=envelope.operator_id,
+        terminal_id=envelope.terminal_id,
+        received_on=envelope.received_on,
+        update_sequence=envelope.update_sequence,
+        source_notice_id=envelope.source_notice_id,
+        revision=envelope.revision,
+        recorded_at=recorded_at or clock.now(),
+        individual_number_ciphertext=ciphertext,
+        individual_number_key_id=key_id,
+        individual_number_blind_index=blind_index(content["individual_number"]),
+        seion_kana=seion_kana(content["name_kana"]),
+        name_key=name_key(content["name"]),
+        address_key=address_key(content["address"]),
+        is_current=True,
+        removed=removed,
+        deleted=deleted,
+        # A removal version carries its retention from its insert, current or not (domain.md §13).
+        retention_flag=RetentionFlag.RETAINED if removed else RetentionFlag.CURRENT,
+        retention_start=retention_start,
+        expiry_year=expiry_year,
+    )
+    return values
+
+
+def identity_version_write(
+    *,
+    person: IdentityPerson,
+    content: dict[str, Any],
+    envelope: Envelope,
+    removed: bool,
+    deleted: bool = False,
+) -> IdentityVersion:
+    """Append a version and make it current, superseding the previous one. Caller holds the row lock."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("identity_version_write needs the caller's transaction and row lock")
+    values = version_values(person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted)
+    if removed:
+        ensure_partitions(VERSION_TABLE, [values["expiry_year"]])
+    if person.current_version_id is not None:
+        identity_version_supersede(person=person, received_on=envelope.received_on)
+    version = IdentityVersion.objects.create(**values)
+    person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
+    person.save(update_fields=["current_version_id", "current_version_expiry_year"])
+    return version
+
+
+def identity_version_supersede(*, person: IdentityPerson, received_on: dt.date) -> None:
+    """Mark the current version superseded; its 150-year clock starts at the superseding receipt date.
+
+    A removal version keeps the clock it got at its insert (a later supersede never restarts it).
+    """
+    if person.current_version_id is None or person.current_version_expiry_year is None:
+        return
+    start, expiry = retention_for(received_on)
+    ensure_partitions(VERSION_TABLE, [expiry])
+    IdentityVersion.objects.filter(
+        pk=person.current_version_id,
+        expiry_year=person.current_version_expiry_year,
+        retention_start__isnull=True,
+    ).update(is_current=False, retention_flag=RetentionFlag.RETAINED, retention_start=start, expiry_year=expiry)
+    IdentityVersion.objects.filter(
+        pk=person.current_version_id,
+        expiry_year=person.current_version_expiry_year,
+        retention_start__isnull=False,
+    ).update(is_current=False)
+
+
+def identity_version_mark_deleted(*, version: IdentityVersion) -> None:
+    """削除フラグ: set once when a 訂正, 取消 or 例外修正 invalidates the version (§6.2, §6.6)."""
+    IdentityVersion.objects.filter(pk=version.pk, expiry_year=version.expiry_year).update(deleted=True)
+
+
+def identity_current_version(person: IdentityPerson) -> IdentityVersion | None:
+    if person.current_version_id is None or person.current_version_expiry_year is None:
+        return None
+    return IdentityVersion.objects.get(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)
