@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from audit.models import (
     OperationKind,
@@ -25,6 +25,7 @@ from audit.models import (
     SamplingItem,
     Terminal,
 )
+from audit.oplog import canonical_json
 from audit.services import BLIND_INDEX_CONDITION, operation_log_record
 from audit.subjects import subject_resolve
 from jukinet import clock
@@ -75,10 +76,12 @@ def _queryset(filters: LogFilters) -> QuerySet[OperationLogEntry]:
     if filters.date_to:
         rows = rows.filter(recorded_at__lt=clock.end_of_day(filters.date_to))
     if filters.resident_code or filters.target:
-        match = Q(pk__in=[])
-        for label, pk in filters.targets:
-            match |= Q(targets__contains=[[label, pk]])
-        rows = rows.filter(match)
+        if not filters.targets:
+            return rows.none()
+        # `targets` is stored as json text (audit.fields); the GIN index is on targets::jsonb.
+        where = " OR ".join(["audit_operationlogentry.targets::jsonb @> %s::jsonb"] * len(filters.targets))
+        params = [canonical_json([[label, pk]]) for label, pk in filters.targets]
+        rows = rows.extra(where=[f"({where})"], params=params)  # noqa: S610 - fixed SQL, bound values
     return rows
 
 

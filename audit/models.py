@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from audit.fields import CanonicalJSONField
+
 
 class Role(models.TextChoices):
     """Roles of domain.md §10.1. A person may hold several; none approves their own request."""
@@ -276,9 +278,10 @@ class OperationLogEntry(models.Model):
     affair = models.ForeignKey(
         Affair, verbose_name="事務", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    targets = models.JSONField("対象", default=list)
+    # Stored as `json` holding canonical text (audit.fields): the verifier concatenates, never re-encodes.
+    targets = CanonicalJSONField("対象", default=list)
     outcome = models.CharField("結果", max_length=16, default="ok")
-    conditions = models.JSONField("条件", null=True, blank=True)
+    conditions = CanonicalJSONField("条件", null=True, blank=True)
     result_count = models.IntegerField("件数", null=True, blank=True)
     hash = models.BinaryField("ハッシュ", max_length=32)
 

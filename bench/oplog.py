@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import secrets
 import sys
@@ -54,6 +53,7 @@ def bench_appends(count: int) -> tuple[float, float]:
     from django.db import connection, transaction
 
     from audit.models import OperationKind
+    from audit.oplog import canonical_json
     from audit.services import operation_log_record
 
     with connection.cursor() as cursor:
@@ -74,15 +74,15 @@ def bench_appends(count: int) -> tuple[float, float]:
             )
     chained = count / (time.perf_counter() - started)
 
-    payload_conditions = json.dumps(conditions, ensure_ascii=False)
-    payload_targets = json.dumps([list(t) for t in targets])
+    payload_conditions = canonical_json(conditions)
+    payload_targets = canonical_json([list(t) for t in targets])
     started = time.perf_counter()
     for index in range(count):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO bench_oplog_plain (sequence, recorded_at, operator_id, actor, terminal_id, kind,"
                 " affair_id, targets, outcome, conditions, result_count, hash)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s)",
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json, %s, %s)",
                 [
                     index + 1,
                     dt.datetime.now(dt.UTC),
@@ -110,7 +110,7 @@ def load_chain(rows: int) -> None:
 
     from audit import partitions
     from audit.models import OperationLogEntry
-    from audit.oplog import GENESIS, canonical_entry, chain_hash
+    from audit.oplog import GENESIS, canonical_entry, canonical_json, chain_hash
     from audit.services import OPLOG_LOCK_KEY
     from jukinet import clock
 
@@ -153,9 +153,9 @@ def load_chain(rows: int) -> None:
                         moment,
                         "system:bench",
                         100,
-                        json.dumps(targets),
+                        canonical_json(targets),
                         "ok",
-                        json.dumps(conditions, ensure_ascii=False),
+                        canonical_json(conditions),
                         offset % 7,
                         previous,
                     ]
