@@ -9,7 +9,7 @@ import django_otp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -74,7 +74,7 @@ def terminal_enrol(request: HttpRequest) -> HttpResponse:
         terminal = Terminal.objects.filter(credential_hash=digest, is_active=True).first()
         if terminal is not None:
             terminal_enrolment_record(operator=request.user, terminal=terminal)  # type: ignore[arg-type]
-            response = HttpResponseRedirect(settings.LOGIN_REDIRECT_URL)
+            response = redirect(settings.LOGIN_REDIRECT_URL)
             response.set_cookie(
                 ENROLMENT_COOKIE,
                 terminal_enrolment_value(terminal),
