@@ -317,14 +317,20 @@ def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
 
 @transaction.atomic
 def terminal_register(
-    *, name: str, kind: str, office: Any, capabilities: Iterable[str], registered_by: Operator | str
+    *,
+    name: str,
+    kind: str,
+    office: Any,
+    capabilities: Iterable[str],
+    registered_by: Operator | str,
+    key: str | None = None,
 ) -> tuple[Terminal, str]:
     """Register a terminal; returns it and its key (shown once; only the SHA-256 is stored)."""
     import secrets
 
     from audit.access import credential_hash
 
-    key = secrets.token_urlsafe(24)
+    key = key or secrets.token_urlsafe(24)
     terminal = Terminal.objects.create(
         name=name,
         kind=kind,
