@@ -14,7 +14,7 @@ from audit.models import Office, Operator, Role, Terminal
 from audit.rights import usage_approval_approve, usage_approval_request
 from audit.services import terminal_register
 
-DEMO_TERMINAL_KEY = "demo-terminal-key-2026"  # noqa: S105 - printed for the local demo on purpose
+DEMO_TERMINAL_KEY = "demo-terminal-key-2026"
 DEMO_OFFICES = [
     ("S01", "総合企画部市町課", Office.Kind.SECTION),
     ("B01", "教育委員会", Office.Kind.BODY),
