@@ -184,6 +184,7 @@ class OperationKind(models.IntegerChoices):
     TERMINAL_REFUSED = 11, "未登録端末からの利用"
     API_TOKEN_ISSUED = 12, "APIトークンの発行"
     API_THROTTLED = 13, "API呼出し回数の超過"
+    UNAUTHENTICATED_SCREEN_ACCESS = 14, "未認証の画面アクセス"
     # 1xx identity and 附票 records
     IDENTITY_SEARCHED = 100, "本人確認情報の検索"
     IDENTITY_VIEWED = 101, "本人確認情報の照会"
