@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from audit.models import (
+    Office,
     OperationKind,
     OperationLogEntry,
     Operator,
@@ -42,6 +43,7 @@ class AuditError(Exception):
 @dataclass
 class LogFilters:
     operator: Operator | None = None
+    office: Office | None = None
     resident_code: str = ""
     target: tuple[str, str] | None = None
     affair_code: str = ""
@@ -54,6 +56,7 @@ class LogFilters:
         """What the log keeps of the auditor's own search (ids and codes, no identity items)."""
         return {
             "operator": self.operator.pk if self.operator else None,
+            "office": self.office.pk if self.office else None,
             "resident_code": self.resident_code or None,
             "targets": [list(t) for t in self.targets],
             "affair": self.affair_code or None,
@@ -67,6 +70,8 @@ def _queryset(filters: LogFilters) -> QuerySet[OperationLogEntry]:
     rows = OperationLogEntry.objects.select_related("operator", "terminal", "affair").order_by("-sequence")
     if filters.operator is not None:
         rows = rows.filter(operator=filters.operator)
+    if filters.office is not None:
+        rows = rows.filter(operator__office=filters.office)
     if filters.kind is not None:
         rows = rows.filter(kind=filters.kind)
     if filters.affair_code:
@@ -127,13 +132,13 @@ def operation_log_entry_view(*, auditor: Operator, terminal: Terminal | None, se
 
 
 def conditions_display(conditions: Any) -> str:
-    """Conditions for people: the blind index as 「個人番号（照合値）」 + a short hash, never digits."""
+    """Conditions for people: a blind index shows only as 「個人番号（照合値）」, never digits (§17 #50)."""
     if not conditions:
         return ""
     parts = []
     for key, value in sorted(conditions.items()) if isinstance(conditions, dict) else []:
         if key == BLIND_INDEX_CONDITION:
-            parts.append(f"{BLIND_INDEX_LABEL}: {str(value)[:8]}…")
+            parts.append(BLIND_INDEX_LABEL)
         elif value not in (None, "", []):
             parts.append(f"{key}: {value}")
     return " / ".join(parts)
@@ -201,13 +206,15 @@ def sampling_campaign_create(
         created_by=auditor,
         created_at=clock.now(),
     )
-    items = []
+    items, same_office_fallbacks = [], 0
     for sequence, operator_id in drawn:
+        # Never the entry's operator. Not from the operator's office either unless SAMPLING_SAME_OFFICE, except
+        # when no auditor outside it exists (auditors' own log reads): then counted and logged as a fallback.
         eligible = [r for r in reviewers if r.pk != operator_id]
         if not same_office and operator_id:
-            eligible = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)] or [
-                r for r in reviewers if r.pk != operator_id
-            ]
+            elsewhere = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)]
+            same_office_fallbacks += not elsewhere and bool(eligible)
+            eligible = elsewhere or eligible
         if not eligible:
             raise AuditError(f"連番{sequence}の確認者を割り当てられません（操作者以外の監査担当がいません）。")
         items.append(
@@ -224,7 +231,13 @@ def sampling_campaign_create(
         kind=OperationKind.SAMPLING_CREATED,
         terminal=terminal,
         targets=[campaign],
-        conditions={"seed": seed, "size": size, "from": period_from.isoformat(), "to": period_to.isoformat()},
+        conditions={
+            "seed": seed,
+            "size": size,
+            "from": period_from.isoformat(),
+            "to": period_to.isoformat(),
+            "same_office_fallbacks": same_office_fallbacks,
+        },
         result_count=len(items),
     )
     return campaign

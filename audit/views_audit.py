@@ -21,6 +21,7 @@ def _filters(form: LogSearchForm) -> auditing.LogFilters:
         target = (label.strip(), pk.strip())
     return auditing.LogFilters(
         operator=data.get("operator"),
+        office=data.get("office"),
         resident_code=data.get("resident_code") or "",
         target=target,
         affair_code=data.get("affair") or "",
@@ -30,10 +31,14 @@ def _filters(form: LogSearchForm) -> auditing.LogFilters:
     )
 
 
+def _without_code(request: HttpRequest) -> dict[str, str]:
+    # A resident code comes by POST only, so it never sits in a URL or a server log.
+    return {key: str(value) for key, value in request.GET.items() if key != "resident_code"}
+
+
 @audit_view
 def log_search(request: HttpRequest) -> HttpResponse:
-    # The resident code comes by POST, so it never sits in a URL or a server log.
-    form = LogSearchForm(request.POST if request.method == "POST" else (request.GET or None))
+    form = LogSearchForm(request.POST if request.method == "POST" else (_without_code(request) or None))
     rows = None
     if form.is_bound and form.is_valid():
         rows = auditing.operation_log_search(
@@ -47,7 +52,7 @@ def log_search(request: HttpRequest) -> HttpResponse:
 
 @audit_view
 def log_export(request: HttpRequest) -> HttpResponse:
-    form = LogSearchForm(request.POST if request.method == "POST" else request.GET)
+    form = LogSearchForm(request.POST if request.method == "POST" else _without_code(request))
     if not form.is_valid():
         return redirect("audit:log_search")
     rows = auditing.operation_log_search(
