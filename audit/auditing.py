@@ -269,3 +269,71 @@ def sampling_item_review(
         conditions={"verdict": verdict},
     )
     return item
+
+
+# --- Flags for the auditor (domain.md §11): off-hours use, high volume, repeated subjects, wide searches -------
+
+PERSONAL_KINDS = (100, 399)  # 1xx identity and 附票, 2xx intake excluded below, 3xx provision
+HIGH_VOLUME_PER_DAY = 200  # Decision (the domain names the flag, not its threshold): lookups per operator-day
+REPEATED_SUBJECT_COUNT = 5  # Decision: the same subject opened this often by one operator in the period
+
+
+@dataclass
+class LogFlags:
+    off_hours: list[OperationLogEntry] = field(default_factory=list)
+    high_volume: list[tuple[Operator, dt.date, int]] = field(default_factory=list)
+    repeated_subjects: list[tuple[Operator, str, int]] = field(default_factory=list)
+    wide_searches: list[OperationLogEntry] = field(default_factory=list)
+
+
+def _personal(rows: QuerySet[OperationLogEntry]) -> QuerySet[OperationLogEntry]:
+    return rows.filter(operator__isnull=False, kind__gte=PERSONAL_KINDS[0], kind__lte=PERSONAL_KINDS[1]).exclude(
+        kind__gte=200, kind__lt=300
+    )
+
+
+@transaction.atomic
+def operation_log_flags(
+    *, auditor: Operator, terminal: Terminal | None, date_from: dt.date, date_to: dt.date
+) -> LogFlags:
+    rows = _personal(
+        OperationLogEntry.objects.filter(
+            recorded_at__gte=clock.start_of_day(date_from), recorded_at__lt=clock.end_of_day(date_to)
+        ).select_related("operator")
+    )
+    hours = setting_value("BUSINESS_HOURS", on=date_to)
+    start, end = dt.time.fromisoformat(hours["start"]), dt.time.fromisoformat(hours["end"])
+    flags = LogFlags()
+    per_day: dict[tuple[int, dt.date], int] = {}
+    per_subject: dict[tuple[int, str], int] = {}
+    operators: dict[int, Operator] = {}
+    cap = int(setting_value("SEARCH_RESULT_CAP", on=date_to))
+    for entry in rows.order_by("sequence").iterator(chunk_size=2000):
+        local = entry.recorded_at.astimezone(clock.TOKYO)
+        operator = entry.operator
+        if operator is None:  # excluded by the query; keeps the type checker honest
+            continue
+        operators[operator.pk] = operator
+        if local.weekday() not in hours["weekdays"] or not (start <= local.time() < end):
+            flags.off_hours.append(entry)
+        per_day[(operator.pk, local.date())] = per_day.get((operator.pk, local.date()), 0) + 1
+        for label, pk in entry.targets:
+            key = (operator.pk, f"{label}:{pk}")
+            per_subject[key] = per_subject.get(key, 0) + 1
+        if entry.outcome == "Q06" or (entry.result_count or 0) > cap:
+            flags.wide_searches.append(entry)
+    flags.high_volume = [(operators[o], d, n) for (o, d), n in sorted(per_day.items()) if n > HIGH_VOLUME_PER_DAY]
+    flags.repeated_subjects = [
+        (operators[o], subject, n) for (o, subject), n in sorted(per_subject.items()) if n >= REPEATED_SUBJECT_COUNT
+    ]
+    operation_log_record(
+        actor=auditor,
+        kind=OperationKind.LOG_SEARCHED,
+        terminal=terminal,
+        conditions={"flags": True, "from": date_from.isoformat(), "to": date_to.isoformat()},
+        result_count=len(flags.off_hours)
+        + len(flags.high_volume)
+        + len(flags.repeated_subjects)
+        + len(flags.wide_searches),
+    )
+    return flags

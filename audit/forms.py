@@ -78,3 +78,8 @@ class VerdictForm(forms.Form):
     verdict = forms.ChoiceField(label="判定", choices=[c for c in SamplingItem.Verdict.choices if c[0] != "pending"])
     document_checked = forms.CharField(label="確認した書類", max_length=200, required=False)
     finding = forms.CharField(label="所見", widget=forms.Textarea, required=False)
+
+
+class FlagsForm(forms.Form):
+    date_from = forms.DateField(label="期間（自）")
+    date_to = forms.DateField(label="期間（至）")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("operators/<int:pk>/unlock/", views.operator_unlock_view, name="operator_unlock"),
     path("audit/log/", views_audit.log_search, name="log_search"),
     path("audit/log/export.csv", views_audit.log_export, name="log_export"),
+    path("audit/flags/", views_audit.log_flags, name="log_flags"),
     path("audit/log/<int:sequence>/", views_audit.log_entry, name="log_entry"),
     path("audit/sampling/", views_audit.sampling_list, name="sampling_list"),
     path("audit/sampling/<int:pk>/", views_audit.sampling_detail, name="sampling_detail"),

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from audit import auditing
 from audit.access import terminal_from_request
 from audit.decorators import audit_view
-from audit.forms import LogSearchForm, SamplingForm, VerdictForm
+from audit.forms import FlagsForm, LogSearchForm, SamplingForm, VerdictForm
 from audit.models import SamplingCampaign, SamplingItem
 
 
@@ -118,3 +118,16 @@ def sampling_review(request: HttpRequest, pk: int) -> HttpResponse:
         except auditing.AuditError as exc:
             form.add_error(None, str(exc))
     return render(request, "audit/sampling_review.html", {"item": item, "form": form})
+
+
+@audit_view
+def log_flags(request: HttpRequest) -> HttpResponse:
+    form = FlagsForm(request.GET or None)
+    flags = None
+    if form.is_bound and form.is_valid():
+        flags = auditing.operation_log_flags(
+            auditor=request.user,  # type: ignore[arg-type]
+            terminal=terminal_from_request(request),
+            **form.cleaned_data,
+        )
+    return render(request, "audit/log_flags.html", {"form": form, "flags": flags})

@@ -1,6 +1,7 @@
 """Auditor pages (domain.md §11; §17 scenarios 35, 50, 52)."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -167,3 +168,18 @@ def test_sampling_prefers_reviewers_outside_the_operators_office(auditor, clerk,
     )
     # then
     assert {item.reviewer_id for item in campaign.items.all()} == {outside.pk}
+
+
+def test_flags_show_off_hours_use_repeated_subjects_and_wide_searches(auditor_client, auditor, clerk, monkeypatch):
+    # given: a Sunday-night view, five views of one person, a search over the cap
+    sunday_night = dt.datetime(2026, 11, 22, 23, 0, tzinfo=clock.TOKYO)
+    monkeypatch.setattr(clock, "now", lambda: sunday_night)
+    for _ in range(5):
+        _log(clerk, targets=[("prefserver.person", "77")])
+    _log(clerk, kind=OperationKind.IDENTITY_SEARCHED, outcome="Q06", result_count=51)
+    # when
+    response = auditor_client.get(reverse("audit:log_flags"), {"date_from": "2026-11-22", "date_to": "2026-11-22"})
+    # then
+    body = response.content.decode()
+    assert "時間外の利用（6件）" in body and "prefserver.person:77: 5回" in body and "広範な検索（1件）" in body
+    assert OperationLogEntry.objects.filter(kind=OperationKind.LOG_SEARCHED, operator=auditor).exists()
