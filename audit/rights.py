@@ -364,3 +364,25 @@ def usage_approval_approve(*, approval: UsageApproval, approver: Operator, devic
         targets=[approval.operator, approval],
     )
     return approval
+
+
+@transaction.atomic
+def usage_approval_paper_record(
+    *,
+    operator: Operator,
+    terminal: Terminal,
+    paper_reference: str,
+    recorded_by: Operator,
+    purpose: str,
+    affairs: Iterable[Affair] = (),
+) -> UsageApproval:
+    """USAGE_APPROVAL_MODE "paper": the officer enters the 使用伺い簿 reference instead of approving on screen
+    (seeds/001_f00ff35fbf01a749.txt:423). Same approvers and same validity (today, until 24:00)."""
+    if setting_value("USAGE_APPROVAL_MODE") != "paper":
+        raise RightsError("紙の使用伺い簿による記録は設定で許可されていません。")
+    if not paper_reference.strip():
+        raise RightsError("使用伺い簿の記載を入力してください。")
+    approval = usage_approval_request(operator=operator, terminal=terminal, purpose=purpose, affairs=affairs)
+    approval.paper_reference = paper_reference.strip()
+    approval.save(update_fields=["paper_reference"])
+    return usage_approval_approve(approval=approval, approver=recorded_by, devices_checked=True)
