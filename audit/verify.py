@@ -32,7 +32,7 @@ SELECT sequence,
            || ',"recorded_at":"' || to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
            || '","result_count":' || coalesce(result_count::text, 'null')
            || ',"sequence":' || sequence::text
-           || ',"targets":' || targets::text
+           || ',"targets":' || coalesce(targets::text, 'null')
            || ',"terminal":' || coalesce(terminal_id::text, 'null')
            || '}',
            'UTF8'),
