@@ -83,3 +83,9 @@ class VerdictForm(forms.Form):
 class FlagsForm(forms.Form):
     date_from = forms.DateField(label="期間（自）")
     date_to = forms.DateField(label="期間（至）")
+
+
+class RevokeForm(forms.Form):
+    operator = forms.ModelChoiceField(label="対象者", queryset=Operator.objects.filter(is_active=True))
+    role = forms.ChoiceField(label="役割", choices=Role.choices)
+    reason = forms.CharField(label="理由（転任・退職など）", max_length=200)

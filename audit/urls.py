@@ -12,6 +12,7 @@ urlpatterns = [
     path("rights/", views.rights_home, name="rights"),
     path("rights/apply/", views.rights_apply, name="rights_apply"),
     path("rights/training/", views.training_record, name="training_record"),
+    path("rights/revoke/", views.rights_revoke, name="rights_revoke"),
     path("rights/<int:pk>/approve/", views.rights_approve, name="rights_approve"),
     path("rights/ledger/", views.ledger, name="ledger"),
     path("rights/reconciliation/", views.reconciliation, name="reconciliation"),

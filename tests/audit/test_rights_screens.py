@@ -68,3 +68,16 @@ def test_usage_request_and_approval_through_the_screens(clerk, security_officer,
     officer_client.post(reverse("audit:usage_approve", args=[approval.pk]), {"devices_checked": "on"})
     approval.refresh_from_db()
     assert approval.status == "approved" and approval.valid_until == clock.end_of_day(clock.today())
+
+
+def test_administrator_revokes_a_right_on_the_screen_and_sees_due_changes(admin_client, clerk):
+    from audit.models import PersonnelChange
+
+    PersonnelChange.objects.create(
+        employee_id=clerk.employee_id, effective_date=clock.today(), kind="retirement", imported_at=clock.now()
+    )
+    assert "退職" in admin_client.get(reverse("audit:rights")).content.decode()
+    admin_client.post(reverse("audit:rights_revoke"), {"operator": clerk.pk, "role": "clerk", "reason": "退職"})
+    clerk.refresh_from_db()
+    assert clerk.roles == []
+    assert AccessRightLedgerEntry.objects.get(operator=clerk).action == "revoke"
