@@ -217,3 +217,17 @@ def test_auditor_searches_the_log_in_the_api_and_the_search_is_logged(auditor, t
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert [r["kind"] for r in response.json()["results"]] == [OperationKind.LOGIN]
     assert OperationLogEntry.objects.filter(kind=OperationKind.LOG_SEARCHED, operator=auditor).count() == 1
+
+
+def test_register_terminal_command_prints_a_key_that_identifies_the_terminal(section_office, capsys):
+    from django.core.management import call_command
+
+    from audit.access import credential_hash
+    from audit.models import Terminal
+
+    call_command("register_terminal", "窓口端末", "--kind", "business", "--office", "S01", "--capability", "search")
+    key = capsys.readouterr().out.strip().rsplit("key: ", 1)[1]
+    terminal = Terminal.objects.get(name="窓口端末")
+    assert terminal.capabilities == ["search"] and key not in terminal.credential_hash
+    assert credential_hash(key) == terminal.credential_hash
+    assert OperationLogEntry.objects.filter(kind=OperationKind.TERMINAL_REGISTERED).exists()
