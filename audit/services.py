@@ -159,6 +159,7 @@ def operation_log_record(
                 entry.hash,
             ],
         )
+    entry._state.adding, entry._state.db = False, connection.alias  # a stored row now; never saved again
     return entry
 
 
