@@ -143,7 +143,8 @@ def unauthenticated_call_record(*, request: HttpRequest, channel: str = "api") -
         kind=kind,
         terminal=terminal_from_request(request),
         outcome="failed",
-        conditions={"path": request.path[:200], "method": request.method or ""},
+        # Long digit runs (a code or number typed into a URL) are not kept.
+        conditions={"path": re.sub(r"[0-9０-９]{11,}", "*", request.path)[:200], "method": request.method or ""},
     )
 
 

@@ -231,3 +231,11 @@ def test_register_terminal_command_prints_a_key_that_identifies_the_terminal(sec
     assert terminal.capabilities == ["search"] and key not in terminal.credential_hash
     assert credential_hash(key) == terminal.credential_hash
     assert OperationLogEntry.objects.filter(kind=OperationKind.TERMINAL_REGISTERED).exists()
+
+
+def test_unauthenticated_call_with_a_number_in_the_path_is_logged_without_it(rf):
+    from audit.authentication import unauthenticated_call_record
+
+    unauthenticated_call_record(request=rf.get("/api/v1/identity/123456789018/x"))
+    entry = OperationLogEntry.objects.get(kind=OperationKind.UNAUTHENTICATED_API_CALL)
+    assert entry.conditions["path"] == "/api/v1/identity/*/x"
