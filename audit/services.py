@@ -30,7 +30,8 @@ OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
 BLIND_INDEX_CONDITION = "individual_number_blind_index"
 _TWELVE_DIGITS = re.compile(r"^\s*[0-9０-９]{12}\s*$")
 _FORBIDDEN_KEYS = {"individual_number", "individual_numbers", "my_number"}
-_OUTCOME = re.compile(r"^(ok|failed|[A-Z][0-9]{2,3}|not_found|released|refused|duplicate|content_mismatch)$")
+# "ok", "failed", a result/refusal code ("Q03", "E009") or another short lower-case word ("not_found").
+_OUTCOME = re.compile(r"^(?:[a-z][a-z_]{1,15}|[A-Z][0-9]{2,3})$")
 
 
 class OperationLogError(RuntimeError):
