@@ -81,8 +81,13 @@ def _actor_fields(actor: Operator | str) -> tuple[str, Operator | None]:
 def _lock_and_read_head() -> tuple[int, bytes]:
     """Take the chain lock (held until commit) and read the head, creating its row on first use."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OPLOG_LOCK_KEY])
-        cursor.execute("SELECT sequence, hash FROM audit_operationloghead WHERE id = 1")
+        # One round trip, two statements: in READ COMMITTED the SELECT takes its snapshot after the lock is
+        # granted, so it sees the head committed by the previous holder.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s); SELECT sequence, hash FROM audit_operationloghead WHERE id = 1",
+            [OPLOG_LOCK_KEY],
+        )
+        cursor.nextset()
         row = cursor.fetchone()
         if row is None:
             cursor.execute("SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1")
