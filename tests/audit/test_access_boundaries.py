@@ -239,3 +239,18 @@ def test_unauthenticated_call_with_a_number_in_the_path_is_logged_without_it(rf)
     unauthenticated_call_record(request=rf.get("/api/v1/identity/123456789018/x"))
     entry = OperationLogEntry.objects.get(kind=OperationKind.UNAUTHENTICATED_API_CALL)
     assert entry.conditions["path"] == "/api/v1/identity/*/x"
+
+
+def test_api_above_the_operator_rate_gets_429_and_a_log_entry(clerk, terminal, otp_code, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_THROTTLE_RATE = "2/m"
+    api = APIClient()
+    token = _token(api, clerk, terminal, otp_code)["token"]
+    statuses = [
+        api.post("/test/api/throttled", {}, HTTP_AUTHORIZATION=f"Bearer {token}", **terminal.headers).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert OperationLogEntry.objects.get(kind=OperationKind.API_THROTTLED).operator == clerk
