@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django_otp.models import Device
 from rest_framework import authentication, exceptions, throttling
 
-from audit.access import TERMINAL_HEADER, terminal_from_request, usage_approval_valid
+from audit.access import terminal_from_request, usage_approval_valid
 from audit.models import ApiToken, OperationKind, Operator, Role, Terminal
 from audit.services import operation_log_record
 from jukinet import clock
@@ -226,9 +226,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
         if request is not None:
             unauthenticated_call_record(request=request._request)
     return response
-
-
-__all__ = ["TERMINAL_HEADER", "api_token_issue", "operator_login_check"]
 
 
 class OperatorRateThrottle(throttling.SimpleRateThrottle):
