@@ -18,6 +18,7 @@ from audit.models import (
     OperationKind,
     OperationLogCheckpoint,
     OperationLogEntry,
+    OperationLogHead,
     Operator,
     Terminal,
 )
@@ -250,11 +251,14 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
     moment = now or clock.now()
     signed = []
     this_month = clock.start_of_day(partitions.month_start(clock.local_date(moment)))
+    # Only months after the last signed month end: partition pruning keeps the hourly run small.
+    last_month_end = OperationLogCheckpoint.objects.filter(reason="month_end").order_by("-sequence").first()
+    since = last_month_end.entry_recorded_at if last_month_end else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT max(sequence) FROM audit_operationlogentry WHERE recorded_at < %s"
+            "SELECT max(sequence) FROM audit_operationlogentry WHERE recorded_at > %s AND recorded_at < %s"
             " GROUP BY date_trunc('month', recorded_at AT TIME ZONE 'Asia/Tokyo') ORDER BY 1",
-            [this_month],
+            [since, this_month],
         )
         month_ends = [row[0] for row in cursor.fetchall()]
     done = set(
@@ -267,7 +271,8 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
             signed.append(operation_log_checkpoint_sign(sequence=sequence, reason="month_end"))
     hours = int(setting_value("OPLOG_CHECKPOINT_HOURS", on=clock.local_date(moment)))
     latest = OperationLogCheckpoint.objects.filter(reason="daily").order_by("-signed_at").first()
-    head = OperationLogEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    head_row = OperationLogHead.objects.filter(id=1).first()
+    head = head_row.sequence if head_row and head_row.sequence else None
     due = latest is None or latest.signed_at <= moment - dt.timedelta(hours=hours)
     if head is not None and due and (latest is None or head > latest.sequence):
         signed.append(operation_log_checkpoint_sign(sequence=head, reason="daily"))
