@@ -162,6 +162,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Retention purges (domain.md §13, §5.3): daily history partitions, hourly temporary individual numbers.
+CELERY_BEAT_SCHEDULE["history-purge"] = {"task": "prefserver.tasks.history_purge_task", "schedule": 24 * 3600.0}
+CELERY_BEAT_SCHEDULE["temporary-numbers-purge"] = {
+    "task": "furyo.tasks.temporary_numbers_purge_task",
+    "schedule": 3600.0,
+}
 
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
 LOGGING = {
