@@ -23,9 +23,9 @@ import functools
 import operator
 import random
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from jukinet.identifiers import (
     individual_number_check_digit,
@@ -33,6 +33,7 @@ from jukinet.identifiers import (
     with_check_digit,
 )
 
+T = TypeVar("T")
 REFERENCE_DATE = dt.date(2026, 4, 1)  # fixed "today" of the generator: the output must not depend on the day
 JUKINET_START = dt.date(2002, 8, 5)  # 住基ネット 第一次稼働: the earliest change date generated
 MAX_VERSIONS_EXTRA = 4  # entry + removal + up to 2K changes + this slack
@@ -148,27 +149,37 @@ def individual_number_for(index: int, seed: int) -> str:
 
 
 # --- people -------------------------------------------------------------------------------------------
+def _pick(rng: random.Random, items: Sequence[T]) -> T:
+    """rng.choice without its bookkeeping (randrange is a third of the generator's random cost)."""
+    return items[int(rng.random() * len(items))]
+
+
+def _between(rng: random.Random, low: int, high: int) -> int:
+    """Like rng.randint(low, high), inclusive."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 def _date_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     if end <= start:
         return start
-    return start + dt.timedelta(days=rng.randrange((end - start).days))
+    return start + dt.timedelta(days=int(rng.random() * (end - start).days))
 
 
 def _address(rng: random.Random, spec: PopulationSpec, municipality: tuple[str, str]) -> tuple[str, str]:
     """(address, district code): prefecture + municipality + synthetic 町名 + 丁目/番/号 (+ 方書 sometimes)."""
-    town = rng.randrange(len(TOWNS))
+    town = int(rng.random() * len(TOWNS))
     text = (
-        f"{spec.prefecture_name}{municipality[1]}{TOWNS[town]}{KANJI_NUMBERS[rng.randrange(len(KANJI_NUMBERS))]}丁目"
-        f"{rng.randint(1, 30)}番{rng.randint(1, 25)}号"
+        f"{spec.prefecture_name}{municipality[1]}{TOWNS[town]}{_pick(rng, KANJI_NUMBERS)}丁目"
+        f"{_between(rng, 1, 30)}番{_between(rng, 1, 25)}号"
     )
     if rng.random() < 0.08:
-        text += f"　{BUILDINGS[rng.randrange(len(BUILDINGS))]}{TOWNS[town]}{rng.randint(1, 5)}0{rng.randint(1, 9)}号室"
+        text += f"　{_pick(rng, BUILDINGS)}{TOWNS[town]}{_between(rng, 1, 5)}0{_between(rng, 1, 9)}号室"
     return text, f"{town + 1:04d}"
 
 
 def _elsewhere_address(rng: random.Random, spec: PopulationSpec) -> tuple[str, str]:
-    code, place = spec.elsewhere[rng.randrange(len(spec.elsewhere))]
-    return code, f"{place}{TOWNS[rng.randrange(len(TOWNS))]}{rng.randint(1, 40)}番地{rng.randint(1, 20)}"
+    code, place = _pick(rng, spec.elsewhere)
+    return code, f"{place}{_pick(rng, TOWNS)}{_between(rng, 1, 40)}番地{_between(rng, 1, 20)}"
 
 
 def _kana(rng: random.Random, surname_kana: str, given_kana: str) -> str:
@@ -224,13 +235,13 @@ class _Event:
 
 
 def _life(rng: random.Random, spec: PopulationSpec, index: int) -> tuple[_Person, list[_Event]]:
-    sex = rng.choice((1, 2))
+    sex = 1 if rng.random() < 0.5 else 2
     given_pool = GIVEN_MALE if sex == 1 else GIVEN_FEMALE
     birth = _date_between(rng, dt.date(1925, 1, 1), REFERENCE_DATE - dt.timedelta(days=30))
-    municipality = spec.municipalities[rng.randrange(len(spec.municipalities))]
+    municipality = _pick(rng, spec.municipalities)
     address, district = _address(rng, spec, municipality)
     person = _Person(
-        surname=SURNAMES[rng.randrange(len(SURNAMES))], given=given_pool[rng.randrange(len(given_pool))],
+        surname=_pick(rng, SURNAMES), given=_pick(rng, given_pool),
         sex=sex, birth_date=birth, gaiji=rng.random() < 0.01, kana_hiragana=rng.random() < 0.1,
         municipality=municipality, address=address, district_code=district,
         individual_number=individual_number_for(index, spec.seed),
@@ -241,7 +252,7 @@ def _life(rng: random.Random, spec: PopulationSpec, index: int) -> tuple[_Person
         first_reason, first_date = "13", JUKINET_START
     else:
         first_reason, first_date = "11", _date_between(rng, JUKINET_START, REFERENCE_DATE)
-    changes = rng.randint(0, 2 * spec.history_per_person)
+    changes = _between(rng, 0, 2 * spec.history_per_person)
     old = birth < dt.date(1945, 1, 1)
     roll = rng.random()
     removal = (
@@ -268,13 +279,13 @@ def _change(rng: random.Random, person: _Person, spec: PopulationSpec, index: in
         if rng.random() < 0.4:
             person.former_surname = person.surname
             return "24"
-        person.surname = SURNAMES[rng.randrange(len(SURNAMES))]
+        person.surname = _pick(rng, SURNAMES)
         return "23"
     if roll < 0.003:
         person.individual_number = individual_number_for(CODE_OFFSET * 10 + index, spec.seed)
         return "26"
     if rng.random() < 0.3:  # a move to another municipality of the prefecture: the new one sends the 転入
-        person.municipality = spec.municipalities[rng.randrange(len(spec.municipalities))]
+        person.municipality = _pick(rng, spec.municipalities)
     person.address, person.district_code = _address(rng, spec, person.municipality)
     return "21"
 
@@ -282,7 +293,7 @@ def _change(rng: random.Random, person: _Person, spec: PopulationSpec, index: in
 def _event(
     rng: random.Random, reason: str, date: dt.date, person: _Person, *, removed: bool, sender: str | None = None
 ) -> _Event:
-    received = min(date + dt.timedelta(days=rng.choice((0, 0, 0, 1, 2))), REFERENCE_DATE)
+    received = min(date + dt.timedelta(days=_pick(rng, (0, 0, 0, 1, 2))), REFERENCE_DATE)
     return _Event(reason, date, received, _identity_content(person), removed, sender or person.municipality[0])
 
 
@@ -317,7 +328,7 @@ def _furyo_content(
 
 def _furyo_events(rng: random.Random, spec: PopulationSpec, person: _Person, events: list[_Event]) -> list[_FuryoEvent]:
     """The 附票 kept here for a resident whose 本籍 is in the prefecture: it follows the file (1) life."""
-    home = spec.municipalities[rng.randrange(len(spec.municipalities))][0]
+    home = _pick(rng, spec.municipalities)[0]
     out: list[_FuryoEvent] = []
     previous_address = ""
     for event in events:
@@ -328,7 +339,7 @@ def _furyo_events(rng: random.Random, spec: PopulationSpec, person: _Person, eve
         elif event.reason in ("32", "33"):  # death, ex-officio removal: 附票の消除
             kind, new = "54", {**out[-1].content, "status": 9}
         elif event.reason == "34":  # emigration: abroad, last domestic address kept
-            country = COUNTRIES[rng.randrange(len(COUNTRIES))]
+            country = _pick(rng, COUNTRIES)
             kind, new = "53", _furyo_content(content, municipality_code=None, furyo_municipality=home, status=2,
                                              address=country, last_address=previous_address)  # fmt: skip
         elif event.reason == "31":  # moved to another prefecture: the 附票 stays here (本籍)
@@ -346,10 +357,10 @@ def _furyo_events(rng: random.Random, spec: PopulationSpec, person: _Person, eve
 
 def _furyo_only_events(rng: random.Random, spec: PopulationSpec, index: int) -> list[_FuryoEvent]:
     """A person living in another prefecture whose 附票 a municipality here keeps (本籍 here)."""
-    sex = rng.choice((1, 2))
-    surname = SURNAMES[rng.randrange(len(SURNAMES))]
-    given = (GIVEN_MALE if sex == 1 else GIVEN_FEMALE)[rng.randrange(30)]
-    home = spec.municipalities[rng.randrange(len(spec.municipalities))][0]
+    sex = 1 if rng.random() < 0.5 else 2
+    surname = _pick(rng, SURNAMES)
+    given = _pick(rng, GIVEN_MALE if sex == 1 else GIVEN_FEMALE)
+    home = _pick(rng, spec.municipalities)[0]
     base = {
         "name": f"{surname[0]}　{given[0]}", "name_gaiji_count": 0, "name_kana": _kana(rng, surname[1], given[1]),
         "birth_date": _date_between(rng, dt.date(1930, 1, 1), dt.date(2020, 1, 1)), "sex": sex, "gaiji_flag": False,
@@ -358,7 +369,7 @@ def _furyo_only_events(rng: random.Random, spec: PopulationSpec, index: int) -> 
     code, address = _elsewhere_address(rng, spec)
     events = [_FuryoEvent("51", date, date, _furyo_content({**base, "address": address}, municipality_code=code,
                                                            furyo_municipality=home, status=1))]  # fmt: skip
-    for _ in range(rng.randint(0, spec.history_per_person)):
+    for _ in range(_between(rng, 0, spec.history_per_person)):
         date = _date_between(rng, date, REFERENCE_DATE - dt.timedelta(days=3))
         code, address = _elsewhere_address(rng, spec)
         content = _furyo_content({**base, "address": address}, municipality_code=code, furyo_municipality=home,
@@ -582,6 +593,7 @@ class LoadResult:
     spec: PopulationSpec
     rows: dict[str, int]
     seconds: float
+    copy_seconds: float = 0.0  # time spent in COPY (PostgreSQL's share); the rest waits for generated chunks
 
 
 def _reserve_ids(cursor: Any, table: str, count: int) -> int:
@@ -667,13 +679,16 @@ def population_load(
         with connection.cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor: COPY
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # FK checks per statement, not queued to commit
+            copy_seconds = 0.0
             for done, encoded in enumerate(encoded_chunks(spec, workers=workers), start=1):
+                copy_started = time.perf_counter()
                 for table in ("prefserver_identity_version", "furyo_version"):
                     ensure_partitions(table, encoded.expiry_years)
                 for table, columns, _ in COPY_TABLES:
                     with cursor.copy(copy_statement(table, columns)) as copy:
                         copy.write(encoded.data[table])
                     totals[table] += encoded.rows[table]
+                copy_seconds += time.perf_counter() - copy_started
                 if progress:
                     progress(done, spec.chunks)
-    return LoadResult(spec=spec, rows=totals, seconds=time.perf_counter() - started)
+    return LoadResult(spec=spec, rows=totals, seconds=time.perf_counter() - started, copy_seconds=copy_seconds)
