@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -124,3 +125,15 @@ def temporary_numbers_purge(*, as_of: dt.datetime, dry_run: bool = False) -> Tem
     run.counts = {"temporary_individual_number": numbers_deleted, "day_key": day_keys_deleted}
     purge_run_finish(run)
     return counts
+
+
+def temporary_number_pull(*, resident_code: str, affair: Any, provision_record: Any) -> str | None:
+    """§5.3 steps 2-3 for a file (2) provision: pull the emigrant's number from file (1) through prefserver's one
+    function and keep it for re-delivery. The caller has checked step 1 (permitted affair, one person, status 2)
+    and logs the pull (never the number)."""
+    from prefserver.emigrant import individual_number_for_emigrant  # furyo's only import from prefserver
+
+    number = individual_number_for_emigrant(resident_code, affair, provision_record)
+    if number is not None:
+        temporary_number_store(resident_code=resident_code, number=number, provision_record_id=provision_record.pk)
+    return number
