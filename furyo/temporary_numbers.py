@@ -43,8 +43,8 @@ def _associated_data(*, provision_record_id: int, resident_code: str) -> bytes:
 
 
 def _day_key_for_write(day: dt.date) -> bytes:
-    """The key of the day, created on first use. The upsert locks the key row until commit, so a purge
-    running at the same moment cannot shred a key a new row is about to use."""
+    """The key of the day, created on first use (the purge never deletes the key of its as-of day, so a row
+    written today always finds its key)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {DAY_KEY_TABLE} (day, key) VALUES (%s, %s) "  # noqa: S608 - constant table name
@@ -109,17 +109,18 @@ def temporary_numbers_purge(*, as_of: dt.datetime, dry_run: bool = False) -> Tem
     run = purge_run_start(kind=PurgeRun.Kind.TEMPORARY_NUMBERS, as_of=as_of, dry_run=dry_run)
     expired = TemporaryIndividualNumber.objects.filter(expires_at__lte=as_of)
     unused_keys = (
-        f"FROM {DAY_KEY_TABLE} k WHERE NOT EXISTS ("  # noqa: S608 - constant table names
+        f"FROM {DAY_KEY_TABLE} k WHERE k.day < %s AND NOT EXISTS ("  # noqa: S608 - constant table names
         f"SELECT 1 FROM {NUMBER_TABLE} t WHERE t.key_day = k.day AND NOT (t.expires_at <= %s AND %s))"
     )
+    today = clock.local_date(as_of)
     with connection.cursor() as cursor:
         if dry_run:
             numbers_deleted = expired.count()
-            cursor.execute(f"SELECT count(*) {unused_keys}", [as_of, True])
+            cursor.execute(f"SELECT count(*) {unused_keys}", [today, as_of, True])
             day_keys_deleted = int(cursor.fetchone()[0])
         else:
             numbers_deleted, _ = expired.delete()
-            cursor.execute(f"DELETE {unused_keys}", [as_of, False])
+            cursor.execute(f"DELETE {unused_keys}", [today, as_of, False])
             day_keys_deleted = cursor.rowcount
     counts = TemporaryPurgeCounts(numbers_deleted=numbers_deleted, day_keys_deleted=day_keys_deleted)
     run.counts = {"temporary_individual_number": numbers_deleted, "day_key": day_keys_deleted}

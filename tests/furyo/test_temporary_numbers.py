@@ -136,3 +136,13 @@ def test_pull_takes_the_emigrants_number_from_file_1_and_keeps_it_for_redelivery
         is None
     )
     assert not TemporaryIndividualNumber.objects.filter(provision_record_id=1102).exists()
+
+
+def test_the_key_of_the_purge_day_is_kept_even_without_rows():
+    # given today's key exists but its only row was purged early (it never expires the same day in practice)
+    row = temporary_number_store(resident_code="12345678903", number=NUMBER, provision_record_id=1201)
+    TemporaryIndividualNumber.objects.filter(pk=row.pk).update(expires_at=row.created_at)
+    # when the hourly purge runs today, the row goes but today's key stays for the rows still to come
+    counts = temporary_numbers_purge(as_of=row.created_at)
+    assert (counts.numbers_deleted, counts.day_keys_deleted) == (1, 0)
+    assert _day_keys() == [row.key_day]
