@@ -82,10 +82,20 @@ def test_celery_worker_and_beat_refuse_the_same_bad_ttl():
 
 
 def test_compose_file_is_valid():
-    env = {**os.environ, "POSTGRES_PASSWORD": "x", "DJANGO_SECRET_KEY": "x", "INDIVIDUAL_NUMBER_KEYS": "x",
-           "INDIVIDUAL_NUMBER_ACTIVE_KEY_ID": "x", "BLIND_INDEX_KEY": "x"}
+    env = {
+        **os.environ,
+        "POSTGRES_PASSWORD": "x",
+        "DJANGO_SECRET_KEY": "x",
+        "INDIVIDUAL_NUMBER_KEYS": "x",
+        "INDIVIDUAL_NUMBER_ACTIVE_KEY_ID": "x",
+        "BLIND_INDEX_KEY": "x",
+    }
     result = subprocess.run(
-        ["docker-compose", "-f", "docker-compose.yml", "config", "-q"], env=env, capture_output=True, text=True,
-        timeout=60, cwd=settings.BASE_DIR,
+        ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=settings.BASE_DIR,
     )
     assert result.returncode == 0, result.stderr
