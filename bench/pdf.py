@@ -15,6 +15,7 @@ sample letterhead is used and no database is touched.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -28,6 +29,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jukinet.settings.base")
 import django
 
 django.setup()
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one line per page otherwise
 
 from weasyprint import HTML  # noqa: E402
 
