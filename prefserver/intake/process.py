@@ -102,10 +102,17 @@ def prefecture_codes() -> frozenset[str]:
     return frozenset(m.code for m in prefecture_municipalities())
 
 
+MESSAGE_MAX = 400  # Notice.message
+
+
 def message_for(failure: Failure) -> str:
-    """The §19 message plus the offending keys in brackets, never values."""
+    """The §19 message plus the offending keys in brackets, never values. Unknown keys are the sender's own
+    strings, so each is cut to 40 characters and the message to the column's length."""
     text = result_messages().get(failure.code, "")
-    return f"{text}[{','.join(failure.keys)}]" if failure.keys else text
+    if not failure.keys:
+        return text
+    message = f"{text}[{','.join(key[:40] for key in failure.keys)}]"
+    return message if len(message) <= MESSAGE_MAX else message[: MESSAGE_MAX - 2] + "…]"
 
 
 def clear_reference_caches() -> None:
@@ -365,6 +372,10 @@ class BatchRun:
             self._load_persons(file, person_ids)
 
     def _load_persons(self, file: str, person_ids: list[int]) -> None:
+        if not person_ids:
+            return
+        # A person already in memory may carry staged writes: never replace it with the database's row.
+        person_ids = [pk for pk in person_ids if (file, pk) not in self.states]
         if not person_ids:
             return
         persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__in=person_ids).order_by("pk"))
