@@ -218,8 +218,8 @@ def _value_ok(key: str, value: object) -> bool:
         return value in (1, 2)
     if key == "status":
         return value in (1, 2, 9)
-    if key in INTEGER_KEYS:
-        return isinstance(value, int) and value >= 0
+    if key in INTEGER_KEYS:  # *_count are smallint columns, *_revision integer columns
+        return isinstance(value, int) and 0 <= value <= (32_767 if key.endswith("_count") else 2_147_483_647)
     if isinstance(value, str):
         if key in NON_EMPTY_KEYS and not value:
             return False

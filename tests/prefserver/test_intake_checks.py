@@ -260,3 +260,8 @@ def test_e002_message_stays_within_its_column_for_many_long_unknown_keys():
     status, code, message = _decided(notice(payload=payload))
     assert (status, code) == ("rejected", "E002")
     assert len(message) <= 400 and message.startswith("許可されていない項目が含まれています。[k0-")
+
+
+def test_e003_counts_beyond_their_column_range():
+    assert _decided(notice(payload=identity_payload(name_gaiji_count=40_000)))[1] == "E003"
+    assert _decided(notice(payload=identity_payload(address_gaiji_revision=2**31)))[1] == "E003"
