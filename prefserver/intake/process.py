@@ -529,7 +529,7 @@ class BatchRun:
             and state is not None
             and (not state.removed or (p.change_reason == "12" and not state.current.deleted))
         ):
-            return Failure("E101", ("resident_code",))  # step 13
+            return Failure("E101", ("resident_code",))  # step 13; seeds/002_b6d1246946737152.txt:1629-1631
         if state is None:
             return self._evaluate_new(notice, p)
         return self._evaluate_known(notice, p, group, state)
@@ -554,7 +554,7 @@ class BatchRun:
 
     def _evaluate_known(self, notice: StoredNotice, p: ParsedNotice, group: str, state: PersonState) -> Outcome:
         if p.change_reason == FURYO_REMOVAL and state.removed:
-            return Failure("E103", ("resident_code",))  # step 15
+            return Failure("E103", ("resident_code",))  # step 15; seeds/002_b6d1246946737152.txt:2525-2526
         if group in (CHANGE, REMOVAL) and state.removed:
             return Failure("E105", ("resident_code",))  # step 16
         if group in (CHANGE, REMOVAL) and getattr(state.current, sender_field(p.file)) != notice.municipality_code:
@@ -569,7 +569,8 @@ class BatchRun:
             after = comparable(p.file, p.content)
             changed = {key for key in after if after[key] != before.get(key)}
             if p.change_reason == "21" and changed - ADDRESS_GROUP:
-                return Failure("E102", tuple(sorted(changed - ADDRESS_GROUP)))  # step 19
+                # step 19; seeds/002_b6d1246946737152.txt:1629-1631
+                return Failure("E102", tuple(sorted(changed - ADDRESS_GROUP)))
             breach = field_breach(p.file, p.change_reason, before, after, changed)
             if breach:
                 return Failure("E108", tuple(sorted(breach)))  # step 20
