@@ -105,6 +105,18 @@ def prefecture_codes() -> frozenset[str]:
 MESSAGE_MAX = 400  # Notice.message
 
 
+def log_failure(notice_pk: int, exc: BaseException) -> None:
+    """Internal ids and the exception type only: database messages quote key values (resident codes), and
+    application logs never hold personal data (domain.md §11). The traceback's frames name no values."""
+    logger.error("intake: notice #%s failed (%s at %s)", notice_pk, type(exc).__name__, _where(exc.__traceback__))
+
+
+def _where(tb: Any) -> str:
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
+
+
 def message_for(failure: Failure) -> str:
     """The §19 message plus the offending keys in brackets, never values. Unknown keys are the sender's own
     strings, so each is cut to 40 characters and the message to the column's length."""
@@ -322,8 +334,8 @@ class BatchRun:
     def _parse(self, notice: StoredNotice) -> ParsedNotice | None:
         try:
             result = parse_stored(notice)
-        except Exception:
-            logger.exception("intake: notice #%s failed to parse", notice.pk)
+        except Exception as exc:
+            log_failure(notice.pk, exc)
             self._error(notice)
             return None
         if isinstance(result, Failure):
@@ -431,15 +443,15 @@ class BatchRun:
                     self.writer.flush()  # outside the savepoint: the per-notice path reads the database
                 with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
                     outcome = self._outcome(notice, parsed, self._apply)
-        except DatabaseError:
+        except DatabaseError as exc:
             if staged:
                 raise
-            logger.exception("intake: notice #%s failed", notice.pk)
+            log_failure(notice.pk, exc)
             self._reload_after_error(parsed)
             self._error(notice)
             return
-        except Exception:
-            logger.exception("intake: notice #%s failed", notice.pk)
+        except Exception as exc:
+            log_failure(notice.pk, exc)
             if not staged:
                 self._reload_after_error(parsed)
             self._error(notice)
@@ -827,10 +839,10 @@ def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> Intak
         with transaction.atomic():
             notices = _claim(limit)
             return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
-    except DatabaseError:
+    except DatabaseError as exc:
         if not fast:
             raise
-        logger.warning("intake: set-based batch failed; re-running it notice by notice", exc_info=True)
+        logger.warning("intake: set-based batch failed (%s); re-running it notice by notice", type(exc).__name__)
     with transaction.atomic():
         notices = _claim(limit)
         return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None

@@ -306,5 +306,5 @@ def wake_intake_worker() -> None:
 
     try:
         intake_process_task.delay()
-    except Exception:  # a lost wake-up is recovered by intake_redispatch_task
-        logger.warning("intake wake-up could not be published; the sweeper will dispatch it", exc_info=True)
+    except Exception as exc:  # a lost wake-up is recovered by intake_redispatch_task
+        logger.warning("intake wake-up could not be published (%s); the sweeper will dispatch it", type(exc).__name__)

@@ -232,7 +232,7 @@ def test_individual_number_change_writes_the_new_number():
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["set-based", "per-notice"])
-def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_applies(monkeypatch, fast):
+def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_applies(monkeypatch, fast, caplog):
     # given scenario 48: one notice whose apply fails every time (per notice: after writing its version)
     failing = notice("11", 1, resident_code=CODE_B)
     others = [notice("11", 1), notice("21", 2, payload=identity_payload(address=MOVED))]
@@ -246,7 +246,7 @@ def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_app
     def flaky_write(file, **kwargs):
         version = write(file, **kwargs)
         if kwargs["envelope_values"]["resident_code"] == CODE_B:
-            raise RuntimeError("simulated failure after the write")
+            raise RuntimeError(f"simulated failure after the write of {CODE_B}")
         return version
 
     monkeypatch.setattr(process.BatchRun, "_apply_staged", flaky_staged)
@@ -260,6 +260,8 @@ def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_app
     assert (row.status, row.hold_reason, row.error_count, row.code) == ("held", "error", 3, "")
     assert Alert.objects.filter(kind=Alert.Kind.INTAKE_ERROR, notice=row).count() == 1
     assert not IdentityResidentCode.objects.filter(resident_code=CODE_B).exists()
+    # and the application log names the notice id and the error type, never the resident code
+    assert f"notice #{row.pk} failed (RuntimeError" in caplog.text and CODE_B not in caplog.text
     assert IdentityVersion.objects.filter(resident_code=CODE_B).count() == 0
     assert PushOutbox.objects.count() == 2
     # and neither the hold sweep nor later batches give it a code
