@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
@@ -749,11 +750,17 @@ def content_from(file: str, version: Any) -> dict[str, Any]:
 
 def restored_state(file: str, target: Any) -> tuple[dict[str, Any], bool, bool]:
     """取消 (§6.2): the content, removed included, of the newest non-deleted version older than the target;
-    with none, the target's content with removed and deleted both set (a cancelled entry)."""
+    with none, the target's content with removed and deleted both set (a cancelled entry).
+
+    "Older" is by (update_sequence, revision), the order in which a person's versions are written (a 99 keeps
+    the sequence and raises the revision); ids are not, since a batch takes its ids ahead."""
+    older = Q(update_sequence__lt=target.update_sequence) | Q(
+        update_sequence=target.update_sequence, revision__lt=target.revision
+    )
     prior = (
         VERSION_MODELS[file]
-        .objects.filter(person_id=target.person_id, id__lt=target.pk, deleted=False)
-        .order_by("-id")
+        .objects.filter(older, person_id=target.person_id, deleted=False)
+        .order_by("-update_sequence", "-revision")
         .first()
     )
     if prior is None:

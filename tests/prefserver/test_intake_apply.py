@@ -353,3 +353,37 @@ def test_missing_reference_data_decides_nothing(monkeypatch):
     process.clear_reference_caches()
     process.intake_process_pending()
     assert result_of(sent) == ("applied", "")
+
+
+def test_entry_code_change_and_next_change_in_one_batch():
+    # given a new person's entry, a 27 and a change under the new code, shuffled into one batch
+    sent = [
+        notice("21", 3, resident_code=CODE_B, payload=identity_payload(address=MOVED)),
+        notice("27", 2, payload=identity_payload(new_resident_code=CODE_B)),
+        notice("11", 1),
+    ]
+    # when
+    rows = send_and_process(*sent)
+    # then all apply in sequence order, on one person, each pushed once
+    assert [r.status for r in rows] == ["applied"] * 3
+    current = _current(CODE_B)
+    assert (current.address, current.update_sequence, current.resident_code) == (MOVED, 3, CODE_B)
+    assert IdentityVersion.objects.filter(person=_person(CODE_B)).count() == 3
+    by_sequence = IdentityVersion.objects.order_by("update_sequence").values_list("is_current", "retention_flag")
+    assert list(by_sequence) == [(False, 1), (False, 1), (True, 0)]
+    assert list(PushOutbox.objects.order_by("update_sequence").values_list("resident_code", flat=True)) == [
+        CODE_A, CODE_B, CODE_B]  # fmt: skip
+
+
+def test_cancellation_restores_by_sequence_not_by_id():
+    # given, in one batch, an entry, a 27 (per-notice path) and a change under the new code (set-based path,
+    # whose version id was taken before the 27's)
+    change = notice("21", 3, resident_code=CODE_B, payload=identity_payload(address=MOVED))
+    send_and_process(notice("11", 1), notice("27", 2, payload=identity_payload(new_resident_code=CODE_B)), change)
+    # when the change is cancelled
+    (row,) = send_and_process(notice("92", 4, resident_code=CODE_B, target_notice_id=change["notice_id"], payload={}))
+    # then the state before it is the 27's version (new code, first address), not the entry's
+    assert row.status == "applied"
+    current = _current(CODE_B)
+    assert (current.resident_code, current.address, current.update_sequence) == (
+        CODE_B, "山口県下関市見本町一丁目2番3号", 4)  # fmt: skip
