@@ -62,6 +62,12 @@ class BulkWriter:
             )
             self._ids.setdefault((file, kind), []).extend(row[0] for row in cursor.fetchall())
 
+    def discard_version_ids(self) -> None:
+        """After a version written on the per-notice path (which takes the next id from the sequence), drop the
+        ids taken ahead, so that version ids keep following write order."""
+        for file in PERSON_TABLES:
+            self._ids.pop((file, "version"), None)
+
     def _next_id(self, file: str, kind: str) -> int:
         pool = self._ids.setdefault((file, kind), [])
         if not pool:

@@ -444,6 +444,8 @@ class BatchRun:
                     self.writer.flush()  # outside the savepoint: the per-notice path reads the database
                 with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
                     outcome = self._outcome(notice, parsed, self._apply)
+                if self.fast and isinstance(outcome, Apply):
+                    self.writer.discard_version_ids()
         except DatabaseError as exc:
             if staged:
                 raise

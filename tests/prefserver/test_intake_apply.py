@@ -371,13 +371,14 @@ def test_entry_code_change_and_next_change_in_one_batch():
     assert IdentityVersion.objects.filter(person=_person(CODE_B)).count() == 3
     by_sequence = IdentityVersion.objects.order_by("update_sequence").values_list("is_current", "retention_flag")
     assert list(by_sequence) == [(False, 1), (False, 1), (True, 0)]
+    # and version ids follow write order although the batch takes its ids ahead
+    assert list(IdentityVersion.objects.order_by("id").values_list("update_sequence", flat=True)) == [1, 2, 3]
     assert list(PushOutbox.objects.order_by("update_sequence").values_list("resident_code", flat=True)) == [
         CODE_A, CODE_B, CODE_B]  # fmt: skip
 
 
 def test_cancellation_restores_by_sequence_not_by_id():
-    # given, in one batch, an entry, a 27 (per-notice path) and a change under the new code (set-based path,
-    # whose version id was taken before the 27's)
+    # given, in one batch, an entry, a 27 (per-notice path) and a change under the new code (set-based path)
     change = notice("21", 3, resident_code=CODE_B, payload=identity_payload(address=MOVED))
     send_and_process(notice("11", 1), notice("27", 2, payload=identity_payload(new_resident_code=CODE_B)), change)
     # when the change is cancelled
