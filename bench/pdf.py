@@ -91,9 +91,7 @@ def report_for_pages(target: int, letterhead: Letterhead | None) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each path (median is printed)")
     parser.add_argument("--pages", type=int, default=50, help="length of the provision-status report")
     parser.add_argument("--from-settings", action="store_true", help="letterhead from the database settings")
@@ -103,22 +101,15 @@ def main() -> int:
     render_pdf(samples.decision_notice(), letterhead=letterhead)  # warm-up: cmaps, templates, fonts
 
     sheet = samples.confirmation_sheet(name=samples.GAIJI_NAME + "・" + samples.IVS_NAME)
-    results = [
-        measure("確認書", sheet, letterhead, max(args.repeat * 5, 15))
-    ]  # 1 page: more runs, less noise
+    results = [measure("確認書", sheet, letterhead, max(args.repeat * 5, 15))]  # 1 page: more runs, less noise
     results.append(measure("提供状況", report_for_pages(args.pages, letterhead), letterhead, args.repeat))
 
     for stat in ("median", "best"):
         worst = max(r[stat] for r in results)
         worst_ratio = max(r[stat] / r[f"{stat}_bare"] for r in results)
         verdict = "OK" if worst <= 250 and worst_ratio <= 1.3 else "OVER TARGET"
-        print(
-            f"targets ({stat}): ≤ 250 ms/page (worst {worst:.1f}),"
-            f" ratio ≤ 1.3 (worst {worst_ratio:.2f}): {verdict}"
-        )
-    print(
-        f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
-    )
+        print(f"targets ({stat}): ≤ 250 ms/page (worst {worst:.1f}), ratio ≤ 1.3 (worst {worst_ratio:.2f}): {verdict}")
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     return 0
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", audit_views.logout_view, name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("audit.urls")),
+    path("", include("prefserver.urls")),
 ]
 
 if settings.SERVE_STATIC:

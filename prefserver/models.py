@@ -120,3 +120,215 @@ class IdentityVersion(models.Model):
 
     def __repr__(self) -> str:
         return f"<IdentityVersion #{self.pk} person #{self.person_id}>"
+
+
+# --- Intake (domain.md §6) ------------------------------------------------------------------------------
+
+
+class MunicipalCredential(models.Model):
+    """The credential of one 市町村CS, bound to exactly one municipality code (domain.md §6.7).
+
+    Dev/test: a bearer key, stored only as its SHA-256. Production: the SHA-256 fingerprint of the client
+    certificate, which the TLS-terminating proxy passes in X-Client-Cert-SHA256.
+    """
+
+    municipality = models.OneToOneField(
+        "jukinet.Municipality", on_delete=models.PROTECT, related_name="credential", verbose_name="市町村"
+    )
+    key_sha256 = models.CharField("鍵のSHA-256", max_length=64, unique=True)
+    cert_sha256 = models.CharField("クライアント証明書のSHA-256", max_length=64, unique=True, null=True, blank=True)
+    active = models.BooleanField("有効", default=True)
+    created_at = models.DateTimeField("作成日時", default=clock.now)
+
+    class Meta:
+        verbose_name = "市町村CSの認証情報"
+        verbose_name_plural = "市町村CSの認証情報"
+
+    def __str__(self) -> str:
+        return f"MunicipalCredential {self.municipality_id}"
+
+
+class NoticeFile(models.TextChoices):
+    IDENTITY = "identity", "本人確認情報"
+    FURYO = "furyo", "附票本人確認情報"
+
+
+class Notice(models.Model):
+    """The inbox: one row per stored notice, unique on (municipality_code, notice_id) (domain.md §6.5).
+
+    `envelope` is the notice as received, except that a payload individual number is replaced by a marker and
+    kept only as AES-GCM ciphertext and blind index in its own columns: never plaintext at rest. Columns
+    next to it are copies for queries (holds, ordering) when the received value had the right type.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "未処理"
+        HELD = "held", "保留"
+        APPLIED = "applied", "反映済み"
+        REJECTED = "rejected", "エラー"
+
+    class HoldReason(models.TextChoices):
+        GAP = "gap", "前の通知待ち"
+        UNKNOWN_CODE = "unknown_code", "記載待ち"
+        REMOVED = "removed", "消除者への通知待ち"
+        ERROR = "error", "処理エラー"
+
+    id = models.BigAutoField(primary_key=True)
+    municipality_code = models.CharField("市町村コード", max_length=6)
+    notice_id = models.CharField("通知ID", max_length=40)
+    file = models.CharField("ファイル", max_length=10, choices=NoticeFile.choices)
+    change_reason = models.CharField("異動事由", max_length=16, blank=True)
+    update_sequence = models.BigIntegerField("更新順番号", null=True)
+    resident_code = models.CharField("住民票コード", max_length=16, blank=True)
+    target_notice_id = models.CharField("対象通知ID", max_length=40, blank=True)
+    new_resident_code = models.CharField("変更後の住民票コード", max_length=16, blank=True)
+    envelope = models.JSONField("通知内容")
+    individual_number_ciphertext = models.BinaryField("個人番号（暗号文）", null=True, editable=False)
+    individual_number_blind_index = models.BinaryField("個人番号（照合値）", null=True, editable=False)
+    content_sha256 = models.CharField("内容のSHA-256", max_length=64)
+    request_id = models.UUIDField("受信要求ID")
+    received_at = models.DateTimeField("受信日時")
+    received_on = models.DateField("通知を受けた年月日")
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.PENDING)
+    hold_reason = models.CharField("保留理由", max_length=16, choices=HoldReason.choices, blank=True)
+    error_count = models.SmallIntegerField("処理エラー回数", default=0)
+    code = models.CharField("結果コード", max_length=8, blank=True)
+    message = models.CharField("メッセージ", max_length=400, blank=True)
+    decided_at = models.DateTimeField("処理日時", null=True, blank=True)
+    # Position in the results feed (§6.7): taken from its own sequence when the result is decided.
+    result_seq = models.BigIntegerField("結果番号", null=True, blank=True)
+    batch = models.ForeignKey(
+        "IntakeBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="notices", verbose_name="処理単位"
+    )
+
+    class Meta:
+        verbose_name = "更新通知"
+        verbose_name_plural = "更新通知"
+        constraints = [
+            models.UniqueConstraint(fields=["municipality_code", "notice_id"], name="notice_municipality_id_uniq"),
+        ]
+        # Partial indexes: a decided notice leaves the claim and hold indexes, so deciding a row writes fewer
+        # index entries (the decision UPDATE is the inbox's hottest statement).
+        indexes = [
+            models.Index(fields=["id"], name="notice_pending_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["file", "resident_code"], name="notice_held_idx", condition=models.Q(status="held")),
+            models.Index(
+                fields=["municipality_code", "result_seq"],
+                name="notice_results_feed_idx",
+                condition=models.Q(result_seq__isnull=False),
+            ),
+            models.Index(fields=["received_at"], name="notice_held_since_idx", condition=models.Q(status="held")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice #{self.pk}"
+
+    def __repr__(self) -> str:
+        return f"<Notice #{self.pk} {self.status}>"
+
+
+class DuplicateReceipt(models.Model):
+    """The duplicate log: a receipt of an already-received notice id. Never the payload (domain.md §6.5)."""
+
+    municipality_code = models.CharField("市町村コード", max_length=6)
+    notice_id = models.CharField("通知ID", max_length=40)
+    first = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="duplicates", verbose_name="最初の通知")
+    content_sha256 = models.CharField("内容のSHA-256", max_length=64)
+    content_mismatch = models.BooleanField("内容の相違", default=False)
+    request_id = models.UUIDField("受信要求ID")
+    received_at = models.DateTimeField("受信日時")
+
+    class Meta:
+        verbose_name = "重複受信"
+        verbose_name_plural = "重複受信"
+
+    def __str__(self) -> str:
+        return f"DuplicateReceipt #{self.pk}"
+
+
+class PushOutbox(models.Model):
+    """One row per applied change, written in the version's transaction (domain.md §7 'Durable outbox').
+
+    The relay builds the payload at send time from the version id. Idempotency key per file:
+    (resident_code, update_sequence, revision).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "未送信"
+        SENT = "sent", "送信済み"
+        FAILED = "failed", "送信失敗"
+
+    file = models.CharField("ファイル", max_length=10, choices=NoticeFile.choices)
+    person_id = models.BigIntegerField("対象者ID")
+    resident_code = models.CharField("住民票コード", max_length=11)
+    update_sequence = models.IntegerField("更新順番号")
+    revision = models.IntegerField("例外修正の版", default=0)
+    version_id = models.BigIntegerField("版ID")
+    version_expiry_year = models.SmallIntegerField("版の保存期限年")
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.IntegerField("送信回数", default=0)
+    next_attempt_at = models.DateTimeField("次回送信日時", default=clock.now)
+    acked_at = models.DateTimeField("受領確認日時", null=True, blank=True)
+    created_at = models.DateTimeField("作成日時", default=clock.now)
+
+    class Meta:
+        verbose_name = "全国サーバ送信待ち"
+        verbose_name_plural = "全国サーバ送信待ち"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "resident_code", "update_sequence", "revision"], name="push_outbox_key_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="push_outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"PushOutbox #{self.pk}"
+
+
+class IntakeBatch(models.Model):
+    """One received request, import, processing batch or hold sweep, with its counts by result."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "受信"
+        IMPORT = "import", "ファイル取込"
+        PROCESS = "process", "反映処理"
+        HOLD_SWEEP = "hold_sweep", "保留期限処理"
+        REFUSED = "refused", "認証拒否"
+        SECURITY = "security", "送信元不一致"
+
+    kind = models.CharField("種別", max_length=12, choices=Kind.choices)
+    actor = models.CharField("実行者", max_length=64)
+    outcome = models.CharField("結果", max_length=16, default="ok")
+    first_notice = models.BigIntegerField("最初の通知ID", null=True, blank=True)
+    last_notice = models.BigIntegerField("最後の通知ID", null=True, blank=True)
+    counts = models.JSONField("件数", default=dict)
+    started_at = models.DateTimeField("開始日時", default=clock.now)
+    finished_at = models.DateTimeField("終了日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "通知処理単位"
+        verbose_name_plural = "通知処理単位"
+
+    def __str__(self) -> str:
+        return f"IntakeBatch #{self.pk} ({self.kind})"
+
+
+class Alert(models.Model):
+    """A row on the staff dashboard (domain.md §15, minimal form)."""
+
+    class Kind(models.TextChoices):
+        CONTENT_MISMATCH = "content_mismatch", "受信済みの通知と内容が異なります"
+        INTAKE_ERROR = "intake_error", "通知の処理エラー"
+
+    kind = models.CharField("種別", max_length=32, choices=Kind.choices)
+    message = models.CharField("内容", max_length=400)
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
+    created_at = models.DateTimeField("発生日時", default=clock.now)
+    resolved = models.BooleanField("対応済み", default=False)
+
+    class Meta:
+        verbose_name = "警告"
+        verbose_name_plural = "警告"
+
+    def __str__(self) -> str:
+        return f"Alert #{self.pk} ({self.kind})"

@@ -1,10 +1,49 @@
-"""Celery tasks of prefserver: interfaces only (fetch by id, call one service). No personal data in arguments."""
+"""Celery tasks of intake: interfaces only. The inbox in PostgreSQL is the truth; messages are wake-ups.
+
+Tasks take no personal data, acknowledge late, are rejected (re-queued) when their worker dies, and are
+idempotent: they claim work by status, so a re-delivered or duplicated task finds nothing to do twice.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from celery import shared_task
 
 from jukinet import clock
+
+# One task run drains at most this many batches, then re-queues itself so other tasks get a turn.
+MAX_BATCHES_PER_RUN = 40
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def intake_process_task() -> int:
+    from prefserver.intake.process import intake_process_pending
+
+    done = intake_process_pending(max_batches=MAX_BATCHES_PER_RUN)
+    if done == MAX_BATCHES_PER_RUN:
+        intake_process_task.delay()
+    return done
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def intake_redispatch_task() -> bool:
+    """Beat, every few seconds: wake a worker for pending notices stranded without a wake-up (a crash between
+    commit and publish, a Redis restart)."""
+    from prefserver.intake.process import intake_stranded_exists
+
+    if intake_stranded_exists(older_than=dt.timedelta(seconds=2)):
+        intake_process_task.delay()
+        return True
+    return False
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def intake_hold_sweep_task() -> int:
+    """Beat, every minute: held notices past NOTICE_HOLD_HOURS get their timeout result (§6.3)."""
+    from prefserver.intake.process import intake_hold_sweep
+
+    return intake_hold_sweep(as_of=clock.now())
 
 
 @shared_task(acks_late=True, ignore_result=True)

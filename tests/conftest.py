@@ -177,18 +177,21 @@ VERSION_TABLES = ("prefserver_identity_version", "furyo_version")
 
 
 @pytest.fixture(autouse=True)
-def _empty_version_tables_after_transactional_tests(request):  # type: ignore[no-untyped-def]
+def _empty_version_tables_after_transactional_tests(request, django_db_blocker):  # type: ignore[no-untyped-def]
     """Transactional tests commit; Django's flush skips the unmanaged, append-only version tables.
 
     Set up before `transactional_db`, so this runs after its flush. Replica mode skips the append-only
     triggers (superuser only: the test role is one); production never does this.
     """
     yield
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    marked = marker is not None and marker.kwargs.get("transaction", False)
+    if not marked and "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
         return
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    # By now transactional_db's teardown has blocked database access again.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
         cursor.execute(f"TRUNCATE {', '.join(VERSION_TABLES)}")
         cursor.execute("SET session_replication_role = DEFAULT")

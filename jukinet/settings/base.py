@@ -211,3 +211,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Intake (prefserver): wake-up sweeper and hold sweep (domain.md §6.3, §6.5) -------------------------
+CELERY_BEAT_SCHEDULE["intake-redispatch"] = {"task": "prefserver.tasks.intake_redispatch_task", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["intake-hold-sweep"] = {"task": "prefserver.tasks.intake_hold_sweep_task", "schedule": 60.0}

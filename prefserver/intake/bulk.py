@@ -1,0 +1,204 @@
+"""Set-based writes of one intake batch (the fast path of prefserver.intake.process).
+
+Entries, changes and removals are staged in memory and written together: new person rows and code-history
+rows (ids taken from their sequences in one query each), one UPDATE … FROM (VALUES …) that supersedes the
+previous current versions, one multi-row INSERT of the new versions, one UPDATE of the person pointers. A
+version staged in this batch and superseded in the same batch is changed in memory before its insert.
+
+This is the same content and retention computation as prefserver.versions / furyo's writer (their value
+functions are reused); only the round trips differ. Any database error here aborts the batch, which the
+caller then re-runs on the per-notice path (one savepoint per notice) to isolate the failing notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+from django.db import connection
+
+from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
+from jukinet import clock
+from jukinet.partitions import ensure_partitions, expiry_year_for
+from prefserver.intake import furyo_writer
+from prefserver.intake.copy import copy_rows
+from prefserver.intake.envelope import IDENTITY
+from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion, RetentionFlag
+from prefserver.versions import Envelope, version_values
+
+PERSON_MODELS: dict[str, Any] = {IDENTITY: IdentityPerson, "furyo": FuryoPerson}
+CODE_MODELS: dict[str, Any] = {IDENTITY: IdentityResidentCode, "furyo": FuryoResidentCode}
+VERSION_MODELS: dict[str, Any] = {IDENTITY: IdentityVersion, "furyo": FuryoVersion}
+VERSION_TABLES = {IDENTITY: "prefserver_identity_version", "furyo": "furyo_version"}
+PERSON_TABLES = {IDENTITY: "prefserver_identity_person", "furyo": "furyo_person"}
+
+
+class BulkWriter:
+    """Stages the writes of one batch per file; `flush()` writes them in a few statements."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], list[int]] = {}
+        self.persons: dict[str, list[Any]] = {}
+        self.codes: dict[str, list[tuple[str, int, dt.date]]] = {}
+        self.versions: dict[str, dict[int, Any]] = {}
+        self.supersedes: dict[str, dict[int, tuple[int, dt.date]]] = {}  # id → (expiry_year, received_on)
+        self.pointers: dict[str, dict[int, Any]] = {}  # person id → person instance
+
+    # -- ids --
+
+    def reserve(self, file: str, *, persons: int, versions: int) -> None:
+        """Take ids for the expected persons and versions in one query per kind (more are taken on demand)."""
+        self._take(file, "person", persons)
+        self._take(file, "version", versions)
+
+    def _take(self, file: str, kind: str, count: int) -> None:
+        if count <= 0:
+            return
+        table = PERSON_TABLES[file] if kind == "person" else VERSION_TABLES[file]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            self._ids.setdefault((file, kind), []).extend(row[0] for row in cursor.fetchall())
+
+    def discard_version_ids(self) -> None:
+        """After a version written on the per-notice path (which takes the next id from the sequence), drop the
+        ids taken ahead, so that version ids keep following write order."""
+        for file in PERSON_TABLES:
+            self._ids.pop((file, "version"), None)
+
+    def _next_id(self, file: str, kind: str) -> int:
+        pool = self._ids.setdefault((file, kind), [])
+        if not pool:
+            self._take(file, kind, 64)
+        return pool.pop(0)
+
+    # -- staging --
+
+    def new_person(self, file: str) -> Any:
+        """A person row with its id; staged only by the write_version that gives it its first version."""
+        return PERSON_MODELS[file](pk=self._next_id(file, "person"))
+
+    def write_version(
+        self,
+        file: str,
+        *,
+        person: Any,
+        content: dict[str, Any],
+        envelope_values: dict[str, Any],
+        removed: bool,
+        former_code: str | None,
+        new_person_code: str | None = None,
+    ) -> Any:
+        """Stage a new current version. Its values are computed first, so an error leaves nothing staged."""
+        if file == IDENTITY:
+            values = version_values(
+                person_id=person.pk, content=content, envelope=Envelope(**envelope_values), removed=removed
+            )
+        else:
+            values = furyo_writer.furyo_version_values(
+                person_id=person.pk, content=content, envelope=furyo_writer.FuryoEnvelope(**envelope_values),
+                removed=removed, former_resident_code=former_code,
+            )  # fmt: skip
+        # A plain namespace with the version's columns (a model instance per row costs more than its COPY).
+        version_id = self._next_id(file, "version")
+        version = SimpleNamespace(id=version_id, pk=version_id, **values)
+        if new_person_code is not None:
+            self.persons.setdefault(file, []).append(person)
+            self.codes.setdefault(file, []).append((new_person_code, person.pk, envelope_values["change_date"]))
+        if person.current_version_id is not None:
+            self._supersede(file, person, received_on=envelope_values["received_on"])
+        self.versions.setdefault(file, {})[version.pk] = version
+        person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
+        self.pointers.setdefault(file, {})[person.pk] = person
+        return version
+
+    def _supersede(self, file: str, person: Any, *, received_on: dt.date) -> None:
+        staged = self.versions.get(file, {}).get(person.current_version_id)
+        if staged is None:
+            self.supersedes.setdefault(file, {})[person.current_version_id] = (
+                person.current_version_expiry_year,
+                received_on,
+            )
+            return
+        staged.is_current = False
+        if staged.retention_start is None:  # a removal version keeps the clock of its insert (§13)
+            staged.retention_flag = RetentionFlag.RETAINED
+            staged.retention_start = received_on
+            staged.expiry_year = expiry_year_for(received_on.year)
+
+    @property
+    def pending(self) -> bool:
+        return any(self.versions.values()) or any(self.persons.values())
+
+    # -- flush --
+
+    def flush(self) -> None:
+        for file in sorted(set(self.versions) | set(self.persons)):
+            self._flush_file(file)
+        self.persons, self.codes, self.versions, self.supersedes, self.pointers = {}, {}, {}, {}, {}
+
+    def _flush_file(self, file: str) -> None:
+        versions = sorted(self.versions.get(file, {}).values(), key=lambda v: v.pk)
+        years = {v.expiry_year for v in versions} | {
+            expiry_year_for(on.year) for _, on in self.supersedes.get(file, {}).values()
+        }
+        ensure_partitions(VERSION_TABLES[file], years)
+        now = clock.now()
+        copy_rows(
+            PERSON_TABLES[file],
+            ("id", "current_version_id", "current_version_expiry_year", "created_at"),
+            ((p.pk, None, None, now) for p in self.persons.get(file, [])),
+        )
+        copy_rows(
+            CODE_MODELS[file]._meta.db_table,
+            ("resident_code", "person_id", "assigned_on", "replaced_by"),
+            ((*row, "") for row in self.codes.get(file, [])),
+        )
+        self._flush_supersedes(file)
+        if versions:
+            columns = ["id", *(key for key in vars(versions[0]) if key not in ("id", "pk"))]
+            copy_rows(VERSION_TABLES[file], columns, ([getattr(v, c) for c in columns] for v in versions))
+        self._flush_pointers(file)
+
+    def _flush_supersedes(self, file: str) -> None:
+        rows = [
+            (version_id, expiry, on, expiry_year_for(on.year))
+            for version_id, (expiry, on) in self.supersedes.get(file, {}).items()
+        ]
+        if not rows:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {VERSION_TABLES[file]} AS v SET
+                  is_current = false,
+                  retention_flag = CASE WHEN v.retention_start IS NULL THEN 1 ELSE v.retention_flag END,
+                  retention_start = COALESCE(v.retention_start, x.start),
+                  expiry_year = CASE WHEN v.retention_start IS NULL THEN x.expiry ELSE v.expiry_year END
+                FROM unnest(%s::bigint[], %s::smallint[], %s::date[], %s::smallint[])
+                  AS x (id, old_expiry, start, expiry)
+                WHERE v.id = x.id AND v.expiry_year = x.old_expiry
+                """,  # noqa: S608 (constant table name; values are parameters)
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+
+    def _flush_pointers(self, file: str) -> None:
+        persons = list(self.pointers.get(file, {}).values())
+        if not persons:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {PERSON_TABLES[file]} AS p
+                SET current_version_id = x.version_id, current_version_expiry_year = x.expiry
+                FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[]) AS x (id, version_id, expiry)
+                WHERE p.id = x.id
+                """,  # noqa: S608 (constant table name; values are parameters)
+                [
+                    [p.pk for p in persons],
+                    [p.current_version_id for p in persons],
+                    [p.current_version_expiry_year for p in persons],
+                ],
+            )

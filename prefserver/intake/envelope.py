@@ -1,0 +1,363 @@
+"""The notice envelope of domain.md §6.1 and the checks that need no stored state (§6.4 steps 1, 4–9).
+
+Messages name keys, never values (§19). Step 1 (E001) runs on receipt; steps 4–9 run on a stored notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
+
+IDENTITY = "identity"
+FURYO = "furyo"
+FILES = (IDENTITY, FURYO)
+
+NOTICE_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+MUNICIPALITY_CODE_RE = re.compile(r"^[0-9]{6}$")
+
+ENVELOPE_KEYS = frozenset(
+    {
+        "notice_id", "municipality_code", "file", "change_reason", "change_date", "update_sequence",
+        "resident_code", "target_notice_id", "payload", "operator_id", "terminal_id", "sent_at",
+    }
+)  # fmt: skip
+# Envelope keys every notice carries (target_notice_id: 91 and 92 only).
+REQUIRED_ENVELOPE_KEYS = (
+    "change_reason", "change_date", "update_sequence", "resident_code", "payload", "operator_id", "terminal_id",
+    "sent_at",
+)  # fmt: skip
+
+IDENTITY_PAYLOAD_KEYS = (
+    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address", "address_gaiji_count",
+    "individual_number", "district_code", "gaiji_flag", "name_gaiji_revision", "address_gaiji_revision",
+    "former_surname", "former_surname_gaiji_count", "former_surname_kana", "former_surname_gaiji_revision",
+)  # fmt: skip
+FURYO_PAYLOAD_KEYS = (
+    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address_municipality_code", "address",
+    "address_gaiji_count", "last_address", "last_address_gaiji_count", "furyo_municipality_code", "status",
+    "gaiji_flag", "gaiji_pattern",
+)  # fmt: skip
+PAYLOAD_KEYS = {IDENTITY: IDENTITY_PAYLOAD_KEYS, FURYO: FURYO_PAYLOAD_KEYS}
+NEW_RESIDENT_CODE = "new_resident_code"
+
+# JSON types (§6.1): integers, one boolean, strings for everything else; null is never a type error.
+INTEGER_KEYS = frozenset(
+    {
+        "update_sequence", "sex", "status", "name_gaiji_count", "address_gaiji_count", "former_surname_gaiji_count",
+        "last_address_gaiji_count", "name_gaiji_revision", "address_gaiji_revision", "former_surname_gaiji_revision",
+    }
+)  # fmt: skip
+BOOLEAN_KEYS = frozenset({"gaiji_flag"})
+NULLABLE_KEYS = frozenset(
+    {
+        "former_surname", "former_surname_gaiji_count", "former_surname_kana", "former_surname_gaiji_revision",
+        "last_address", "last_address_gaiji_count", "address_municipality_code",
+    }
+)  # fmt: skip
+MAX_LENGTHS = {
+    "name": 100, "name_kana": 100, "address": 200, "district_code": 20, "former_surname": 50,
+    "former_surname_kana": 50, "last_address": 200, "gaiji_pattern": 20, "operator_id": 32, "terminal_id": 32,
+}  # fmt: skip
+NON_EMPTY_KEYS = frozenset({"name", "name_kana", "address", "operator_id", "terminal_id"})
+DATE_KEYS = frozenset({"birth_date"})
+
+# Field groups (§6.1) and what each change reason may change (§6.2, last column).
+ADDRESS_GROUP = frozenset({"address", "address_gaiji_count", "address_gaiji_revision", "district_code", "gaiji_flag"})
+NAME_GROUP = frozenset({"name", "name_gaiji_count", "name_kana", "name_gaiji_revision", "gaiji_flag"})
+FORMER_SURNAME_GROUP = frozenset(
+    {
+        "former_surname",
+        "former_surname_gaiji_count",
+        "former_surname_kana",
+        "former_surname_gaiji_revision",
+        "gaiji_flag",
+    }
+)
+FURYO_ADDRESS_KEYS = frozenset({"address_municipality_code", "address", "address_gaiji_count"})
+FURYO_LAST_ADDRESS_KEYS = frozenset({"last_address", "last_address_gaiji_count"})
+
+ENTRY_CODES = frozenset({"11", "12", "13", "51"})
+REMOVAL_CODES = frozenset({"31", "32", "33", "34", "54"})
+CORRECTION = "91"
+CANCELLATION = "92"
+CONTROL_CODES = frozenset({CORRECTION, CANCELLATION})
+MANUAL_CORRECTION = "99"
+BIRTH = "12"
+MOVE_WITHIN = "21"
+CODE_CHANGE = "27"
+FURYO_REMOVAL = "54"
+
+# Placeholder left in the stored envelope where the individual number was (the number is kept encrypted).
+ENCRYPTED_MARKER = "<encrypted>"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed check: its result code and the offending keys (never values)."""
+
+    code: str
+    keys: tuple[str, ...] = ()
+
+
+@dataclass
+class ParsedNotice:
+    """A notice that passed steps 4–9, with typed values."""
+
+    file: str
+    change_reason: str
+    change_date: dt.date
+    update_sequence: int
+    resident_code: str
+    operator_id: str
+    terminal_id: str
+    target_notice_id: str | None
+    new_resident_code: str | None
+    content: dict[str, Any] = field(default_factory=dict)  # payload keys, dates parsed; none for a 92
+
+
+def _type_ok(key: str, value: object) -> bool:
+    if value is None:
+        return True
+    if key in INTEGER_KEYS:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if key in BOOLEAN_KEYS:
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def receipt_check(element: object) -> str | None:
+    """Step 1: E001 when the element cannot be identified or a known field has the wrong JSON type."""
+    if not isinstance(element, dict):
+        return "E001"
+    notice_id, code, file = element.get("notice_id"), element.get("municipality_code"), element.get("file")
+    if not (isinstance(notice_id, str) and NOTICE_ID_RE.match(notice_id)):
+        return "E001"
+    if not (isinstance(code, str) and MUNICIPALITY_CODE_RE.match(code)):
+        return "E001"
+    if file not in FILES:
+        return "E001"
+    for key in ENVELOPE_KEYS - {"payload"}:
+        if key in element and not _type_ok(key, element[key]):
+            return "E001"
+    payload = element.get("payload")
+    if payload is None:
+        return None
+    if not isinstance(payload, dict):
+        return "E001"
+    known = {*PAYLOAD_KEYS[file], NEW_RESIDENT_CODE}
+    for key, value in payload.items():
+        if key in known and not _type_ok(key, value):
+            return "E001"
+    return None
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_sha256(element: dict[str, Any], *, number_index: str | None) -> str:
+    """SHA-256 of the envelope without sent_at (duplicate comparison, §6.4 step 3).
+
+    A payload individual number enters the hash as its blind index: a plain hash of an envelope whose other
+    fields are stored could be reversed by trying the 10^11 valid numbers.
+    """
+    envelope = {k: v for k, v in element.items() if k != "sent_at"}
+    payload = envelope.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("individual_number"), str):
+        envelope["payload"] = {**payload, "individual_number": f"blind:{number_index}"}
+    return hashlib.sha256(canonical_json(envelope).encode()).hexdigest()
+
+
+def _parse_date(value: object) -> dt.date | None:
+    """YYYY-MM-DD only (fromisoformat alone also takes 20250401 and week dates)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    return _parse_date_text(value)
+
+
+@lru_cache(maxsize=8192)  # a stream repeats its dates; parsing is a good part of the format checks' cost
+def _parse_date_text(value: str) -> dt.date | None:
+    digits = value[:4] + value[5:7] + value[8:]
+    if not (value[4] == "-" and value[7] == "-" and digits.isascii() and digits.isdigit()):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def check_allowed_keys(envelope: dict[str, Any]) -> Failure | None:
+    """Step 4 (E002)."""
+    unknown = sorted(set(envelope) - ENVELOPE_KEYS)
+    reason = envelope.get("change_reason")
+    if "target_notice_id" in envelope and reason not in CONTROL_CODES:
+        unknown.append("target_notice_id")
+    payload = envelope.get("payload")
+    if isinstance(payload, dict):
+        if reason == CANCELLATION:
+            unknown.extend(sorted(payload))
+        else:
+            allowed = set(PAYLOAD_KEYS[envelope["file"]])
+            unknown.extend(sorted(set(payload) - allowed - {NEW_RESIDENT_CODE}))
+            if NEW_RESIDENT_CODE in payload and reason != CODE_CHANGE:
+                unknown.append(NEW_RESIDENT_CODE)
+    return Failure("E002", tuple(unknown)) if unknown else None
+
+
+def _value_ok(key: str, value: object) -> bool:
+    if key in DATE_KEYS:
+        return _parse_date(value) is not None
+    if key == "sex":
+        return value in (1, 2)
+    if key == "status":
+        return value in (1, 2, 9)
+    if key in INTEGER_KEYS:  # *_count are smallint columns, *_revision integer columns
+        return isinstance(value, int) and 0 <= value <= (32_767 if key.endswith("_count") else 2_147_483_647)
+    if isinstance(value, str):
+        if key in NON_EMPTY_KEYS and not value:
+            return False
+        return len(value) <= MAX_LENGTHS.get(key, 10_000)
+    return True
+
+
+def check_required(envelope: dict[str, Any]) -> Failure | None:
+    """Step 5 (E003): required key missing, a null where none is allowed, or a malformed value."""
+    bad: list[str] = []
+    reason = envelope.get("change_reason")
+    for key in REQUIRED_ENVELOPE_KEYS:
+        if envelope.get(key) is None:
+            bad.append(key)
+    if reason in CONTROL_CODES and envelope.get("target_notice_id") is None:
+        bad.append("target_notice_id")
+    target = envelope.get("target_notice_id")
+    if isinstance(target, str) and not NOTICE_ID_RE.match(target):
+        bad.append("target_notice_id")
+    if envelope.get("change_date") is not None and _parse_date(envelope["change_date"]) is None:
+        bad.append("change_date")
+    sequence = envelope.get("update_sequence")
+    if isinstance(sequence, int) and not (1 <= sequence <= 2_147_483_647):
+        bad.append("update_sequence")
+    if envelope.get("sent_at") is not None and _parse_time(envelope["sent_at"]) is None:
+        bad.append("sent_at")
+    for key in ("operator_id", "terminal_id"):
+        if envelope.get(key) is not None and not _value_ok(key, envelope[key]):
+            bad.append(key)
+    payload = envelope.get("payload")
+    if isinstance(payload, dict) and reason != CANCELLATION:
+        for key in PAYLOAD_KEYS[envelope["file"]]:
+            value = payload.get(key)
+            missing = key not in payload or (value is None and key not in NULLABLE_KEYS)
+            if missing or (value is not None and not _value_ok(key, value)):
+                bad.append(key)
+        if reason == CODE_CHANGE and payload.get(NEW_RESIDENT_CODE) is None:
+            bad.append(NEW_RESIDENT_CODE)
+    return Failure("E003", tuple(dict.fromkeys(bad))) if bad else None
+
+
+def check_change_reason(envelope: dict[str, Any], *, allowed: dict[str, frozenset[str]]) -> Failure | None:
+    """Step 7 (E007): unknown, not allowed for the file, or 99 (never from a CS, §6.6)."""
+    reason = envelope["change_reason"]
+    if reason == MANUAL_CORRECTION or reason not in allowed[envelope["file"]]:
+        return Failure("E007", ("change_reason",))
+    return None
+
+
+def check_municipality_codes(envelope: dict[str, Any], *, prefecture_codes: frozenset[str]) -> Failure | None:
+    """Step 6 (E006): payload municipality codes (check digit; furyo_municipality_code in this prefecture)."""
+    payload = envelope["payload"]
+    bad = []
+    address_code = payload.get("address_municipality_code")
+    if address_code is not None and not is_valid_municipality_code(address_code):
+        bad.append("address_municipality_code")
+    furyo_code = payload.get("furyo_municipality_code")
+    if furyo_code is not None and (not is_valid_municipality_code(furyo_code) or furyo_code not in prefecture_codes):
+        bad.append("furyo_municipality_code")
+    return Failure("E006", tuple(bad)) if bad else None
+
+
+def check_identifiers(envelope: dict[str, Any], *, individual_number: str | None) -> Failure | None:
+    """Step 8: E004 resident codes (§3.3), then E005 individual number (§3.1)."""
+    bad = [] if is_valid_resident_code(envelope["resident_code"]) else ["resident_code"]
+    new_code = envelope["payload"].get(NEW_RESIDENT_CODE)
+    if new_code is not None and not is_valid_resident_code(new_code):
+        bad.append(NEW_RESIDENT_CODE)
+    if bad:
+        return Failure("E004", tuple(bad))
+    if individual_number is not None and not is_valid_individual_number(individual_number):
+        return Failure("E005", ("individual_number",))
+    return None
+
+
+def check_dates(envelope: dict[str, Any], *, received_on: dt.date) -> Failure | None:
+    """Step 9 (E008): change_date or birth_date after the receipt date (Asia/Tokyo)."""
+    bad = []
+    change_date = _parse_date(envelope["change_date"])
+    if change_date is not None and change_date > received_on:
+        bad.append("change_date")
+    birth_date = _parse_date(envelope["payload"].get("birth_date"))
+    if birth_date is not None and birth_date > received_on:
+        bad.append("birth_date")
+    return Failure("E008", tuple(bad)) if bad else None
+
+
+def parse_notice(
+    envelope: dict[str, Any],
+    *,
+    received_on: dt.date,
+    individual_number: str | None,
+    allowed_reasons: dict[str, frozenset[str]],
+    prefecture_codes: frozenset[str],
+) -> ParsedNotice | Failure:
+    """Steps 4–9 in evaluation order; the first failing check decides."""
+    if not isinstance(envelope.get("payload"), dict) and envelope.get("payload") is not None:
+        return Failure("E003", ("payload",))
+    for check in (check_allowed_keys, check_required):
+        failure = check(envelope)
+        if failure:
+            return failure
+    failure = (
+        check_change_reason(envelope, allowed=allowed_reasons)
+        or check_municipality_codes(envelope, prefecture_codes=prefecture_codes)
+        or check_identifiers(envelope, individual_number=individual_number)
+        or check_dates(envelope, received_on=received_on)
+    )
+    if failure:
+        return failure
+    payload = envelope["payload"]
+    reason = envelope["change_reason"]
+    content: dict[str, Any] = {}
+    if reason != CANCELLATION:
+        content = {key: payload[key] for key in PAYLOAD_KEYS[envelope["file"]]}
+        content["birth_date"] = _parse_date(payload["birth_date"])
+        if envelope["file"] == IDENTITY:
+            content["individual_number"] = individual_number
+    change_date = _parse_date(envelope["change_date"]) or dt.date.min  # parsed at step 5
+    return ParsedNotice(
+        file=envelope["file"],
+        change_reason=reason,
+        change_date=change_date,
+        update_sequence=envelope["update_sequence"],
+        resident_code=envelope["resident_code"],
+        operator_id=envelope["operator_id"],
+        terminal_id=envelope["terminal_id"],
+        target_notice_id=envelope.get("target_notice_id"),
+        new_resident_code=payload.get(NEW_RESIDENT_CODE),
+        content=content,
+    )
