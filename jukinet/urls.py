@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", audit_views.login_view, name="login"),
     path("logout/", audit_views.logout_view, name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("settings/", views.settings_list, name="settings_list"),
     path("", include("audit.urls")),
     path("", include("prefserver.urls")),
 ]
