@@ -1,21 +1,24 @@
-"""Staff screens of intake (受信状況): per-municipality counts, push backlog, notice results. Login required.
+"""Staff screens of intake (受信状況): per-municipality counts, push backlog, notice results.
 
-No personal data: ids, codes and statuses only (prefserver.intake_status).
+No personal data (ids, codes and statuses only, prefserver.intake_status), so an OTP-verified login with a
+role of the municipal-affairs section is enough (audit's `role_required`); contractors and strangers get 403.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from audit.decorators import role_required
 from jukinet.config import setting_value
 from jukinet.models import Municipality
 from prefserver import intake_status
 from prefserver.models import Notice
 
+STAFF = role_required("clerk", "administrator", "security_officer")
 
-@login_required
+
+@STAFF
 def intake_overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -30,7 +33,7 @@ def intake_overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@STAFF
 def intake_municipality(request: HttpRequest, code: str) -> HttpResponse:
     try:
         municipality = intake_status.municipality_get(code)
@@ -48,7 +51,7 @@ def intake_municipality(request: HttpRequest, code: str) -> HttpResponse:
     )  # fmt: skip
 
 
-@login_required
+@STAFF
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         detail = intake_status.notice_detail(pk)

@@ -48,6 +48,14 @@ def intake_hold_sweep_task() -> int:
     return intake_hold_sweep(as_of=clock.now())
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def history_purge_task() -> int:
+    """Daily (beat): drop expired version partitions of both files (domain.md §13). Returns the PurgeRun id."""
+    from jukinet.retention import purge_expired
+
+    return purge_expired(as_of=clock.today(), dry_run=False).pk
+
+
 # --- National push relay (domain.md §7) ------------------------------------------------------------------
 
 PUSH_MAX_BATCHES_PER_RUN = 50

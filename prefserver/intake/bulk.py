@@ -62,6 +62,12 @@ class BulkWriter:
             )
             self._ids.setdefault((file, kind), []).extend(row[0] for row in cursor.fetchall())
 
+    def discard_version_ids(self) -> None:
+        """After a version written on the per-notice path (which takes the next id from the sequence), drop the
+        ids taken ahead, so that version ids keep following write order."""
+        for file in PERSON_TABLES:
+            self._ids.pop((file, "version"), None)
+
     def _next_id(self, file: str, kind: str) -> int:
         pool = self._ids.setdefault((file, kind), [])
         if not pool:
@@ -163,34 +169,36 @@ class BulkWriter:
         ]
         if not rows:
             return
-        table = VERSION_TABLES[file]
-        values = ", ".join(["(%s::bigint, %s::smallint, %s::date, %s::smallint)"] * len(rows))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                UPDATE {table} AS v SET
+                UPDATE {VERSION_TABLES[file]} AS v SET
                   is_current = false,
                   retention_flag = CASE WHEN v.retention_start IS NULL THEN 1 ELSE v.retention_flag END,
                   retention_start = COALESCE(v.retention_start, x.start),
                   expiry_year = CASE WHEN v.retention_start IS NULL THEN x.expiry ELSE v.expiry_year END
-                FROM (VALUES {values}) AS x (id, old_expiry, start, expiry)
+                FROM unnest(%s::bigint[], %s::smallint[], %s::date[], %s::smallint[])
+                  AS x (id, old_expiry, start, expiry)
                 WHERE v.id = x.id AND v.expiry_year = x.old_expiry
                 """,  # noqa: S608 (constant table name; values are parameters)
-                [value for row in rows for value in row],
+                [list(column) for column in zip(*rows, strict=True)],
             )
 
     def _flush_pointers(self, file: str) -> None:
         persons = list(self.pointers.get(file, {}).values())
         if not persons:
             return
-        table = PERSON_TABLES[file]
-        values = ", ".join(["(%s::bigint, %s::bigint, %s::smallint)"] * len(persons))
-        params = [v for p in persons for v in (p.pk, p.current_version_id, p.current_version_expiry_year)]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                UPDATE {table} AS p SET current_version_id = x.version_id, current_version_expiry_year = x.expiry
-                FROM (VALUES {values}) AS x (id, version_id, expiry) WHERE p.id = x.id
+                UPDATE {PERSON_TABLES[file]} AS p
+                SET current_version_id = x.version_id, current_version_expiry_year = x.expiry
+                FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[]) AS x (id, version_id, expiry)
+                WHERE p.id = x.id
                 """,  # noqa: S608 (constant table name; values are parameters)
-                params,
+                [
+                    [p.pk for p in persons],
+                    [p.current_version_id for p in persons],
+                    [p.current_version_expiry_year for p in persons],
+                ],
             )

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
@@ -175,7 +176,16 @@ def content_sha256(element: dict[str, Any], *, number_index: str | None) -> str:
 
 
 def _parse_date(value: object) -> dt.date | None:
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+    """YYYY-MM-DD only (fromisoformat alone also takes 20250401 and week dates)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    return _parse_date_text(value)
+
+
+@lru_cache(maxsize=8192)  # a stream repeats its dates; parsing is a good part of the format checks' cost
+def _parse_date_text(value: str) -> dt.date | None:
+    digits = value[:4] + value[5:7] + value[8:]
+    if not (value[4] == "-" and value[7] == "-" and digits.isascii() and digits.isdigit()):
         return None
     try:
         return dt.date.fromisoformat(value)
@@ -218,8 +228,8 @@ def _value_ok(key: str, value: object) -> bool:
         return value in (1, 2)
     if key == "status":
         return value in (1, 2, 9)
-    if key in INTEGER_KEYS:
-        return isinstance(value, int) and value >= 0
+    if key in INTEGER_KEYS:  # *_count are smallint columns, *_revision integer columns
+        return isinstance(value, int) and 0 <= value <= (32_767 if key.endswith("_count") else 2_147_483_647)
     if isinstance(value, str):
         if key in NON_EMPTY_KEYS and not value:
             return False

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
@@ -102,10 +103,29 @@ def prefecture_codes() -> frozenset[str]:
     return frozenset(m.code for m in prefecture_municipalities())
 
 
+MESSAGE_MAX = 400  # Notice.message
+
+
+def log_failure(notice_pk: int, exc: BaseException) -> None:
+    """Internal ids and the exception type only: database messages quote key values (resident codes), and
+    application logs never hold personal data (domain.md §11). The traceback's frames name no values."""
+    logger.error("intake: notice #%s failed (%s at %s)", notice_pk, type(exc).__name__, _where(exc.__traceback__))
+
+
+def _where(tb: Any) -> str:
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
+
+
 def message_for(failure: Failure) -> str:
-    """The §19 message plus the offending keys in brackets, never values."""
+    """The §19 message plus the offending keys in brackets, never values. Unknown keys are the sender's own
+    strings, so each is cut to 40 characters and the message to the column's length."""
     text = result_messages().get(failure.code, "")
-    return f"{text}[{','.join(failure.keys)}]" if failure.keys else text
+    if not failure.keys:
+        return text
+    message = f"{text}[{','.join(key[:40] for key in failure.keys)}]"
+    return message if len(message) <= MESSAGE_MAX else message[: MESSAGE_MAX - 2] + "…]"
 
 
 def clear_reference_caches() -> None:
@@ -315,8 +335,8 @@ class BatchRun:
     def _parse(self, notice: StoredNotice) -> ParsedNotice | None:
         try:
             result = parse_stored(notice)
-        except Exception:
-            logger.exception("intake: notice #%s failed to parse", notice.pk)
+        except Exception as exc:
+            log_failure(notice.pk, exc)
             self._error(notice)
             return None
         if isinstance(result, Failure):
@@ -365,6 +385,10 @@ class BatchRun:
             self._load_persons(file, person_ids)
 
     def _load_persons(self, file: str, person_ids: list[int]) -> None:
+        if not person_ids:
+            return
+        # A person already in memory may carry staged writes: never replace it with the database's row.
+        person_ids = [pk for pk in person_ids if (file, pk) not in self.states]
         if not person_ids:
             return
         persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__in=person_ids).order_by("pk"))
@@ -420,15 +444,17 @@ class BatchRun:
                     self.writer.flush()  # outside the savepoint: the per-notice path reads the database
                 with transaction.atomic():  # one savepoint per notice: an error rolls back this notice only
                     outcome = self._outcome(notice, parsed, self._apply)
-        except DatabaseError:
+                if self.fast and isinstance(outcome, Apply):
+                    self.writer.discard_version_ids()
+        except DatabaseError as exc:
             if staged:
                 raise
-            logger.exception("intake: notice #%s failed", notice.pk)
+            log_failure(notice.pk, exc)
             self._reload_after_error(parsed)
             self._error(notice)
             return
-        except Exception:
-            logger.exception("intake: notice #%s failed", notice.pk)
+        except Exception as exc:
+            log_failure(notice.pk, exc)
             if not staged:
                 self._reload_after_error(parsed)
             self._error(notice)
@@ -518,7 +544,7 @@ class BatchRun:
             and state is not None
             and (not state.removed or (p.change_reason == "12" and not state.current.deleted))
         ):
-            return Failure("E101", ("resident_code",))  # step 13
+            return Failure("E101", ("resident_code",))  # step 13; seeds/002_b6d1246946737152.txt:1629-1631
         if state is None:
             return self._evaluate_new(notice, p)
         return self._evaluate_known(notice, p, group, state)
@@ -543,7 +569,7 @@ class BatchRun:
 
     def _evaluate_known(self, notice: StoredNotice, p: ParsedNotice, group: str, state: PersonState) -> Outcome:
         if p.change_reason == FURYO_REMOVAL and state.removed:
-            return Failure("E103", ("resident_code",))  # step 15
+            return Failure("E103", ("resident_code",))  # step 15; seeds/002_b6d1246946737152.txt:2525-2526
         if group in (CHANGE, REMOVAL) and state.removed:
             return Failure("E105", ("resident_code",))  # step 16
         if group in (CHANGE, REMOVAL) and getattr(state.current, sender_field(p.file)) != notice.municipality_code:
@@ -558,7 +584,8 @@ class BatchRun:
             after = comparable(p.file, p.content)
             changed = {key for key in after if after[key] != before.get(key)}
             if p.change_reason == "21" and changed - ADDRESS_GROUP:
-                return Failure("E102", tuple(sorted(changed - ADDRESS_GROUP)))  # step 19
+                # step 19; seeds/002_b6d1246946737152.txt:1629-1631
+                return Failure("E102", tuple(sorted(changed - ADDRESS_GROUP)))
             breach = field_breach(p.file, p.change_reason, before, after, changed)
             if breach:
                 return Failure("E108", tuple(sorted(breach)))  # step 20
@@ -725,11 +752,17 @@ def content_from(file: str, version: Any) -> dict[str, Any]:
 
 def restored_state(file: str, target: Any) -> tuple[dict[str, Any], bool, bool]:
     """取消 (§6.2): the content, removed included, of the newest non-deleted version older than the target;
-    with none, the target's content with removed and deleted both set (a cancelled entry)."""
+    with none, the target's content with removed and deleted both set (a cancelled entry).
+
+    "Older" is by (update_sequence, revision), the order in which a person's versions are written (a 99 keeps
+    the sequence and raises the revision); ids are not, since a batch takes its ids ahead."""
+    older = Q(update_sequence__lt=target.update_sequence) | Q(
+        update_sequence=target.update_sequence, revision__lt=target.revision
+    )
     prior = (
         VERSION_MODELS[file]
-        .objects.filter(person_id=target.person_id, id__lt=target.pk, deleted=False)
-        .order_by("-id")
+        .objects.filter(older, person_id=target.person_id, deleted=False)
+        .order_by("-update_sequence", "-revision")
         .first()
     )
     if prior is None:
@@ -815,10 +848,10 @@ def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> Intak
         with transaction.atomic():
             notices = _claim(limit)
             return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
-    except DatabaseError:
+    except DatabaseError as exc:
         if not fast:
             raise
-        logger.warning("intake: set-based batch failed; re-running it notice by notice", exc_info=True)
+        logger.warning("intake: set-based batch failed (%s); re-running it notice by notice", type(exc).__name__)
     with transaction.atomic():
         notices = _claim(limit)
         return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None

@@ -150,25 +150,34 @@ INBOX_COLUMNS = (
 )  # fmt: skip
 
 
-def inbox_insert(rows: list[dict[str, Any]]) -> None:
-    """One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING for the whole request: a concurrent
-    request that stored the same id first makes ours a duplicate instead of an error."""
+def inbox_insert(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING, pipelined for the whole request → {notice_id: id} of the rows
+    stored. A concurrent request that stored the same id first makes ours a duplicate instead of an error."""
     if not rows:
-        return
+        return {}
     columns = ", ".join(name for name, _ in INBOX_COLUMNS)
-    arrays = ", ".join(f"%s::{kind}[]" for _, kind in INBOX_COLUMNS)
-    params: list[list[Any]] = [[] for _ in INBOX_COLUMNS]
-    for row in rows:
-        for index, (name, kind) in enumerate(INBOX_COLUMNS):
-            value = row[name]
-            params[index].append(json.dumps(value, ensure_ascii=False) if kind == "jsonb" else value)
+    placeholders = ", ".join(f"%s::{kind}" for _, kind in INBOX_COLUMNS)
+    params = [
+        [json.dumps(row[name], ensure_ascii=False) if kind == "jsonb" else row[name] for name, kind in INBOX_COLUMNS]
+        for row in rows
+    ]
+    stored: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(
+        raw = cursor.cursor  # psycopg's cursor: executemany(returning=True) is not in Django's wrapper
+        raw.executemany(
             f"""INSERT INTO {NOTICE_TABLE} ({columns}, status, hold_reason, error_count, code, message)
-                SELECT *, 'pending', '', 0, '', '' FROM unnest({arrays})
-                ON CONFLICT (municipality_code, notice_id) DO NOTHING""",  # noqa: S608 (constant names)
+                VALUES ({placeholders}, 'pending', '', 0, '', '')
+                ON CONFLICT (municipality_code, notice_id) DO NOTHING
+                RETURNING notice_id, id""",  # noqa: S608 (constant names)
             params,
+            returning=True,
         )
+        while True:
+            for notice_id, pk in raw.fetchall():
+                stored[notice_id] = pk
+            if not raw.nextset():
+                break
+    return stored
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:
@@ -209,10 +218,8 @@ def notices_receive(
         else:
             first_in_request[notice_id] = candidate
             to_store.append(candidate)
-    inbox_insert([_notice_row(c, request_id=request_id, received_at=received_at) for c in to_store])
-    stored = dict(
-        Notice.objects.filter(request_id=request_id).values_list("notice_id", "id")
-    )  # a concurrent request may have stored the same id first: then ours is a duplicate
+    # a concurrent request may have stored the same id first: then ours is a duplicate
+    stored = inbox_insert([_notice_row(c, request_id=request_id, received_at=received_at) for c in to_store])
     for candidate in to_store:
         if candidate.element["notice_id"] not in stored:
             duplicates.append((candidate, candidate.element["notice_id"]))
@@ -299,5 +306,5 @@ def wake_intake_worker() -> None:
 
     try:
         intake_process_task.delay()
-    except Exception:  # a lost wake-up is recovered by intake_redispatch_task
-        logger.warning("intake wake-up could not be published; the sweeper will dispatch it", exc_info=True)
+    except Exception as exc:  # a lost wake-up is recovered by intake_redispatch_task
+        logger.warning("intake wake-up could not be published (%s); the sweeper will dispatch it", type(exc).__name__)

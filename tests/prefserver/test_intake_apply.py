@@ -232,7 +232,7 @@ def test_individual_number_change_writes_the_new_number():
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["set-based", "per-notice"])
-def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_applies(monkeypatch, fast):
+def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_applies(monkeypatch, fast, caplog):
     # given scenario 48: one notice whose apply fails every time (per notice: after writing its version)
     failing = notice("11", 1, resident_code=CODE_B)
     others = [notice("11", 1), notice("21", 2, payload=identity_payload(address=MOVED))]
@@ -246,7 +246,7 @@ def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_app
     def flaky_write(file, **kwargs):
         version = write(file, **kwargs)
         if kwargs["envelope_values"]["resident_code"] == CODE_B:
-            raise RuntimeError("simulated failure after the write")
+            raise RuntimeError(f"simulated failure after the write of {CODE_B}")
         return version
 
     monkeypatch.setattr(process.BatchRun, "_apply_staged", flaky_staged)
@@ -260,6 +260,8 @@ def test_three_unexpected_errors_hold_the_notice_with_an_alert_and_the_batch_app
     assert (row.status, row.hold_reason, row.error_count, row.code) == ("held", "error", 3, "")
     assert Alert.objects.filter(kind=Alert.Kind.INTAKE_ERROR, notice=row).count() == 1
     assert not IdentityResidentCode.objects.filter(resident_code=CODE_B).exists()
+    # and the application log names the notice id and the error type, never the resident code
+    assert f"notice #{row.pk} failed (RuntimeError" in caplog.text and CODE_B not in caplog.text
     assert IdentityVersion.objects.filter(resident_code=CODE_B).count() == 0
     assert PushOutbox.objects.count() == 2
     # and neither the hold sweep nor later batches give it a code
@@ -351,3 +353,38 @@ def test_missing_reference_data_decides_nothing(monkeypatch):
     process.clear_reference_caches()
     process.intake_process_pending()
     assert result_of(sent) == ("applied", "")
+
+
+def test_entry_code_change_and_next_change_in_one_batch():
+    # given a new person's entry, a 27 and a change under the new code, shuffled into one batch
+    sent = [
+        notice("21", 3, resident_code=CODE_B, payload=identity_payload(address=MOVED)),
+        notice("27", 2, payload=identity_payload(new_resident_code=CODE_B)),
+        notice("11", 1),
+    ]
+    # when
+    rows = send_and_process(*sent)
+    # then all apply in sequence order, on one person, each pushed once
+    assert [r.status for r in rows] == ["applied"] * 3
+    current = _current(CODE_B)
+    assert (current.address, current.update_sequence, current.resident_code) == (MOVED, 3, CODE_B)
+    assert IdentityVersion.objects.filter(person=_person(CODE_B)).count() == 3
+    by_sequence = IdentityVersion.objects.order_by("update_sequence").values_list("is_current", "retention_flag")
+    assert list(by_sequence) == [(False, 1), (False, 1), (True, 0)]
+    # and version ids follow write order although the batch takes its ids ahead
+    assert list(IdentityVersion.objects.order_by("id").values_list("update_sequence", flat=True)) == [1, 2, 3]
+    assert list(PushOutbox.objects.order_by("update_sequence").values_list("resident_code", flat=True)) == [
+        CODE_A, CODE_B, CODE_B]  # fmt: skip
+
+
+def test_cancellation_restores_by_sequence_not_by_id():
+    # given, in one batch, an entry, a 27 (per-notice path) and a change under the new code (set-based path)
+    change = notice("21", 3, resident_code=CODE_B, payload=identity_payload(address=MOVED))
+    send_and_process(notice("11", 1), notice("27", 2, payload=identity_payload(new_resident_code=CODE_B)), change)
+    # when the change is cancelled
+    (row,) = send_and_process(notice("92", 4, resident_code=CODE_B, target_notice_id=change["notice_id"], payload={}))
+    # then the state before it is the 27's version (new code, first address), not the entry's
+    assert row.status == "applied"
+    current = _current(CODE_B)
+    assert (current.resident_code, current.address, current.update_sequence) == (
+        CODE_B, "山口県下関市見本町一丁目2番3号", 4)  # fmt: skip

@@ -253,3 +253,15 @@ def test_furyo_file_entry_change_and_removal_apply():
     assert versions == [(1, False, 1), (2, False, 2), (1, True, 3)]
     assert PushOutbox.objects.filter(file="furyo").count() == 3
     assert Notice.objects.filter(code="E108").count() == 1
+
+
+def test_e002_message_stays_within_its_column_for_many_long_unknown_keys():
+    payload = identity_payload(**{f"k{i}-" + "x" * 100: 1 for i in range(20)})
+    status, code, message = _decided(notice(payload=payload))
+    assert (status, code) == ("rejected", "E002")
+    assert len(message) <= 400 and message.startswith("許可されていない項目が含まれています。[k0-")
+
+
+def test_e003_counts_beyond_their_column_range():
+    assert _decided(notice(payload=identity_payload(name_gaiji_count=40_000)))[1] == "E003"
+    assert _decided(notice(payload=identity_payload(address_gaiji_revision=2**31)))[1] == "E003"

@@ -250,7 +250,7 @@ def test_a_concurrent_request_storing_the_same_id_first_makes_ours_a_duplicate(m
             municipality_code=YAMAGUCHI, notice_id=sent["notice_id"], file="identity", envelope={},
             content_sha256="0" * 64, request_id=uuid.uuid4(), received_at=clock.now(), received_on=clock.today(),
         )  # fmt: skip
-        original(rows)
+        return original(rows)
 
     monkeypatch.setattr(receive, "inbox_insert", racing_insert)
     # when

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -18,10 +17,9 @@ CODE = "59130274611"
 
 
 @pytest.fixture
-def clerk_client() -> Client:
-    clerk = get_user_model().objects.create_user(username="clerk", password="pass-word-2026-x")
+def clerk_client(clerk: Any, login_with_otp: Any) -> Client:
     client = Client()
-    client.force_login(clerk)
+    login_with_otp(client, clerk)
     return client
 
 
@@ -38,6 +36,16 @@ def test_screens_need_login(client: Client) -> None:
     for url in (reverse("intake-overview"), reverse("intake-municipality", args=[YAMAGUCHI])):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_a_contractor_is_refused(contractor: Any, login_with_otp: Any) -> None:
+    # given
+    client = Client()
+    login_with_otp(client, contractor)
+    # when
+    response = client.get(reverse("intake-overview"))
+    # then
+    assert response.status_code == 403
 
 
 def test_overview_counts_results_per_municipality_and_the_push_backlog(clerk_client: Client) -> None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("prefserver", "0003_intake_partial_indexes"),
+        ("prefserver", "0002_intake"),
     ]
 
     operations = [
