@@ -59,11 +59,14 @@ FURYO_FIELDS = (
     "former_resident_code", "furyo_municipality_code", "status", "gaiji_flag", "gaiji_pattern", "notice_kind",
 )  # fmt: skip
 
-# The earliest pending row of each (file, person), when due. Rows locked by another relay are skipped; the
-# NOT EXISTS still sees them pending, so that relay's persons get nothing here until it has committed.
-CLAIM_SQL = f"""
-SELECT o.id, o.file, o.person_id, o.resident_code, o.update_sequence, o.revision, o.version_id, o.attempts,
-       o.created_at
+# Claim in two statements. (1) The earliest pending row of each (file, person), when due, without locks: a
+# plain anti-join probe of the partial index. (2) Lock those still pending, skipping rows another relay holds.
+# One statement with FOR UPDATE would re-run the anti-join for every row a concurrent relay changed
+# (EvalPlanQual), which under a large backlog took minutes. Order stays safe: a head in an older snapshot is
+# still the person's earliest unacknowledged row, or no longer pending (then (2) drops it); a later row becomes
+# a candidate only in a snapshot where its predecessor is already acknowledged.
+CANDIDATES_SQL = f"""
+SELECT o.id
   FROM {OUTBOX_TABLE} o
  WHERE o.status = 'pending' AND o.next_attempt_at <= %(now)s
    AND NOT EXISTS (
@@ -72,8 +75,15 @@ SELECT o.id, o.file, o.person_id, o.resident_code, o.update_sequence, o.revision
           AND (e.update_sequence, e.revision, e.id) < (o.update_sequence, o.revision, o.id))
  ORDER BY o.next_attempt_at, o.id
  LIMIT %(limit)s
-   FOR UPDATE OF o SKIP LOCKED
 """  # noqa: S608 - constant table name
+
+CLAIM_SQL = f"""
+SELECT id, file, person_id, resident_code, update_sequence, revision, version_id, attempts, created_at
+  FROM {OUTBOX_TABLE}
+ WHERE id = ANY(%(ids)s) AND status = 'pending'
+ ORDER BY next_attempt_at, id
+   FOR UPDATE SKIP LOCKED
+"""  # noqa: S608
 
 MARK_SENT_SQL = f"""
 UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = %(now)s, attempts = attempts + 1
@@ -231,7 +241,11 @@ BUILDERS: dict[str, Callable[[list[Claimed]], list[dict[str, Any] | None]]] = {
 
 def _claim(*, now: dt.datetime, limit: int) -> list[Claimed]:
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, {"now": now, "limit": limit})
+        cursor.execute(CANDIDATES_SQL, {"now": now, "limit": limit})
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return []
+        cursor.execute(CLAIM_SQL, {"ids": ids})
         return [Claimed(*row) for row in cursor.fetchall()]
 
 

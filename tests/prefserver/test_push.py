@@ -299,3 +299,40 @@ def test_an_intake_run_that_decided_batches_wakes_the_relay(monkeypatch: pytest.
     tasks._wake_push_after_apply(sender=SimpleNamespace(name="other", request=worker_run.request), result=3)
     # then
     assert published == ["push"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_relay_takes_neither_a_claimed_row_nor_the_same_persons_next_one() -> None:
+    # given: person P with two updates, person Q with one
+    import threading
+
+    from django.db import connection, transaction
+
+    from prefserver.push import _claim
+
+    p_code, q_code = _rng_codes(2, seed=14)
+    send_and_process(
+        _move_in(p_code),
+        notice("21", 2, resident_code=p_code, payload=identity_payload(address="山口県下関市見本町五丁目1番")),
+        _move_in(q_code),
+    )
+    claimed_first, release, held = [], threading.Event(), threading.Event()
+
+    def first_relay() -> None:
+        with transaction.atomic():
+            claimed_first.extend(_claim(now=clock.now(), limit=1))  # the oldest due head only
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=first_relay)
+    thread.start()
+    held.wait(10)
+    # when: a second relay claims while the first holds its row
+    with transaction.atomic():
+        second = _claim(now=clock.now(), limit=10)
+    release.set()
+    thread.join()
+    # then
+    assert [(r.resident_code, r.update_sequence) for r in claimed_first] == [(p_code, 1)]
+    assert [(r.resident_code, r.update_sequence) for r in second] == [(q_code, 1)]
