@@ -73,9 +73,7 @@ def letterhead_on(day: dt.date) -> Letterhead:
     from jukinet.config import setting_value
     from jukinet.models import Prefecture
 
-    name = (
-        Prefecture.objects.filter(code=settings.PREFECTURE_CODE).values_list("name", flat=True).first() or ""
-    )
+    name = Prefecture.objects.filter(code=settings.PREFECTURE_CODE).values_list("name", flat=True).first() or ""
     section = setting_value("PREFECTURE_SECTION", on=day)
     windows = setting_value("DISCLOSURE_WINDOWS", on=day)
     return Letterhead(
@@ -114,9 +112,7 @@ def _stylesheet() -> str:
     return font_face_css() + "\n" + PRINT_CSS.read_text(encoding="utf-8")
 
 
-def render_html(
-    document: PrintDocument, *, letterhead: Letterhead | None = None
-) -> tuple[str, tuple[str, ...]]:
+def render_html(document: PrintDocument, *, letterhead: Letterhead | None = None) -> tuple[str, tuple[str, ...]]:
     """The print HTML after the 〓 check, and the replaced sequences."""
     found: list[str] = []
     head = _substitute(letterhead or letterhead_on(document.issued_on), found)

@@ -52,9 +52,7 @@ GAIJI_NAME = "\ue000田　太郎"
 IVS_NAME = "葛\U000e0100城　一郎"
 
 
-def resident_record(
-    *, name: str = "山田　花子", birth_date: dt.date = dt.date(1989, 1, 8)
-) -> ResidentRecordItems:
+def resident_record(*, name: str = "山田　花子", birth_date: dt.date = dt.date(1989, 1, 8)) -> ResidentRecordItems:
     return ResidentRecordItems(
         name=name,
         name_kana="ヤマダ　ハナコ",

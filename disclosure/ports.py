@@ -1,0 +1,257 @@
+"""The disclosure app's doors to other apps' data (identity reads, provision records, suspension marker).
+
+Citizens' requests read identity data only through the functions below. Each identity read writes its
+operation-log entry (a search with conditions and count, or a view), as the provision app's selector door
+does (domain.md §9, §11). Until the `provision` branch lands its selectors, the functions here are local
+implementations over `prefserver`/`furyo` models; when it lands, each function becomes a thin call to:
+
+- `identity_match_candidates`     → provision's identity search selector (exact name_key + birth date + sex)
+- `identity_records_for_disclosure`, `identity_subject` → provision's identity view selector
+- `provision_records_for_person`  → `provision_records_for_person(person, since)` (released records)
+- `provision_suspension_set` / `provision_suspension_lift` → provision's `ProvisionSuspension` marker (Q11)
+
+The return types are this module's own dataclasses so that callers do not change when the wiring does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from audit.models import OperationKind, Operator, Terminal
+from audit.services import operation_log_record
+from disclosure.pdf import FuryoRecordItems, ResidentRecordItems, Sex
+from jukinet.search_keys import name_key
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchCandidate:
+    """A person meeting the exact matching conditions, as shown to staff to confirm the address."""
+
+    person_id: int
+    name: str
+    name_kana: str
+    birth_date: dt.date
+    sex: int
+    address: str
+    removed: bool
+
+    def __repr__(self) -> str:  # no personal data in repr (logs, tracebacks)
+        return f"<MatchCandidate person #{self.person_id}>"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subject:
+    """The recorded items a referral to the municipality names (current version)."""
+
+    person_id: int
+    name: str
+    birth_date: dt.date
+    address: str
+    resident_code: str
+    municipality_code: str  # the municipality holding the master (field 14 / 附票管理市町村)
+
+    def __repr__(self) -> str:
+        return f"<Subject person #{self.person_id}>"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvisionRecordRow:
+    """One provision record (domain.md §9.4) as the 提供状況 report needs it: no conditions, no number."""
+
+    person_id: int
+    recorded_at: dt.datetime
+    recipient: str
+    kind: str  # "provision" | "transfer"
+    affair: str
+    items: tuple[str, ...]  # ReleasedItem values (item names, never values)
+    result: str  # "released" | "not_found" | "refused"
+
+
+def _file_models(file: str) -> tuple[Any, Any, OperationKind, OperationKind]:
+    from furyo.models import FuryoPerson, FuryoVersion
+    from prefserver.models import IdentityPerson, IdentityVersion
+
+    if file == "furyo":
+        return FuryoPerson, FuryoVersion, OperationKind.FURYO_SEARCHED, OperationKind.FURYO_VIEWED
+    return IdentityPerson, IdentityVersion, OperationKind.IDENTITY_SEARCHED, OperationKind.IDENTITY_VIEWED
+
+
+def identity_match_candidates(
+    *, operator: Operator, terminal: Terminal | None, file: str, name: str, birth_date: dt.date, sex: int
+) -> list[MatchCandidate]:
+    """Disclosure matching (domain.md §12): exact `name_key` + birth date + sex on current versions.
+
+    Removed persons are found too (a disclosure covers the latest version of a removed person); a person
+    whose current version is deleted is never found. Logged as a search with its conditions and count.
+    """
+    person_model, version_model, searched, _ = _file_models(file)
+    with transaction.atomic():
+        versions = version_model.objects.filter(
+            is_current=True, deleted=False, name_key=name_key(name), birth_date=birth_date, sex=sex
+        ).order_by("person_id")
+        found = [
+            MatchCandidate(
+                person_id=v.person_id,
+                name=v.name,
+                name_kana=v.name_kana,
+                birth_date=v.birth_date,
+                sex=v.sex,
+                address=v.address,
+                removed=v.removed,
+            )
+            for v in versions
+        ]
+        operation_log_record(
+            actor=operator,
+            kind=searched,
+            terminal=terminal,
+            targets=[(person_model._meta.label_lower, c.person_id) for c in found],
+            conditions={
+                "purpose": "disclosure_matching",
+                "name_key": name_key(name),
+                "birth_date": birth_date.isoformat(),
+                "sex": sex,
+            },
+            result_count=len(found),
+        )
+    return found
+
+
+def _change_reason_names() -> dict[str, str]:
+    from jukinet.models import ChangeReason
+
+    return dict(ChangeReason.objects.values_list("code", "name"))
+
+
+def _resident_items(v: Any, reasons: dict[str, str]) -> ResidentRecordItems:
+    from prefserver.versions import individual_number_of
+
+    return ResidentRecordItems(
+        name=v.name,
+        name_kana=v.name_kana,
+        birth_date=v.birth_date,
+        sex=Sex(str(v.sex)),
+        address=v.address,
+        individual_number=individual_number_of(v),
+        resident_code=v.resident_code,
+        change_reason=reasons.get(v.change_reason, v.change_reason),
+        change_date=v.change_date,
+        former_surname=v.former_surname,
+        former_surname_kana=v.former_surname_kana,
+    )
+
+
+def _furyo_items(v: Any) -> FuryoRecordItems:
+    return FuryoRecordItems(
+        name=v.name,
+        name_kana=v.name_kana,
+        birth_date=v.birth_date,
+        sex=Sex(str(v.sex)),
+        address=v.address,
+        resident_code=v.resident_code,
+        change_date=v.change_date,
+        last_address=v.last_address,
+    )
+
+
+def identity_records_for_disclosure(
+    *, operator: Operator, terminal: Terminal | None, file: str, person_id: int, include_history: bool
+) -> tuple[ResidentRecordItems, ...] | tuple[FuryoRecordItems, ...]:
+    """The versions a confirmation sheet prints (domain.md §12 'Scope'), current first, then history
+    (newest first) only when asked for. Versions flagged deleted are not printed. Logged as a view."""
+    person_model, version_model, _, viewed = _file_models(file)
+    with transaction.atomic():
+        person = person_model.objects.get(pk=person_id)
+        current = version_model.objects.get(
+            pk=person.current_version_id, expiry_year=person.current_version_expiry_year
+        )
+        versions = [current]
+        if include_history:
+            versions += list(
+                version_model.objects.filter(person_id=person_id, is_current=False, deleted=False)
+                .exclude(pk=current.pk)
+                .order_by("-recorded_at", "-pk")
+            )
+        operation_log_record(
+            actor=operator,
+            kind=viewed,
+            terminal=terminal,
+            targets=[person],
+            conditions={"purpose": "disclosure", "include_history": include_history},
+            result_count=len(versions),
+        )
+    if file == "furyo":
+        return tuple(_furyo_items(v) for v in versions)
+    reasons = _change_reason_names()
+    return tuple(_resident_items(v, reasons) for v in versions)
+
+
+def identity_subject(*, operator: Operator, terminal: Terminal | None, file: str, person_id: int) -> Subject:
+    """Current recorded items for a referral to the municipality holding the master. Logged as a view."""
+    person_model, version_model, _, viewed = _file_models(file)
+    with transaction.atomic():
+        person = person_model.objects.get(pk=person_id)
+        v = version_model.objects.get(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)
+        operation_log_record(
+            actor=operator,
+            kind=viewed,
+            terminal=terminal,
+            targets=[person],
+            conditions={"purpose": "correction_referral"},
+            result_count=1,
+        )
+    municipality = v.furyo_municipality_code if file == "furyo" else v.municipality_code
+    return Subject(
+        person_id=person_id,
+        name=v.name,
+        birth_date=v.birth_date,
+        address=v.address,
+        resident_code=v.resident_code,
+        municipality_code=municipality,
+    )
+
+
+# --- provision records and the suspension marker (provision branch) -----------------------------------
+
+ProvisionRecordsSource = Callable[..., Sequence[ProvisionRecordRow]]
+
+
+def _no_provision_records(*, person_id: int, file: str, since: dt.datetime) -> Sequence[ProvisionRecordRow]:
+    # The provision branch has not landed: there are no provision records to report yet.
+    return ()
+
+
+_provision_records_source: ProvisionRecordsSource = _no_provision_records
+
+
+def provision_records_source_set(source: ProvisionRecordsSource | None) -> None:
+    """Point the port at provision's function (or reset it). Used until provision's selector is importable."""
+    global _provision_records_source
+    _provision_records_source = source or _no_provision_records
+
+
+def provision_records_for_person(*, person_id: int, file: str, since: dt.datetime) -> list[ProvisionRecordRow]:
+    """That person's `released` records since `since`, oldest first (domain.md §9.4, scenario 37).
+
+    The filter is applied here as well as at the source: a report must never list another person's record
+    or a refusal, whatever the source returns.
+    """
+    rows = _provision_records_source(person_id=person_id, file=file, since=since)
+    kept = [r for r in rows if r.person_id == person_id and r.result == "released" and r.recorded_at >= since]
+    return sorted(kept, key=lambda r: r.recorded_at)
+
+
+def provision_suspension_set(
+    *, person_id: int, file: str, affair_codes: Sequence[str], effective_from: dt.date, case_id: int
+) -> None:
+    """Set the provision-suspension marker (Q11). Until provision lands, the marker is the granted
+    `SuspensionDecision` itself, read by `disclosure.selectors.suspension_in_force`."""
+
+
+def provision_suspension_lift(*, person_id: int, file: str, case_id: int, lifted_on: dt.date) -> None:
+    """Lift the marker set by `provision_suspension_set` (see there)."""
