@@ -91,9 +91,7 @@ class Terminal(models.Model):
 
     name = models.CharField("端末名", max_length=60, unique=True)
     kind = models.CharField("種別", max_length=16, choices=Kind.choices)
-    office = models.ForeignKey(
-        Office, verbose_name="所属", on_delete=models.PROTECT, related_name="terminals"
-    )
+    office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="terminals")
     # SHA-256 of the terminal key (dev/test) or of the client certificate's fingerprint (production).
     credential_hash = models.CharField("認証情報（ハッシュ）", max_length=64, unique=True)
     capabilities = ArrayField(
@@ -144,9 +142,7 @@ class Affair(models.Model):
         related_name="affairs",
         limit_choices_to={"kind__in": ["body", "department"]},
     )
-    files = ArrayField(
-        models.CharField(max_length=10, choices=File.choices), verbose_name="対象ファイル", default=list
-    )
+    files = ArrayField(models.CharField(max_length=10, choices=File.choices), verbose_name="対象ファイル", default=list)
     individual_number_permitted = models.BooleanField("個人番号の利用", default=False)
     national_query = models.BooleanField("全国サーバへの照会", default=False)
     release_kind = models.CharField("提供・移転の別", max_length=10, choices=ReleaseKind.choices)
@@ -160,8 +156,7 @@ class Affair(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["code", "effective_from"], name="audit_affair_code_from_unique"),
             models.CheckConstraint(
-                condition=models.Q(effective_to__isnull=True)
-                | models.Q(effective_to__gte=models.F("effective_from")),
+                condition=models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=models.F("effective_from")),
                 name="audit_affair_period_valid",
             ),
         ]
@@ -329,9 +324,7 @@ class OperationLogCheckpoint(models.Model):
         verbose_name_plural = "操作履歴チェックポイント"
         ordering = ["sequence"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["sequence", "reason"], name="audit_checkpoint_sequence_reason_unique"
-            )
+            models.UniqueConstraint(fields=["sequence", "reason"], name="audit_checkpoint_sequence_reason_unique")
         ]
 
     def __str__(self) -> str:

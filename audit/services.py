@@ -73,13 +73,9 @@ def _lock_and_read_head() -> tuple[int, bytes]:
         cursor.execute("SELECT sequence, hash FROM audit_operationloghead WHERE id = 1")
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(
-                "SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1"
-            )
+            cursor.execute("SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1")
             row = cursor.fetchone() or (0, GENESIS)
-            cursor.execute(
-                "INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row)
-            )
+            cursor.execute("INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row))
     return int(row[0]), bytes(row[1])
 
 

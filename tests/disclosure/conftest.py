@@ -102,7 +102,9 @@ def receive(operator: Operator, *, kind: str = RequestKind.DISCLOSURE, **overrid
 
 
 def log_kinds(since: int = 0) -> list[int]:
-    return list(OperationLogEntry.objects.filter(sequence__gt=since).order_by("sequence").values_list("kind", flat=True))
+    return list(
+        OperationLogEntry.objects.filter(sequence__gt=since).order_by("sequence").values_list("kind", flat=True)
+    )
 
 
 def log_head() -> int:

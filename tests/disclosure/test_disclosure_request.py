@@ -64,7 +64,17 @@ def test_decision_notice_first_then_payment_then_confirmation_sheet(clerk):
 
     # then the sheet holds the 8 items and 和暦 dates; it is the very draft the cost was computed from
     text = pdf_text(sheet.content)
-    for label in ("本人確認情報確認書", "氏名", "生年月日", "性別", "住所", "個人番号", "住民票コード", "異動事由", "異動年月日"):
+    for label in (
+        "本人確認情報確認書",
+        "氏名",
+        "生年月日",
+        "性別",
+        "住所",
+        "個人番号",
+        "住民票コード",
+        "異動事由",
+        "異動年月日",
+    ):
         assert label in text
     assert "平成元年1月8日" in text and "見本太郎" in text and "旧氏" in text and "佐藤" in text
     assert sheet.entry.sha256 == draft.sha256 and sheet.entry.pages == case.fee_sheets
@@ -72,7 +82,10 @@ def test_decision_notice_first_then_payment_then_confirmation_sheet(clerk):
     assert all(name.split("+")[-1].startswith("IPAex") for name in embedded_fonts(sheet.content))
     # both issued documents, and only they, are in the ledger
     ledger = list(OutputLedgerEntry.objects.filter(case=case).values_list("kind", "operator", "is_reprint"))
-    assert ledger == [(DocumentKind.DECISION_NOTICE, clerk.pk, False), (DocumentKind.CONFIRMATION_SHEET, clerk.pk, False)]
+    assert ledger == [
+        (DocumentKind.DECISION_NOTICE, clerk.pk, False),
+        (DocumentKind.CONFIRMATION_SHEET, clerk.pk, False),
+    ]
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED and case.closed_at is not None
 

@@ -18,9 +18,7 @@ from disclosure.pdf import (
 )
 
 
-@pytest.mark.parametrize(
-    "number", ["123456789018", "1234 5678 9018", "１２３４５６７８９０１８", "1234-5678-9018"]
-)
+@pytest.mark.parametrize("number", ["123456789018", "1234 5678 9018", "１２３４５６７８９０１８", "1234-5678-9018"])
 @pytest.mark.parametrize("field", ["recipient", "affair"])
 def test_provision_row_refuses_a_number_passed_by_mistake(number, field):
     values = {"recipient": "山口県教育委員会", "affair": "貸付金に係る債権管理事務", field: f"事務 {number}"}

@@ -133,12 +133,8 @@ def test_furyo_confirmation_sheet_has_no_individual_number():
 
 
 def test_correction_suspension_and_referral_documents():
-    correction = pdf_text(
-        render_pdf(samples.correction_result_notice(), letterhead=samples.LETTERHEAD).content
-    )
-    suspension = pdf_text(
-        render_pdf(samples.suspension_decision_notice(), letterhead=samples.LETTERHEAD).content
-    )
+    correction = pdf_text(render_pdf(samples.correction_result_notice(), letterhead=samples.LETTERHEAD).content)
+    suspension = pdf_text(render_pdf(samples.suspension_decision_notice(), letterhead=samples.LETTERHEAD).content)
     referral = pdf_text(render_pdf(samples.municipality_referral(), letterhead=samples.LETTERHEAD).content)
 
     assert "本人確認情報訂正等結果通知書" in correction and "訂正等を行った" in correction
