@@ -89,7 +89,7 @@ class IssuedPdf:
 # --- guards ----------------------------------------------------------------------------------------
 
 
-def _require_staff(operator: Operator, *, administrator: bool = False) -> None:
+def require_staff(operator: Operator, *, administrator: bool = False) -> None:
     """Disclosure work is for municipal-affairs staff; suspension decisions for administrators only.
 
     The contractor is refused in code whatever else the account holds (domain.md §10.1).
@@ -213,7 +213,7 @@ def disclosure_case_receive(
     suspension_affair_codes: Sequence[str] = (),
 ) -> DisclosureCase:
     """Receive a written request with its identity check. The due date is computed here (§12)."""
-    _require_staff(operator)
+    require_staff(operator)
     if kind not in RequestKind.values or file not in TargetFile.values:
         raise DisclosureError("請求の種類または対象ファイルが正しくありません")
     if received_on > clock.today():
@@ -299,7 +299,7 @@ def disclosure_requester_match(
     identity document. `None` records that no candidate is the requester: the decision will be 不存在.
     The candidates shown and the choice are logged (scenario 54).
     """
-    _require_staff(operator)
+    require_staff(operator)
     case = _locked(case)
     _expect(case, kinds=RequestKind.values, statuses=[CaseStatus.RECEIVED])
     candidates = ports.identity_match_candidates(
@@ -372,7 +372,7 @@ def disclosure_decide(
     For a granted disclosure the confirmation sheet is pre-rendered here as a draft (kept, not in the
     ledger) and the copy cost is computed from its page count and the fee table in force (§12).
     """
-    _require_staff(operator)
+    require_staff(operator)
     case = _locked(case)
     _expect(case, kinds=RequestKind.values, statuses=[CaseStatus.MATCHED])
     day = decided_on or clock.today()
@@ -421,7 +421,7 @@ def disclosure_decision_notice_issue(
 ) -> IssuedPdf:
     """Issue the 開示決定通知書 (or its 不存在/不開示 variant). A granted disclosure's notice comes first and
     states the copy cost; the case then waits for payment. A variant closes the case."""
-    _require_staff(operator)
+    require_staff(operator)
     _require_print(terminal)
     case = _locked(case)
     _expect(case, kinds=RequestKind.values, statuses=[CaseStatus.DECIDED])
@@ -459,7 +459,7 @@ def disclosure_payment_record(
     receipt_reference: str = "",
 ) -> Payment:
     """Record the prepaid copy cost stated on the decision notice (the exact amount)."""
-    _require_staff(operator)
+    require_staff(operator)
     case = _locked(case)
     _expect(case, kinds=[RequestKind.DISCLOSURE], statuses=[CaseStatus.NOTIFIED])
     if amount_yen != case.fee_total_yen:
@@ -488,7 +488,7 @@ def disclosure_confirmation_sheet_hand_over(
     *, case: DisclosureCase, operator: Operator, terminal: Terminal | None = None
 ) -> IssuedPdf:
     """Issue the draft confirmation sheet (the very pages the cost was computed from), after payment."""
-    _require_staff(operator)
+    require_staff(operator)
     _require_print(terminal)
     case = _locked(case)
     if case.kind == RequestKind.DISCLOSURE and case.status == CaseStatus.NOTIFIED:
@@ -523,7 +523,7 @@ def provision_status_report_issue(
 ) -> IssuedPdf:
     """Issue the 提供状況 report: that person's released provision records of the last RETENTION_YEARS
     years (§9.4: records are kept 7 years), item names only, never an individual number."""
-    _require_staff(operator)
+    require_staff(operator)
     _require_print(terminal)
     case = _locked(case)
     _expect(case, kinds=[RequestKind.PROVISION_STATUS], statuses=[CaseStatus.DECIDED])
@@ -590,7 +590,7 @@ def correction_refer(
     Never an edit: the fix, if any, arrives as a normal update notice and is linked with
     `correction_notice_link` (seeds/000_4a892f0003cb7409.txt:124-125).
     """
-    _require_staff(operator)
+    require_staff(operator)
     _require_print(terminal)
     case = _locked(case)
     _expect(case, kinds=[RequestKind.CORRECTION], statuses=[CaseStatus.MATCHED])
@@ -655,7 +655,7 @@ def correction_notice_link(
     corrected_on: dt.date,
 ) -> CorrectionInvestigation:
     """Link the later update notice (its inbox id) through which the municipality fixed the record."""
-    _require_staff(operator)
+    require_staff(operator)
     case = _locked(case)
     _expect(case, kinds=[RequestKind.CORRECTION], statuses=[CaseStatus.REFERRED])
     if update_notice_id < 1:
@@ -688,7 +688,7 @@ def correction_close(
     `corrected` needs the linked update notice; `not_corrected` is a finding (e.g. the record agrees with
     the municipality's master).
     """
-    _require_staff(operator)
+    require_staff(operator)
     _require_print(terminal)
     case = _locked(case)
     _expect(case, kinds=[RequestKind.CORRECTION], statuses=[CaseStatus.MATCHED, CaseStatus.REFERRED])
@@ -755,7 +755,7 @@ def suspension_decide(
 ) -> IssuedPdf:
     """An administrator decides a suspension request (§12). Granted: provision and transfer of this person
     under the named affairs refuse with Q11 from `effective_from` until lifted. Issues the decision notice."""
-    _require_staff(operator, administrator=True)
+    require_staff(operator, administrator=True)
     _require_print(terminal)
     case = _locked(case)
     _expect(case, kinds=[RequestKind.SUSPENSION], statuses=[CaseStatus.MATCHED])
@@ -825,7 +825,7 @@ def suspension_lift(
     lifted_on: dt.date | None = None,
 ) -> SuspensionDecision:
     """An administrator lifts a granted suspension (e.g. at the person's request)."""
-    _require_staff(operator, administrator=True)
+    require_staff(operator, administrator=True)
     decision = SuspensionDecision.objects.select_for_update().get(pk=decision.pk)
     if decision.outcome != SuspensionDecision.Outcome.GRANTED or decision.lifted_on is not None:
         raise DisclosureError("解除できる利用停止ではありません")
@@ -853,7 +853,7 @@ def document_reprint(
     *, entry: OutputLedgerEntry, operator: Operator, terminal: Terminal | None = None, reason: str
 ) -> IssuedPdf:
     """Print an issued document again: the stored bytes (never a re-rendering) and a new ledger row."""
-    _require_staff(operator)
+    require_staff(operator)
     _require_print(terminal)
     if not reason.strip():
         raise DisclosureError("再出力の理由を記入してください")

@@ -1,0 +1,113 @@
+"""Staff screens for citizens' requests: roles, no-store, intake form, candidates, PDFs only from POSTs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+
+from audit.models import OperationKind, OperationLogEntry
+from disclosure import services
+from disclosure.models import CaseStatus, DisclosureCase, OutputLedgerEntry
+from tests.disclosure.conftest import make_identity_person, receive
+
+pytestmark = pytest.mark.django_db
+
+
+def test_contractor_and_anonymous_are_refused(client, contractor):
+    url = reverse("disclosure:case_list")
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(contractor)
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("disclosure:case_new")).status_code == 403
+
+
+def test_intake_form_has_no_individual_number_field_and_creates_a_case(client, clerk):
+    client.force_login(clerk)
+    page = client.get(reverse("disclosure:case_new"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    assert "個人番号は記入・入力しません" in html
+    assert not re.search(r'name="[^"]*(individual|number|my_?number)[^"]*"', html)
+
+    response = client.post(
+        reverse("disclosure:case_new"),
+        {
+            "kind": "disclosure_request", "file": "identity", "window_index": "0", "received_on": "2026-01-31",
+            "form_version": "様式第1号", "requester_name": " 見本　太郎", "requester_kana": "ミホン　タロウ",
+            "requester_birth_date": "1980-04-01", "requester_sex": "1", "requester_address": "山口市見本町１丁目２番３号",
+            "verification_method": "counter", "verification_document": "運転免許証", "verification_on": "2026-01-31",
+        },
+    )  # fmt: skip
+    case = DisclosureCase.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("disclosure:case_detail", args=[case.pk])
+    assert case.requester_name == " 見本　太郎"  # as written: never stripped or normalized
+    assert case.due_on == dt.date(2026, 3, 2)
+
+
+def test_case_page_shows_candidates_through_a_logged_search(client, clerk):
+    make_identity_person()
+    make_identity_person(address="山口県宇部市見本町五丁目1番1号")
+    case = receive(clerk)
+    client.force_login(clerk)
+
+    page = client.get(reverse("disclosure:case_detail", args=[case.pk]))
+
+    html = page.content.decode()
+    assert "山口県宇部市見本町五丁目1番1号" in html and html.count('name="person_id"') == 3  # 2 + 該当者なし
+    assert "no-store" in page["Cache-Control"]
+    search = OperationLogEntry.objects.filter(kind=OperationKind.IDENTITY_SEARCHED).get()
+    assert search.operator == clerk and search.result_count == 2
+
+
+def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(client, clerk):
+    # given a matched and decided case
+    person = make_identity_person()
+    case = receive(clerk)
+    client.force_login(clerk)
+    client.post(reverse("disclosure:case_match", args=[case.pk]), {"person_id": person.pk, "address_confirmed": "on"})
+    client.post(reverse("disclosure:case_decide", args=[case.pk]), {"decision": "granted"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DECIDED
+
+    # when the sheet is asked for too early, then a message, no PDF
+    early = client.post(reverse("disclosure:case_confirmation_sheet", args=[case.pk]))
+    assert early.status_code == 302 and OutputLedgerEntry.objects.count() == 0
+
+    # when the decision notice is issued
+    response = client.post(reverse("disclosure:case_decision_notice", args=[case.pk]))
+
+    # then
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "no-store" in response["Cache-Control"]
+    assert response.content.startswith(b"%PDF")
+    assert OutputLedgerEntry.objects.get().case_id == case.pk
+
+    # and after payment the sheet, then a reprint of it
+    case.refresh_from_db()
+    client.post(
+        reverse("disclosure:case_payment", args=[case.pk]), {"amount_yen": case.fee_total_yen, "paid_on": "2026-02-03"}
+    )
+    sheet = client.post(reverse("disclosure:case_confirmation_sheet", args=[case.pk]))
+    entry = OutputLedgerEntry.objects.latest("pk")
+    again = client.post(reverse("disclosure:ledger_reprint", args=[entry.pk]), {"reason": "紛失"})
+    assert again.content == sheet.content and OutputLedgerEntry.objects.count() == 3
+    assert client.get(reverse("disclosure:ledger")).status_code == 200
+
+
+def test_suspension_decision_screen_is_for_administrators(client, clerk):
+    case = receive(clerk)
+    services.disclosure_requester_match(case=case, operator=clerk, person_id=None, address_confirmed=False)
+    client.force_login(clerk)
+    response = client.post(reverse("disclosure:case_suspension_decide", args=[case.pk]), {"outcome": "granted"})
+    assert response.status_code == 403
+
+
+def test_overdue_cases_are_listed_first(client, clerk):
+    receive(clerk, received_on=dt.date(2026, 1, 5))
+    client.force_login(clerk)
+    html = client.get(reverse("disclosure:case_list")).content.decode()
+    assert html.index("処理期限を過ぎた案件（1件）") < html.index("処理中の案件")
+    assert "期限超過" in html
