@@ -37,7 +37,7 @@ def test_intake_form_has_no_individual_number_field_and_creates_a_case(client, c
         {
             "kind": "disclosure_request", "file": "identity", "window_index": "0", "received_on": "2026-01-31",
             "form_version": "様式第1号", "requester_name": " 見本　太郎", "requester_kana": "ミホン　タロウ",
-            "requester_birth_date": "1980-04-01", "requester_sex": "1", "requester_address": "山口市見本町１丁目２番３号",
+            "requester_birth_date": "1980-04-01", "requester_sex": "1", "requester_address": "山口市見本町１丁目",
             "verification_method": "counter", "verification_document": "運転免許証", "verification_on": "2026-01-31",
         },
     )  # fmt: skip
