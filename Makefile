@@ -34,6 +34,7 @@ migrate: venv services secrets ## apply migrations and load reference data
 	$(PY) manage.py load_reference
 
 run: venv secrets ## set up and run the whole system (web, workers, beat, national simulator, demo data)
+	@scripts/services.sh system-packages fonts-ipaexfont
 	$(PY) scripts/run.py
 
 test: venv services secrets ## run the whole test suite against real PostgreSQL and Redis

@@ -169,6 +169,32 @@ def substitute_uncovered(text: str) -> tuple[str, list[str]]:
     return "".join(out), replaced
 
 
+@functools.cache
+def _ipaex_cmap() -> frozenset[int]:
+    return frozenset().union(*(font.cmap for font in embedded_fonts() if font.family != MJ_MINCHO))
+
+
+def mj_runs(text: str) -> list[tuple[str, bool]]:
+    """Split checked text into (run, needs IPAmj明朝) parts: IVS sequences and characters IPAex lacks.
+
+    Only meaningful after substitute_uncovered and with IPAmj installed; without it there are no such
+    characters left (they became 〓).
+    """
+    cmap = _ipaex_cmap()
+    parts: list[tuple[str, bool]] = []
+    i, length = 0, len(text)
+    while i < length:
+        width = 2 if i + 1 < length and is_variation_selector(ord(text[i + 1])) else 1
+        unit = text[i : i + width]
+        mj = width == 2 or (ord(unit) not in cmap and unicodedata.category(unit) != "Cc")
+        if parts and parts[-1][1] == mj:
+            parts[-1] = (parts[-1][0] + unit, mj)
+        else:
+            parts.append((unit, mj))
+        i += width
+    return parts
+
+
 def font_face_css() -> str:
     """@font-face rules for the embedded fonts, pointing at the installed files."""
     rules = []

@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import models
 from django.template import Context, Engine
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from disclosure.pdf.documents import PrintDocument
-from disclosure.pdf.fonts import font_face_css, substitute_uncovered
+from disclosure.pdf.fonts import font_face_css, has_ipamj, mj_runs, substitute_uncovered
 from jukinet.env import BASE_DIR
 
 # WeasyPrint logs every layout step at INFO; a long report would flood the worker log.
@@ -92,6 +94,8 @@ def _substitute(value: T, found: list[str]) -> T:
     if isinstance(value, str):
         text, replaced = substitute_uncovered(value)
         found.extend(replaced)
+        if has_ipamj() and not text.isascii():
+            return _with_mj_spans(text)  # type: ignore[return-value]
         return text  # type: ignore[return-value]
     if isinstance(value, tuple):
         return tuple(_substitute(item, found) for item in value)  # type: ignore[return-value]
@@ -99,6 +103,20 @@ def _substitute(value: T, found: list[str]) -> T:
         changes = {f.name: _substitute(getattr(value, f.name), found) for f in dataclasses.fields(value)}
         return dataclasses.replace(value, **changes)  # type: ignore[type-var]
     return value
+
+
+def _with_mj_spans(text: str) -> str:
+    """IVS runs and characters only IPAmj明朝 has, wrapped so that Pango draws them with IPAmj (§12).
+
+    Pango picks a font per character by coverage, so an IVS sequence left to the family list could be drawn
+    with IPAex's own variant; the span names the font. Escaped here, hence safe for the template.
+    """
+    parts = mj_runs(text)
+    if not any(mj for _, mj in parts):
+        return text
+    return mark_safe(  # every part is escaped
+        "".join(f'<span class="mj">{escape(run)}</span>' if mj else escape(run) for run, mj in parts)
+    )
 
 
 @functools.cache

@@ -23,11 +23,24 @@ def test_covered_text_is_unchanged():
         ("\U000e0100", "〓", ["\U000e0100"]),  # a selector with no base
     ],
 )
-def test_uncovered_characters_become_geta(text, printed, replaced):
-    if fonts.has_ipamj() and "\U000e0100" in text:
-        pytest.fail("IPAmj明朝 is installed here: this case expects the default machine without it")
+def test_uncovered_characters_become_geta(text, printed, replaced, monkeypatch):
+    # given the fonts of a machine without IPAmj明朝 (the default: Debian does not package it)
+    ipaex = [f for f in fonts.embedded_fonts() if f.family != fonts.MJ_MINCHO]
+    monkeypatch.setattr(
+        fonts, "_coverage", lambda: (frozenset().union(*(f.cmap for f in ipaex)), frozenset())
+    )
 
     assert fonts.substitute_uncovered(text) == (printed, replaced)
+
+
+def test_ivs_sequence_prints_when_ipamj_draws_it(monkeypatch):
+    # given IPAmj明朝 whose UVS table has 葛 + U+E0100 (and no other sequence)
+    code_points, _ = fonts._coverage()
+    monkeypatch.setattr(fonts, "_coverage", lambda: (code_points, frozenset({(0x845B, 0xE0100)})))
+
+    # then that sequence is kept whole, another selector on the same kanji is still 〓
+    assert fonts.substitute_uncovered("葛\U000e0100城") == ("葛\U000e0100城", [])
+    assert fonts.substitute_uncovered("葛\U000e0101") == ("〓", ["葛\U000e0101"])
 
 
 def test_names_are_not_normalized():
@@ -55,3 +68,21 @@ def test_missing_font_raises_a_clear_error(monkeypatch, tmp_path):
         monkeypatch.delenv("JUKINET_FONT_MINCHO")
         fonts.embedded_fonts.cache_clear()
         fonts._coverage.cache_clear()
+
+
+def test_ivs_runs_are_marked_for_ipamj_when_it_is_installed(monkeypatch):
+    # given a machine with IPAmj明朝 drawing 葛 + U+E0100
+    from disclosure.pdf import render_html, samples
+
+    code_points, _ = fonts._coverage()
+    monkeypatch.setattr(fonts, "_coverage", lambda: (code_points, frozenset({(0x845B, 0xE0100)})))
+    monkeypatch.setattr("disclosure.pdf.render.has_ipamj", lambda: True)
+
+    # when
+    html, substituted = render_html(
+        samples.confirmation_sheet(name="<葛\U000e0100城>"), letterhead=samples.LETTERHEAD
+    )
+
+    # then the sequence is kept, drawn in IPAmj's span, and the rest is still escaped
+    assert substituted == ()
+    assert '&lt;<span class="mj">葛\U000e0100</span>城&gt;' in html
