@@ -72,9 +72,7 @@ def terminal_from_request(request: HttpRequest) -> Terminal | None:
 def _terminal_lookup(request: HttpRequest) -> Terminal | None:
     fingerprint = request.META.get(FINGERPRINT_HEADER)
     if fingerprint and request.META.get("REMOTE_ADDR") in settings.TRUSTED_PROXY_IPS:
-        return Terminal.objects.filter(
-            credential_hash=credential_hash(fingerprint.lower()), is_active=True
-        ).first()
+        return Terminal.objects.filter(credential_hash=credential_hash(fingerprint.lower()), is_active=True).first()
     key = request.META.get(TERMINAL_HEADER)
     if key:
         return Terminal.objects.filter(credential_hash=credential_hash(key), is_active=True).first()
@@ -144,9 +142,7 @@ def require_personal_data_access(
         return PersonalDataAccess(operator=operator, terminal=terminal, usage_approval=None, refusal="Q09")
     approval = usage_approval_valid(operator=operator, terminal=terminal)
     if approval is None or (affair is not None and not _covers(approval, affair)):
-        return PersonalDataAccess(
-            operator=operator, terminal=terminal, usage_approval=approval, refusal="Q10"
-        )
+        return PersonalDataAccess(operator=operator, terminal=terminal, usage_approval=approval, refusal="Q10")
     return PersonalDataAccess(operator=operator, terminal=terminal, usage_approval=approval, refusal=None)
 
 

@@ -112,9 +112,7 @@ def operation_log_search(
 
 
 @transaction.atomic
-def operation_log_entry_view(
-    *, auditor: Operator, terminal: Terminal | None, sequence: int
-) -> OperationLogEntry:
+def operation_log_entry_view(*, auditor: Operator, terminal: Terminal | None, sequence: int) -> OperationLogEntry:
     entry = OperationLogEntry.objects.select_related("operator", "terminal", "affair").get(sequence=sequence)
     operation_log_record(
         actor=auditor,
@@ -141,9 +139,7 @@ def conditions_display(conditions: Any) -> str:
 def entries_csv(rows: list[OperationLogEntry]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["連番", "日時", "操作主体", "操作者", "端末", "操作種別", "事務", "対象", "結果", "条件", "件数"]
-    )
+    writer.writerow(["連番", "日時", "操作主体", "操作者", "端末", "操作種別", "事務", "対象", "結果", "条件", "件数"])
     for row in rows:
         writer.writerow(
             [
@@ -206,13 +202,11 @@ def sampling_campaign_create(
     for sequence, operator_id in drawn:
         eligible = [r for r in reviewers if r.pk != operator_id]
         if not same_office and operator_id:
-            eligible = [
-                r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)
-            ] or [r for r in reviewers if r.pk != operator_id]
+            eligible = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)] or [
+                r for r in reviewers if r.pk != operator_id
+            ]
         if not eligible:
-            raise AuditError(
-                f"連番{sequence}の確認者を割り当てられません（操作者以外の監査担当がいません）。"
-            )
+            raise AuditError(f"連番{sequence}の確認者を割り当てられません（操作者以外の監査担当がいません）。")
         items.append(
             SamplingItem(
                 campaign=campaign,

@@ -52,9 +52,7 @@ def _attempted_username(username: str) -> str:
 
 
 @transaction.atomic
-def operator_login_check(
-    *, username: str, password: str, otp: str, terminal: Terminal | None = None
-) -> LoginResult:
+def operator_login_check(*, username: str, password: str, otp: str, terminal: Terminal | None = None) -> LoginResult:
     """Password, then OTP. Consecutive failures lock the account at LOGIN_LOCKOUT_ATTEMPTS (§10.2)."""
     operator = Operator.objects.select_for_update().filter(username=username, is_active=True).first()
     if operator is None:
@@ -87,9 +85,7 @@ def operator_login_check(
     return LoginResult(operator, device, None)
 
 
-def _login_failed(
-    operator: Operator, terminal: Terminal | None, kind: OperationKind, reason: str
-) -> LoginResult:
+def _login_failed(operator: Operator, terminal: Terminal | None, kind: OperationKind, reason: str) -> LoginResult:
     operator.failed_login_count += 1
     limit = int(setting_value("LOGIN_LOCKOUT_ATTEMPTS"))
     locked = operator.failed_login_count >= limit
@@ -137,9 +133,7 @@ def operator_logout_record(*, operator: Operator, terminal: Terminal | None, idl
 @transaction.atomic
 def unauthenticated_call_record(*, request: HttpRequest, channel: str = "api") -> None:
     """401 answers are logged too (domain.md §11): path only, never the body."""
-    kind = (
-        OperationKind.UNAUTHENTICATED_CS_CALL if channel == "cs" else OperationKind.UNAUTHENTICATED_API_CALL
-    )
+    kind = OperationKind.UNAUTHENTICATED_CS_CALL if channel == "cs" else OperationKind.UNAUTHENTICATED_API_CALL
     operation_log_record(
         actor=f"anonymous:{channel}",
         kind=kind,
@@ -172,17 +166,13 @@ def api_token_issue(*, operator: Operator, terminal: Terminal) -> tuple[str, Api
         last_used_at=now,
         expires_at=expires_at,
     )
-    operation_log_record(
-        actor=operator, kind=OperationKind.API_TOKEN_ISSUED, terminal=terminal, targets=[record]
-    )
+    operation_log_record(actor=operator, kind=OperationKind.API_TOKEN_ISSUED, terminal=terminal, targets=[record])
     return token, record
 
 
 def api_token_check(*, token: str, terminal: Terminal | None) -> ApiToken | None:
     """The live token for this terminal, its idle clock moved; None if unknown, expired, idle or elsewhere."""
-    record = (
-        ApiToken.objects.select_related("operator", "terminal").filter(key_hash=_token_hash(token)).first()
-    )
+    record = ApiToken.objects.select_related("operator", "terminal").filter(key_hash=_token_hash(token)).first()
     if record is None or terminal is None or record.terminal_id != terminal.pk:
         return None
     now = clock.now()
@@ -207,9 +197,7 @@ class OperatorTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("認証情報が正しくありません。")
-        record = api_token_check(
-            token=header[1].decode(errors="replace"), terminal=terminal_from_request(request)
-        )
+        record = api_token_check(token=header[1].decode(errors="replace"), terminal=terminal_from_request(request))
         if record is None:
             raise exceptions.AuthenticationFailed("トークンが無効か、有効期限が切れています。")
         return record.operator, record

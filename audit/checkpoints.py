@@ -39,9 +39,7 @@ def checkpoint_message(*, sequence: int, head: bytes, recorded_at: dt.datetime) 
     return f"jukinet-oplog-checkpoint\n{sequence}\n{head.hex()}\n{utc_iso(recorded_at)}\n".encode()
 
 
-def checkpoint_export(
-    *, sequence: int, head: bytes, recorded_at: dt.datetime, reason: str, signature: bytes
-) -> Path:
+def checkpoint_export(*, sequence: int, head: bytes, recorded_at: dt.datetime, reason: str, signature: bytes) -> Path:
     folder = Path(settings.OPLOG_CHECKPOINT_EXPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"oplog-checkpoint-{sequence:012d}-{reason}.json"

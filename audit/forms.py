@@ -45,9 +45,7 @@ class ApplicationForm(forms.Form):
 
 
 class LogSearchForm(forms.Form):
-    operator = forms.ModelChoiceField(
-        label="操作者", queryset=Operator.objects.order_by("username"), required=False
-    )
+    operator = forms.ModelChoiceField(label="操作者", queryset=Operator.objects.order_by("username"), required=False)
     resident_code = forms.CharField(label="対象者（住民票コード）", max_length=11, required=False)
     target_id = forms.CharField(label="対象ID", max_length=40, required=False)
     affair = forms.CharField(label="事務コード", max_length=20, required=False)
@@ -76,8 +74,6 @@ class SamplingForm(forms.Form):
 
 
 class VerdictForm(forms.Form):
-    verdict = forms.ChoiceField(
-        label="判定", choices=[c for c in SamplingItem.Verdict.choices if c[0] != "pending"]
-    )
+    verdict = forms.ChoiceField(label="判定", choices=[c for c in SamplingItem.Verdict.choices if c[0] != "pending"])
     document_checked = forms.CharField(label="確認した書類", max_length=200, required=False)
     finding = forms.CharField(label="所見", widget=forms.Textarea, required=False)

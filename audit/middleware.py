@@ -39,8 +39,6 @@ class IdleLockMiddleware:
         operator_logout_record(operator=request.user, terminal=terminal_from_request(request), idle=True)  # type: ignore[arg-type]
         logout(request)
         if request.path.startswith("/api/"):
-            return JsonResponse(
-                {"detail": "無操作のためロックされました。再度ログインしてください。"}, status=401
-            )
+            return JsonResponse({"detail": "無操作のためロックされました。再度ログインしてください。"}, status=401)
         query = urlencode({"next": request.get_full_path(), "idle": "1"})
         return HttpResponseRedirect(f"{reverse('login')}?{query}")

@@ -360,16 +360,12 @@ class TrainingRecord(models.Model):
         FIRST = "first", "初任時"
         YEARLY = "yearly", "年次"
 
-    operator = models.ForeignKey(
-        Operator, verbose_name="受講者", on_delete=models.PROTECT, related_name="trainings"
-    )
+    operator = models.ForeignKey(Operator, verbose_name="受講者", on_delete=models.PROTECT, related_name="trainings")
     course = models.CharField("研修名", max_length=100)
     syllabus = models.TextField("内容", blank=True)
     kind = models.CharField("区分", max_length=8, choices=Kind.choices, default=Kind.FIRST)
     completed_on = models.DateField("受講日")
-    recorded_by = models.ForeignKey(
-        Operator, verbose_name="記録者", on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = models.ForeignKey(Operator, verbose_name="記録者", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField("記録日時", auto_now_add=True)
 
     class Meta:
@@ -389,17 +385,13 @@ class AccessRightApplication(models.Model):
         APPROVED = "approved", "承認済み"
         REFUSED = "refused", "却下"
 
-    operator = models.ForeignKey(
-        Operator, verbose_name="対象者", on_delete=models.PROTECT, related_name="applications"
-    )
+    operator = models.ForeignKey(Operator, verbose_name="対象者", on_delete=models.PROTECT, related_name="applications")
     office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
     role = models.CharField("役割", max_length=24, choices=Role.choices)
     files = ArrayField(models.CharField(max_length=10), verbose_name="対象ファイル", default=list, blank=True)
     affairs = models.ManyToManyField(Affair, verbose_name="事務", blank=True, related_name="+")
     terminals = models.ManyToManyField(Terminal, verbose_name="端末", blank=True, related_name="+")
-    applied_by = models.ForeignKey(
-        Operator, verbose_name="申請者", on_delete=models.PROTECT, related_name="+"
-    )
+    applied_by = models.ForeignKey(Operator, verbose_name="申請者", on_delete=models.PROTECT, related_name="+")
     applied_at = models.DateTimeField("申請日時")
     status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.APPLIED)
     decided_by = models.ForeignKey(
@@ -426,17 +418,13 @@ class AccessRightLedgerEntry(models.Model):
         SUSPEND = "suspend", "停止"
         REVOKE = "revoke", "取消"
 
-    operator = models.ForeignKey(
-        Operator, verbose_name="対象者", on_delete=models.PROTECT, related_name="ledger"
-    )
+    operator = models.ForeignKey(Operator, verbose_name="対象者", on_delete=models.PROTECT, related_name="ledger")
     office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
     role = models.CharField("役割", max_length=24, choices=Role.choices)
     action = models.CharField("区分", max_length=8, choices=Action.choices)
     files = ArrayField(models.CharField(max_length=10), verbose_name="対象ファイル", default=list, blank=True)
     affair_codes = ArrayField(models.CharField(max_length=20), verbose_name="事務", default=list, blank=True)
-    terminal_names = ArrayField(
-        models.CharField(max_length=60), verbose_name="端末", default=list, blank=True
-    )
+    terminal_names = ArrayField(models.CharField(max_length=60), verbose_name="端末", default=list, blank=True)
     application = models.ForeignKey(
         AccessRightApplication, verbose_name="申請", on_delete=models.PROTECT, null=True, blank=True
     )
@@ -548,9 +536,7 @@ class SamplingCampaign(models.Model):
     period_to = models.DateField("対象期間（至）")
     size = models.PositiveIntegerField("抽出件数")
     seed = models.BigIntegerField("乱数シード")
-    created_by = models.ForeignKey(
-        Operator, verbose_name="作成者", on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = models.ForeignKey(Operator, verbose_name="作成者", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField("作成日時")
 
     class Meta:
@@ -591,8 +577,7 @@ class SamplingItem(models.Model):
             models.UniqueConstraint(fields=["campaign", "entry_sequence"], name="audit_sampling_item_unique"),
             # The reviewer is never the entry's operator (domain.md §11).
             models.CheckConstraint(
-                condition=~models.Q(reviewer=models.F("entry_operator"))
-                | models.Q(entry_operator__isnull=True),
+                condition=~models.Q(reviewer=models.F("entry_operator")) | models.Q(entry_operator__isnull=True),
                 name="audit_sampling_reviewer_not_operator",
             ),
         ]

@@ -97,11 +97,7 @@ def _check_contractor_rule(operator: Operator, role: str) -> None:
 
 def _training_check(operator: Operator, on: dt.date) -> str:
     """'' when trained and current; 'overdue' when the yearly refresher is late; raises when untrained."""
-    latest = (
-        TrainingRecord.objects.filter(operator=operator, completed_on__lte=on)
-        .order_by("-completed_on")
-        .first()
-    )
+    latest = TrainingRecord.objects.filter(operator=operator, completed_on__lte=on).order_by("-completed_on").first()
     if latest is None:
         raise RightsError("研修の受講記録がないため承認できません。")
     if latest.completed_on < on - dt.timedelta(days=365):
@@ -112,9 +108,7 @@ def _training_check(operator: Operator, on: dt.date) -> str:
 
 
 @transaction.atomic
-def access_right_approve(
-    *, application: AccessRightApplication, approver: Operator
-) -> AccessRightLedgerEntry:
+def access_right_approve(*, application: AccessRightApplication, approver: Operator) -> AccessRightLedgerEntry:
     """Approval by a different person holding `administrator`, after the training check (§10.3 steps 2-4)."""
     application = AccessRightApplication.objects.select_for_update().get(pk=application.pk)
     if application.status != AccessRightApplication.Status.APPLIED:
@@ -189,9 +183,7 @@ def access_right_end(
         recorded_at=clock.now(),
     )
     kind = OperationKind.ACCESS_RIGHT_SUSPENDED if suspend else OperationKind.ACCESS_RIGHT_REVOKED
-    operation_log_record(
-        actor=by, kind=kind, targets=[operator, entry], conditions={"role": role, "overdue": overdue}
-    )
+    operation_log_record(actor=by, kind=kind, targets=[operator, entry], conditions={"role": role, "overdue": overdue})
     return entry
 
 
@@ -350,17 +342,13 @@ def may_approve_usage(approver: Operator, approval: UsageApproval) -> bool:
 
 
 @transaction.atomic
-def usage_approval_approve(
-    *, approval: UsageApproval, approver: Operator, devices_checked: bool
-) -> UsageApproval:
+def usage_approval_approve(*, approval: UsageApproval, approver: Operator, devices_checked: bool) -> UsageApproval:
     """Valid from now until 24:00 Asia/Tokyo of today (domain.md §10.4)."""
     approval = UsageApproval.objects.select_for_update().get(pk=approval.pk)
     if approval.status != UsageApproval.Status.REQUESTED:
         raise RightsError("申請中の使用伺いのみ承認できます。")
     if not may_approve_usage(approver, approval):
-        raise RightsError(
-            "この使用伺いを承認する権限がありません（本人の使用伺いは他の責任者が承認します）。"
-        )
+        raise RightsError("この使用伺いを承認する権限がありません（本人の使用伺いは他の責任者が承認します）。")
     if not devices_checked:
         raise RightsError("カメラ・携帯電話・USBメモリの持込みがないことの確認が必要です。")
     now = clock.now()

@@ -309,9 +309,7 @@ def operation_log_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, A
 
 
 def _has_valid_checkpoint(sequence: int) -> bool:
-    return OperationLogCheckpoint.objects.filter(
-        sequence=sequence, public_key=signing_public_key_hex()
-    ).exists()
+    return OperationLogCheckpoint.objects.filter(sequence=sequence, public_key=signing_public_key_hex()).exists()
 
 
 def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
@@ -345,6 +343,4 @@ def terminal_register(
 
 @transaction.atomic
 def terminal_enrolment_record(*, operator: Operator, terminal: Terminal) -> None:
-    operation_log_record(
-        actor=operator, kind=OperationKind.TERMINAL_ENROLLED, terminal=terminal, targets=[terminal]
-    )
+    operation_log_record(actor=operator, kind=OperationKind.TERMINAL_ENROLLED, terminal=terminal, targets=[terminal])

@@ -140,9 +140,7 @@ def _broken(result: VerifyResult, sequence: int, reason: str) -> VerifyResult:
     return result
 
 
-def _verify_empty(
-    head: OperationLogHead | None, checkpoints: dict[int, OperationLogCheckpoint]
-) -> VerifyResult:
+def _verify_empty(head: OperationLogHead | None, checkpoints: dict[int, OperationLogCheckpoint]) -> VerifyResult:
     if head is None or head.sequence == 0 or head.sequence in checkpoints:
         return VerifyResult(ok=True, anchor="empty log")
     return VerifyResult(ok=False, broken_sequence=1, reason="entries missing: the log is empty")

@@ -75,9 +75,7 @@ def report_for_pages(target: int, letterhead: Letterhead | None) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each path (median is printed)")
     parser.add_argument("--pages", type=int, default=50, help="length of the provision-status report")
     parser.add_argument("--from-settings", action="store_true", help="letterhead from the database settings")

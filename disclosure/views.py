@@ -1,6 +1,6 @@
 """Staff screens for citizens' requests (domain.md §12). Thin: parse, call one service or selector, render.
 
-Every response carries `Cache-Control: no-store` (never_cache). Printed documents are returned only by the
+Every response carries `Cache-Control: no-store`. Printed documents are returned only by the
 POST that issues or reprints them, so every PDF that leaves the server has its output-ledger row; there is
 no GET that downloads a stored PDF, and no screen shows the record to the citizen (paper only).
 """
@@ -12,13 +12,15 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import never_cache
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from audit.access import is_verified, terminal_from_request, usage_approval_valid
+from audit.decorators import no_store, refusal_response
 from audit.models import Operator, Role, Terminal
 from disclosure import forms, selectors, services
 from disclosure.models import (
@@ -31,21 +33,40 @@ from disclosure.models import (
 from jukinet import clock
 
 View = Callable[..., HttpResponseBase]
+STAFF = frozenset({Role.CLERK, Role.ADMINISTRATOR})
+CLERK = frozenset({Role.CLERK})
+ADMINISTRATOR = frozenset({Role.ADMINISTRATOR})
 
 
-def staff_view(*, administrator: bool = False) -> Callable[[View], View]:
-    """Login, then the disclosure roles (clerk or administrator; administrator only where asked);
-    the contractor never. The audit branch's OTP, terminal and usage-approval checks wrap these views
-    through its middleware when it lands."""
+def staff_view(
+    *, roles: frozenset[str] = CLERK, capability: str = Terminal.Capability.SEARCH
+) -> Callable[[View], View]:
+    """The audit door for these screens (domain.md §10): OTP-verified login, one of `roles` (the
+    contractor never, whatever else the account holds), a registered terminal with `capability` (Q09) and
+    today's usage approval on it (Q10); every response `Cache-Control: no-store`.
+
+    Like audit's `personal_data_view`, except that administrators pass too where `roles` says so: the
+    suspension decision is theirs (§12) although their role opens no search screen.
+    """
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            operator = _operator(request)
-            services.require_staff(operator, administrator=administrator)
-            return view(request, *args, **kwargs)
+            if not is_verified(request):
+                return redirect_to_login(request.get_full_path())
+            user_roles = set(getattr(request.user, "roles", ()))
+            if Role.CONTRACTOR in user_roles or not user_roles & roles:
+                return no_store(render(request, "audit/forbidden.html", status=403))
+            terminal = terminal_from_request(request)
+            if terminal is None or not terminal.can(capability):
+                return refusal_response(request, "Q09")
+            if usage_approval_valid(operator=request.user, terminal=terminal) is None:  # type: ignore[arg-type]
+                return refusal_response(request, "Q10")
+            response = view(request, *args, **kwargs)
+            add_never_cache_headers(response)  # type: ignore[arg-type]
+            return response
 
-        return never_cache(login_required(wrapper))
+        return wrapper
 
     return decorate
 
@@ -57,7 +78,7 @@ def _operator(request: HttpRequest) -> Operator:
 
 
 def _terminal(request: HttpRequest) -> Terminal | None:
-    return getattr(request, "terminal", None)
+    return terminal_from_request(request)
 
 
 def _case(pk: int) -> DisclosureCase:
@@ -90,7 +111,7 @@ def _invalid(request: HttpRequest, pk: int, form: Any) -> HttpResponseBase:
     return redirect("disclosure:case_detail", pk=pk)
 
 
-@staff_view()
+@staff_view(roles=STAFF)
 def case_list(request: HttpRequest) -> HttpResponse:
     board = selectors.cases_for_dashboard(today=clock.today())
     return render(request, "disclosure/case_list.html", {"board": board, "today": clock.today()})
@@ -139,7 +160,7 @@ def case_new(request: HttpRequest) -> HttpResponseBase:
     return render(request, "disclosure/case_form.html", {"form": form})
 
 
-@staff_view()
+@staff_view(roles=STAFF)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(pk)
     operator = _operator(request)
@@ -206,7 +227,7 @@ def case_decide(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view()
+@staff_view(capability=Terminal.Capability.PRINT)
 def case_decision_notice(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _run(
         request,
@@ -238,7 +259,7 @@ def case_payment(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view()
+@staff_view(capability=Terminal.Capability.PRINT)
 def case_confirmation_sheet(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _run(
         request,
@@ -250,7 +271,7 @@ def case_confirmation_sheet(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view()
+@staff_view(capability=Terminal.Capability.PRINT)
 def case_provision_report(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _run(
         request,
@@ -262,7 +283,7 @@ def case_provision_report(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view()
+@staff_view(capability=Terminal.Capability.PRINT)
 def case_refer(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = forms.ReferralForm(request.POST)
     if not form.is_valid():
@@ -303,7 +324,7 @@ def case_link_notice(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view()
+@staff_view(capability=Terminal.Capability.PRINT)
 def case_correction_close(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = forms.CorrectionCloseForm(request.POST)
     if not form.is_valid():
@@ -322,7 +343,7 @@ def case_correction_close(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view(administrator=True)
+@staff_view(roles=ADMINISTRATOR, capability=Terminal.Capability.PRINT)
 def case_suspension_decide(request: HttpRequest, pk: int) -> HttpResponseBase:
     case = _case(pk)
     form = forms.SuspensionForm(request.POST, codes=case.suspension_affair_codes)
@@ -345,7 +366,7 @@ def case_suspension_decide(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view(administrator=True)
+@staff_view(roles=ADMINISTRATOR)
 def case_suspension_lift(request: HttpRequest, pk: int) -> HttpResponseBase:
     decision = get_object_or_404(SuspensionDecision, case_id=pk)
     return _run(
@@ -356,7 +377,7 @@ def case_suspension_lift(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-@staff_view()
+@staff_view(capability=Terminal.Capability.PRINT)
 def ledger_reprint(request: HttpRequest, entry_pk: int) -> HttpResponseBase:
     entry = get_object_or_404(OutputLedgerEntry, pk=entry_pk)
     form = forms.ReprintForm(request.POST)
@@ -371,7 +392,7 @@ def ledger_reprint(request: HttpRequest, entry_pk: int) -> HttpResponseBase:
     )
 
 
-@staff_view()
+@staff_view(roles=STAFF)
 def ledger(request: HttpRequest) -> HttpResponse:
     entries = OutputLedgerEntry.objects.select_related("operator", "case").order_by("-pk")[:200]
     return render(request, "disclosure/ledger.html", {"entries": entries})

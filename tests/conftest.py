@@ -118,9 +118,7 @@ def otp_code():  # type: ignore[no-untyped-def]
 
     def code(operator, drift=0):  # type: ignore[no-untyped-def]
         device = TOTPDevice.objects.get(user=operator)
-        return (
-            f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift):06d}"
-        )
+        return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift):06d}"
 
     return code
 

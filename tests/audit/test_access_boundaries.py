@@ -33,9 +33,7 @@ def test_clerk_without_usage_approval_is_refused_with_q10(client, clerk, termina
     assert response.status_code == 403 and "Q10" in response.content.decode()
 
 
-def test_clerk_on_an_unregistered_terminal_is_refused_with_q09(
-    client, clerk, terminal, approve_usage, login_with_otp
-):
+def test_clerk_on_an_unregistered_terminal_is_refused_with_q09(client, clerk, terminal, approve_usage, login_with_otp):
     approve_usage(clerk, terminal)
     login_with_otp(client, clerk)
     response = client.get("/test/personal/")
@@ -56,9 +54,7 @@ def test_browser_enrolled_with_the_signed_cookie_counts_as_the_terminal(
 
 
 @pytest.mark.parametrize("member", ["contractor", "stranger", "auditor", "security_officer"])
-def test_roles_without_search_rights_never_open_personal_data(
-    member, request, terminal, approve_usage, login_with_otp
-):
+def test_roles_without_search_rights_never_open_personal_data(member, request, terminal, approve_usage, login_with_otp):
     operator = request.getfixturevalue(member)
     approve_usage(operator, terminal)
     client = Client()
@@ -92,9 +88,7 @@ def test_only_auditors_open_the_log_pages(member, request, terminal, login_with_
     assert not OperationLogEntry.objects.filter(kind=OperationKind.LOG_SEARCHED).exists()
 
 
-def test_auditor_opens_the_log_only_on_a_representative_terminal(
-    client, auditor, business_terminal, login_with_otp
-):
+def test_auditor_opens_the_log_only_on_a_representative_terminal(client, auditor, business_terminal, login_with_otp):
     business_terminal.terminal.capabilities = ["search", "log_audit"]
     business_terminal.terminal.save()
     login_with_otp(client, auditor, business_terminal)
@@ -166,9 +160,7 @@ def test_clerk_token_without_approval_gets_q10(clerk, terminal, otp_code):
 def test_token_from_another_terminal_gets_401_and_a_log_entry(clerk, terminal, business_terminal, otp_code):
     api = APIClient()
     token = _token(api, clerk, terminal, otp_code)["token"]
-    response = api.post(
-        "/test/api/personal", {}, HTTP_AUTHORIZATION=f"Bearer {token}", **business_terminal.headers
-    )
+    response = api.post("/test/api/personal", {}, HTTP_AUTHORIZATION=f"Bearer {token}", **business_terminal.headers)
     assert response.status_code == 401
     assert OperationLogEntry.objects.filter(kind=OperationKind.UNAUTHENTICATED_API_CALL).exists()
 
@@ -191,9 +183,7 @@ def test_token_idle_for_sixteen_minutes_gets_401(clerk, terminal, otp_code, appr
 
 
 @pytest.mark.parametrize("member", ["contractor", "stranger", "auditor"])
-def test_roles_without_search_rights_are_refused_in_the_api(
-    member, request, terminal, otp_code, approve_usage
-):
+def test_roles_without_search_rights_are_refused_in_the_api(member, request, terminal, otp_code, approve_usage):
     operator = request.getfixturevalue(member)
     approve_usage(operator, terminal)
     api = APIClient()
@@ -207,9 +197,7 @@ def test_only_auditors_search_the_log_in_the_api(member, request, terminal, otp_
     operator = request.getfixturevalue(member)
     api = APIClient()
     token = _token(api, operator, terminal, otp_code)["token"]
-    response = api.post(
-        "/api/v1/audit/log/search", {}, HTTP_AUTHORIZATION=f"Bearer {token}", **terminal.headers
-    )
+    response = api.post("/api/v1/audit/log/search", {}, HTTP_AUTHORIZATION=f"Bearer {token}", **terminal.headers)
     assert response.status_code == 403
     assert not OperationLogEntry.objects.filter(kind=OperationKind.LOG_SEARCHED).exists()
 

@@ -143,8 +143,6 @@ def test_reviewer_records_a_verdict_and_nobody_else_can(auditor_client, auditor,
     assert OperationLogEntry.objects.filter(kind=OperationKind.SAMPLING_REVIEWED, operator=auditor).exists()
     item.reviewer = other
     item.save()
-    response = auditor_client.post(
-        reverse("audit:sampling_review", args=[item.pk]), {"verdict": "inappropriate"}
-    )
+    response = auditor_client.post(reverse("audit:sampling_review", args=[item.pk]), {"verdict": "inappropriate"})
     item.refresh_from_db()
     assert item.verdict == "appropriate" and "割り当てられた確認者" in response.content.decode()

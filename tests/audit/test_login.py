@@ -12,18 +12,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _kinds(operator):
-    return list(
-        OperationLogEntry.objects.filter(operator=operator)
-        .order_by("sequence")
-        .values_list("kind", flat=True)
-    )
+    return list(OperationLogEntry.objects.filter(operator=operator).order_by("sequence").values_list("kind", flat=True))
 
 
 def test_password_and_totp_log_in_and_the_login_is_logged(client, clerk, otp_code):
     # when
-    response = client.post(
-        reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)}
-    )
+    response = client.post(reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)})
     # then
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
@@ -31,9 +25,7 @@ def test_password_and_totp_log_in_and_the_login_is_logged(client, clerk, otp_cod
 
 
 def test_password_without_a_valid_totp_is_refused(client, clerk):
-    response = client.post(
-        reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": "000000"}
-    )
+    response = client.post(reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": "000000"})
     assert response.status_code == 200
     assert "ワンタイムパスワード" in response.content.decode()
     assert client.get(reverse("home")).status_code == 302
@@ -41,9 +33,7 @@ def test_password_without_a_valid_totp_is_refused(client, clerk):
 
 
 def test_session_cookie_is_secure_httponly_and_strict(client, clerk, otp_code):
-    response = client.post(
-        reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)}
-    )
+    response = client.post(reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)})
     cookie = response.cookies["sessionid"]
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Strict"
 
@@ -61,9 +51,7 @@ def test_five_failures_lock_the_account_until_an_administrator_unlocks_it(
     clerk.refresh_from_db()
     assert clerk.locked_at is not None
     # when: the right password and code
-    response = client.post(
-        reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)}
-    )
+    response = client.post(reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)})
     # then: still locked
     assert "ロック" in response.content.decode()
     assert client.get(reverse("home")).status_code == 302
@@ -75,9 +63,7 @@ def test_five_failures_lock_the_account_until_an_administrator_unlocks_it(
     admin_client.post(reverse("audit:operator_unlock", args=[clerk.pk]))
     clerk.refresh_from_db()
     assert clerk.locked_at is None and clerk.failed_login_count == 0
-    assert OperationLogEntry.objects.filter(
-        kind=OperationKind.ACCOUNT_UNLOCKED, operator=administrator
-    ).exists()
+    assert OperationLogEntry.objects.filter(kind=OperationKind.ACCOUNT_UNLOCKED, operator=administrator).exists()
     login_with_otp(client, clerk, drift=1)
 
 
@@ -105,9 +91,7 @@ def test_idle_session_locks_and_resumes_only_with_password_and_a_fresh_otp(
     assert client.get(reverse("home")).status_code == 302
     assert OperationKind.IDLE_LOCKED in _kinds(clerk)
     # the code already used does not open the session again; a fresh one does
-    reused = client.post(
-        reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)}
-    )
+    reused = client.post(reverse("login"), {"username": "clerk", "password": CAST_PASSWORD, "otp": otp_code(clerk)})
     assert reused.status_code == 200
     # django-otp throttles a device for a second after a failure; a person retries later than that.
     TOTPDevice.objects.get(user=clerk).throttle_reset()

@@ -30,9 +30,7 @@ def _append(count, actor="system:test"):
     for index in range(count):
         with transaction.atomic():
             entries.append(
-                operation_log_record(
-                    actor=actor, kind=OperationKind.IDENTITY_SEARCHED, conditions={"i": index}
-                )
+                operation_log_record(actor=actor, kind=OperationKind.IDENTITY_SEARCHED, conditions={"i": index})
             )
     return entries
 
@@ -174,9 +172,7 @@ def test_month_end_checkpoint_anchors_verification_after_the_oldest_month_is_dro
     signed = operation_log_checkpoint_run()
     monkeypatch.setattr(clock, "now", real_now)
     _append(2)
-    january_end = OperationLogEntry.objects.filter(
-        recorded_at__lt=dt.datetime(2018, 2, 1, tzinfo=clock.TOKYO)
-    )
+    january_end = OperationLogEntry.objects.filter(recorded_at__lt=dt.datetime(2018, 2, 1, tzinfo=clock.TOKYO))
     january_last = january_end.order_by("-sequence").first().sequence
     assert january_last in [c.sequence for c in signed if c.reason == "month_end"]
     # when: the purge runs seven years and a fortnight after February 2018 started

@@ -36,9 +36,7 @@ def _apply(newcomer, section_office, applied_by, role="clerk"):
     return access_right_apply(operator=newcomer, office=section_office, role=role, applied_by=applied_by)
 
 
-def test_approval_without_a_training_record_is_refused(
-    newcomer, section_office, security_officer, administrator
-):
+def test_approval_without_a_training_record_is_refused(newcomer, section_office, security_officer, administrator):
     application = _apply(newcomer, section_office, security_officer)
     with pytest.raises(RightsError, match="研修"):
         access_right_approve(application=application, approver=administrator)
@@ -47,30 +45,22 @@ def test_approval_without_a_training_record_is_refused(
 
 
 def test_the_applicant_cannot_approve_their_own_application(newcomer, section_office, administrator):
-    training_record(
-        operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=administrator
-    )
+    training_record(operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=administrator)
     application = _apply(newcomer, section_office, administrator)
     with pytest.raises(RightsError, match="自分"):
         access_right_approve(application=application, approver=administrator)
     assert not AccessRightLedgerEntry.objects.exists()
 
 
-def test_an_administrator_cannot_approve_a_right_for_themselves(
-    section_office, administrator, second_administrator
-):
-    training_record(
-        operator=administrator, course="初任者研修", completed_on=clock.today(), recorded_by=administrator
-    )
+def test_an_administrator_cannot_approve_a_right_for_themselves(section_office, administrator, second_administrator):
+    training_record(operator=administrator, course="初任者研修", completed_on=clock.today(), recorded_by=administrator)
     application = _apply(administrator, section_office, second_administrator)
     with pytest.raises(RightsError):
         access_right_approve(application=application, approver=administrator)
 
 
 def test_only_an_administrator_approves(newcomer, section_office, security_officer, clerk):
-    training_record(
-        operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer
-    )
+    training_record(operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer)
     application = _apply(newcomer, section_office, security_officer)
     with pytest.raises(RightsError, match="管理者"):
         access_right_approve(application=application, approver=clerk)
@@ -80,9 +70,7 @@ def test_approval_after_training_grants_the_role_and_writes_the_ledger(
     newcomer, section_office, security_officer, administrator
 ):
     # given
-    training_record(
-        operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer
-    )
+    training_record(operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer)
     application = _apply(newcomer, section_office, security_officer)
     # when
     entry = access_right_approve(application=application, approver=administrator)
@@ -95,12 +83,8 @@ def test_approval_after_training_grants_the_role_and_writes_the_ledger(
 
 
 def test_ledger_rows_cannot_be_updated_or_deleted(newcomer, section_office, security_officer, administrator):
-    training_record(
-        operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer
-    )
-    access_right_approve(
-        application=_apply(newcomer, section_office, security_officer), approver=administrator
-    )
+    training_record(operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer)
+    access_right_approve(application=_apply(newcomer, section_office, security_officer), approver=administrator)
     for sql in (
         "UPDATE audit_accessrightledgerentry SET role = 'auditor'",
         "DELETE FROM audit_accessrightledgerentry",
@@ -120,9 +104,7 @@ def test_a_contractor_is_never_given_a_personal_data_role(contractor, section_of
 
 def test_transfer_taking_effect_today_suspends_every_open_right_at_midnight(tmp_path, clerk, administrator):
     # given: the clerk's right is in the ledger and a transfer takes effect today
-    training_record(
-        operator=clerk, course="初任者研修", completed_on=clock.today(), recorded_by=administrator
-    )
+    training_record(operator=clerk, course="初任者研修", completed_on=clock.today(), recorded_by=administrator)
     clerk.roles = []
     clerk.save()
     access_right_approve(
@@ -153,12 +135,8 @@ def test_reconciliation_lists_accounts_missing_from_the_ledger_and_ledger_rows_w
     newcomer, section_office, security_officer, administrator, clerk
 ):
     # given: the clerk's role was set directly (no ledger row); the newcomer's right was removed by hand
-    training_record(
-        operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer
-    )
-    access_right_approve(
-        application=_apply(newcomer, section_office, security_officer), approver=administrator
-    )
+    training_record(operator=newcomer, course="初任者研修", completed_on=clock.today(), recorded_by=security_officer)
+    access_right_approve(application=_apply(newcomer, section_office, security_officer), approver=administrator)
     Operator.objects.filter(pk=newcomer.pk).update(roles=[])
     # when
     report = access_right_reconciliation_report()
@@ -175,9 +153,7 @@ def test_security_officer_approves_usage_valid_until_midnight(clerk, security_of
     approved = usage_approval_approve(approval=approval, approver=security_officer, devices_checked=True)
     assert approved.valid_until == clock.end_of_day(clock.today())
     assert usage_approval_valid(operator=clerk, terminal=terminal.terminal) == approved
-    assert OperationLogEntry.objects.filter(
-        kind=OperationKind.USAGE_APPROVED, operator=security_officer
-    ).exists()
+    assert OperationLogEntry.objects.filter(kind=OperationKind.USAGE_APPROVED, operator=security_officer).exists()
 
 
 def test_approval_needs_the_device_check(clerk, security_officer, terminal):
@@ -192,9 +168,7 @@ def test_security_officer_cannot_approve_own_usage_but_another_approver_can(
     approval = usage_approval_request(operator=security_officer, terminal=terminal.terminal, purpose="点検")
     with pytest.raises(RightsError):
         usage_approval_approve(approval=approval, approver=security_officer, devices_checked=True)
-    other_officer = Operator.objects.create(
-        username="officer2", roles=["security_officer"], office=section_office
-    )
+    other_officer = Operator.objects.create(username="officer2", roles=["security_officer"], office=section_office)
     assert (
         usage_approval_approve(approval=approval, approver=other_officer, devices_checked=True).approved_by
         == other_officer

@@ -1,4 +1,5 @@
-"""Fixtures for citizens' requests: a small cast, synthetic persons in both files, a request helper."""
+"""Fixtures for citizens' requests: synthetic persons in both files and a request helper (the cast of
+operators is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import itertools
 import random
 from typing import Any
 
-import pytest
-
-from audit.models import OperationLogEntry, Operator, Role
+from audit.models import OperationLogEntry, Operator
 from disclosure import services
 from disclosure.models import DisclosureCase, RequestKind
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
@@ -19,25 +18,6 @@ from tests.prefserver.factories import envelope, identity_content, make_individu
 
 _rng = random.Random(7)
 _seq = itertools.count(1)
-
-
-def _operator(username: str, *roles: str) -> Operator:
-    return Operator.objects.create_user(username=username, password="x", display_name=username, roles=list(roles))
-
-
-@pytest.fixture
-def clerk(db) -> Operator:  # type: ignore[no-untyped-def]
-    return _operator("clerk", Role.CLERK)
-
-
-@pytest.fixture
-def administrator(db) -> Operator:  # type: ignore[no-untyped-def]
-    return _operator("administrator", Role.ADMINISTRATOR)
-
-
-@pytest.fixture
-def contractor(db) -> Operator:  # type: ignore[no-untyped-def]
-    return _operator("contractor", Role.CONTRACTOR)
 
 
 def make_identity_person(**overrides: Any) -> IdentityPerson:

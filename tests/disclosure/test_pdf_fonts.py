@@ -26,9 +26,7 @@ def test_covered_text_is_unchanged():
 def test_uncovered_characters_become_geta(text, printed, replaced, monkeypatch):
     # given the fonts of a machine without IPAmj明朝 (the default: Debian does not package it)
     ipaex = [f for f in fonts.embedded_fonts() if f.family != fonts.MJ_MINCHO]
-    monkeypatch.setattr(
-        fonts, "_coverage", lambda: (frozenset().union(*(f.cmap for f in ipaex)), frozenset())
-    )
+    monkeypatch.setattr(fonts, "_coverage", lambda: (frozenset().union(*(f.cmap for f in ipaex)), frozenset()))
 
     assert fonts.substitute_uncovered(text) == (printed, replaced)
 
@@ -79,9 +77,7 @@ def test_ivs_runs_are_marked_for_ipamj_when_it_is_installed(monkeypatch):
     monkeypatch.setattr("disclosure.pdf.render.has_ipamj", lambda: True)
 
     # when
-    html, substituted = render_html(
-        samples.confirmation_sheet(name="<葛\U000e0100城>"), letterhead=samples.LETTERHEAD
-    )
+    html, substituted = render_html(samples.confirmation_sheet(name="<葛\U000e0100城>"), letterhead=samples.LETTERHEAD)
 
     # then the sequence is kept, drawn in IPAmj's span, and the rest is still escaped
     assert substituted == ()

@@ -16,16 +16,38 @@ from tests.disclosure.conftest import make_identity_person, receive
 pytestmark = pytest.mark.django_db
 
 
-def test_contractor_and_anonymous_are_refused(client, contractor):
+@pytest.fixture
+def staff_client(client, clerk, terminal, login_with_otp, approve_usage):
+    """The clerk, logged in with password + TOTP on a registered terminal, with today's usage approval."""
+    login_with_otp(client, clerk, terminal)
+    approve_usage(clerk, terminal)
+    return client
+
+
+def test_contractor_anonymous_and_unapproved_are_refused(client, contractor, clerk, terminal, login_with_otp):
     url = reverse("disclosure:case_list")
     assert client.get(url).status_code == 302  # to the login page
-    client.force_login(contractor)
+    client.force_login(clerk)  # a session without the OTP step is not verified
+    assert client.get(url).status_code == 302
+    client.logout()
+    login_with_otp(client, clerk, terminal)
+    refused = client.get(url)  # no usage approval today
+    assert refused.status_code == 403 and "Q10" in refused.content.decode() and "no-store" in refused["Cache-Control"]
+    client.logout()
+    login_with_otp(client, contractor, terminal)
     assert client.get(url).status_code == 403
     assert client.get(reverse("disclosure:case_new")).status_code == 403
 
 
-def test_intake_form_has_no_individual_number_field_and_creates_a_case(client, clerk):
-    client.force_login(clerk)
+def test_unregistered_terminal_is_refused(client, clerk, terminal, login_with_otp, approve_usage):
+    login_with_otp(client, clerk)  # no terminal key
+    approve_usage(clerk, terminal)
+    response = client.get(reverse("disclosure:case_list"))
+    assert response.status_code == 403 and "Q09" in response.content.decode()
+
+
+def test_intake_form_has_no_individual_number_field_and_creates_a_case(staff_client):
+    client = staff_client
     page = client.get(reverse("disclosure:case_new"))
     html = page.content.decode()
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
@@ -47,11 +69,11 @@ def test_intake_form_has_no_individual_number_field_and_creates_a_case(client, c
     assert case.due_on == dt.date(2026, 3, 2)
 
 
-def test_case_page_shows_candidates_through_a_logged_search(client, clerk):
+def test_case_page_shows_candidates_through_a_logged_search(staff_client, clerk, terminal):
+    client = staff_client
     make_identity_person()
     make_identity_person(address="山口県宇部市見本町五丁目1番1号")
     case = receive(clerk)
-    client.force_login(clerk)
 
     page = client.get(reverse("disclosure:case_detail", args=[case.pk]))
 
@@ -59,14 +81,14 @@ def test_case_page_shows_candidates_through_a_logged_search(client, clerk):
     assert "山口県宇部市見本町五丁目1番1号" in html and html.count('name="person_id"') == 3  # 2 + 該当者なし
     assert "no-store" in page["Cache-Control"]
     search = OperationLogEntry.objects.filter(kind=OperationKind.IDENTITY_SEARCHED).get()
-    assert search.operator == clerk and search.result_count == 2
+    assert (search.operator, search.terminal, search.result_count) == (clerk, terminal.terminal, 2)
 
 
-def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(client, clerk):
+def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(staff_client, clerk):
     # given a matched and decided case
+    client = staff_client
     person = make_identity_person()
     case = receive(clerk)
-    client.force_login(clerk)
     client.post(reverse("disclosure:case_match", args=[case.pk]), {"person_id": person.pk, "address_confirmed": "on"})
     client.post(reverse("disclosure:case_decide", args=[case.pk]), {"decision": "granted"})
     case.refresh_from_db()
@@ -97,17 +119,15 @@ def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(client, cle
     assert client.get(reverse("disclosure:ledger")).status_code == 200
 
 
-def test_suspension_decision_screen_is_for_administrators(client, clerk):
+def test_suspension_decision_screen_is_for_administrators(staff_client, clerk):
     case = receive(clerk)
     services.disclosure_requester_match(case=case, operator=clerk, person_id=None, address_confirmed=False)
-    client.force_login(clerk)
-    response = client.post(reverse("disclosure:case_suspension_decide", args=[case.pk]), {"outcome": "granted"})
+    response = staff_client.post(reverse("disclosure:case_suspension_decide", args=[case.pk]), {"outcome": "granted"})
     assert response.status_code == 403
 
 
-def test_overdue_cases_are_listed_first(client, clerk):
+def test_overdue_cases_are_listed_first(staff_client, clerk):
     receive(clerk, received_on=dt.date(2026, 1, 5))
-    client.force_login(clerk)
-    html = client.get(reverse("disclosure:case_list")).content.decode()
+    html = staff_client.get(reverse("disclosure:case_list")).content.decode()
     assert html.index("処理期限を過ぎた案件（1件）") < html.index("処理中の案件")
     assert "期限超過" in html

@@ -18,9 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, head: bool, **options: Any) -> None:
         if head:
-            sequence = (
-                OperationLogEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
-            )
+            sequence = OperationLogEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
             signed = [operation_log_checkpoint_sign(sequence=sequence, reason="manual")] if sequence else []
         else:
             signed = operation_log_checkpoint_run()

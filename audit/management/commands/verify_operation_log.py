@@ -16,9 +16,7 @@ class Command(BaseCommand):
     help = "操作履歴のハッシュチェーンを検証し、最初に壊れている連番を表示します。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--from", dest="start", type=int, help="first sequence (needs a checkpoint before it)"
-        )
+        parser.add_argument("--from", dest="start", type=int, help="first sequence (needs a checkpoint before it)")
         parser.add_argument("--to", dest="end", type=int, help="last sequence")
 
     def handle(self, *args: Any, start: int | None, end: int | None, **options: Any) -> None:
