@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "prefserver",
     "furyo",
     "disclosure",
+    "provision",
 ]
 
 MIDDLEWARE = [
