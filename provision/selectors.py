@@ -295,8 +295,12 @@ def release_lookup(
     channel: str = Channel.API,
     recipient: Office | None = None,
     bulk_request_id: int | None = None,
+    log: bool = True,
 ) -> LookupOutcome:
-    """One release attempt (§9.3): exactly one person, not_found, or refused; always one provision record."""
+    """One release attempt (§9.3): exactly one person, not_found, or refused; always one provision record.
+
+    `log=False` only for bulk rows, whose file gets one operation-log entry with the counts (provision.bulk).
+    """
     c = _present(conditions)
     target = _release_recipient(operator, recipient)
     kind = _release_kind(target)
@@ -361,6 +365,8 @@ def release_lookup(
         number = _emigrant_number(version, affair, provision.pk)
         if number is not None:
             record["individual_number"] = number
+    if not log:
+        return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision.pk)
     operation_log_record(
         actor=operator,
         kind=_log_kind(kind, Source.LOCAL),

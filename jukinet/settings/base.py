@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "furyo",
     "disclosure",
     "provision",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "jukinet 都道府県サーバ API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc served from this server (drf-spectacular-sidecar): the network is closed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery (the inbox in PostgreSQL is the source of truth; Redis messages are wake-ups) --------------

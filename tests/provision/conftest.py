@@ -129,3 +129,18 @@ def furyo_person(**overrides: Any) -> tuple[FuryoPerson, str]:
         someone.current_version_id, someone.current_version_expiry_year = version.pk, version.expiry_year
         someone.save(update_fields=["current_version_id", "current_version_expiry_year"])
     return someone, code
+
+
+def verified_client(operator: Operator, terminal_key: str | None = None) -> Any:
+    """An API client whose session passed TOTP (django-otp), sending the terminal's key."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from rest_framework.test import APIClient
+
+    device = TOTPDevice.objects.create(user=operator, name="default", confirmed=True)
+    client = APIClient(**({"HTTP_X_TERMINAL_KEY": terminal_key} if terminal_key else {}))
+    client.force_login(operator)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
