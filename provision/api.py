@@ -145,7 +145,7 @@ class LookupOutputSerializer(serializers.Serializer):
     record = RecordSerializer(required=False)
     code = serializers.CharField(required=False)
     message = serializers.CharField(required=False)
-    source = serializers.ChoiceField(choices=["local", "national"], required=False)
+    source = serializers.ChoiceField(choices=["local", "national"], required=False)  # type: ignore[assignment]
     provision_record = serializers.IntegerField()
 
 
