@@ -637,11 +637,23 @@ def detail_fields(version: Any, file: str, *, reveal: bool) -> dict[str, Any]:
     return fields
 
 
-@transaction.atomic
 def record_detail(
     *, operator: Operator, terminal: Terminal | None, file: str, person_id: int, affair_code: str, reveal: bool = False
 ) -> dict[str, Any] | None:
-    """A person's current record for staff; `reveal` shows the number (Q08 unless the affair permits), logged."""
+    """A person's current record for staff; `reveal` shows the number (Q08 unless the affair permits), logged.
+
+    Raises `Refused` after the refusal's log entry has been committed.
+    """
+    code, fields = _record_detail(operator, terminal, file, person_id, affair_code, reveal)
+    if code:
+        raise Refused(code)
+    return fields
+
+
+@transaction.atomic
+def _record_detail(
+    operator: Operator, terminal: Terminal | None, file: str, person_id: int, affair_code: str, reveal: bool
+) -> tuple[str, dict[str, Any] | None]:
     affair: Affair | None = None
     try:
         affair = _staff_affair(operator, terminal, affair_code, file)
@@ -649,11 +661,11 @@ def record_detail(
             raise Refused("Q08")
     except Refused as refusal:
         _log_view(operator, terminal, affair, file, person_id, refusal.code, reveal=reveal)
-        raise
+        return refusal.code, None
     version = _person_current(file, person_id)
     fields = detail_fields(version, file, reveal=reveal) if version is not None else None
     _log_view(operator, terminal, affair, file, person_id, "ok" if fields else "not_found", reveal=reveal)
-    return fields
+    return "", fields
 
 
 def _log_view(
@@ -675,22 +687,34 @@ def _log_view(
     )
 
 
-@transaction.atomic
 def person_history(
     *, operator: Operator, terminal: Terminal | None, file: str, person_id: int, affair_code: str
 ) -> list[dict[str, Any]]:
-    """Every version of a person, oldest first (deleted ones flagged), numbers masked; logged."""
+    """Every version of a person, oldest first (deleted ones flagged), numbers masked; logged.
+
+    Raises `Refused` after the refusal's log entry has been committed.
+    """
+    code, rows = _person_history(operator, terminal, file, person_id, affair_code)
+    if code:
+        raise Refused(code)
+    return rows
+
+
+@transaction.atomic
+def _person_history(
+    operator: Operator, terminal: Terminal | None, file: str, person_id: int, affair_code: str
+) -> tuple[str, list[dict[str, Any]]]:
     affair: Affair | None = None
     try:
         affair = _staff_affair(operator, terminal, affair_code, file)
     except Refused as refusal:
         _log_view(operator, terminal, affair, file, person_id, refusal.code, reveal=False, history=True)
-        raise
+        return refusal.code, []
     model = IdentityVersion if file == IDENTITY else FuryoVersion
     versions = model.objects.filter(person_id=person_id).order_by("update_sequence", "revision", "id")
     rows = [detail_fields(v, file, reveal=False) for v in versions]
     _log_view(operator, terminal, affair, file, person_id, "ok" if rows else "not_found", reveal=False, history=True)
-    return rows
+    return "", rows
 
 
 # --- the 提供状況 report (§12) -----------------------------------------------------------------------------------
