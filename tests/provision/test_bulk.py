@@ -78,7 +78,7 @@ def test_with_approval_writes_result_file_and_media_entry(clerk, clerk_terminal,
                 "sex": "2",
                 "address": "山口県山口市見本町一丁目2番3号",
             },
-        ],  # fmt: skip
+        ],
         header,
     )
     # when

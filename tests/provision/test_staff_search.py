@@ -106,7 +106,7 @@ def test_furyo_search(clerk, clerk_terminal, catalogue):
 
 def test_screens_search_detail_masked_reveal_and_history(clerk, clerk_terminal, catalogue):
     # given (scenario 50)
-    someone, code, number = person(individual_number="123456783214")
+    someone, _, number = person(individual_number="123456783214")
     client = verified_client(clerk, "clerk-terminal-key")
     # when: search by number
     page = client.post("/search/", {"file": "identity", "affair": "INT-002", "individual_number": number})
