@@ -13,6 +13,7 @@ from typing import Any, NoReturn, cast
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -43,6 +44,14 @@ class OtpSessionAuthentication(SessionAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="jukinet"'
+
+
+class OtpSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "provision.api.OtpSessionAuthentication"
+    name = "otpSession"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
 def api_authentication_classes() -> list[type[BaseAuthentication]]:

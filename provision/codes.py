@@ -7,7 +7,7 @@ from functools import cache
 from jukinet.models import ResultCode
 
 # Not a §19 code: the national server could not be reached (the national leg's own refusal).
-EXTRA = {"NAT503": ("全国サーバに接続できません。時間をおいて再度照会してください。", 503)}
+EXTRA = {"N503": ("全国サーバに接続できません。時間をおいて再度照会してください。", 503)}
 
 
 @cache

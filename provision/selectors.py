@@ -461,7 +461,7 @@ def _national_refusal(
     return LookupOutcome(result=Result.REFUSED, code=code, provision_record_id=provision.pk, source=Source.NATIONAL)
 
 
-NATIONAL_UNAVAILABLE = "NAT503"
+NATIONAL_UNAVAILABLE = "N503"
 
 
 def _national_leg(
