@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("disclosure/", include("disclosure.urls")),
     path("", include("audit.urls")),
+    path("", include("provision.urls")),
 ]
 
 if settings.SERVE_STATIC:

@@ -37,6 +37,9 @@ NOTICE_BODY_MAX_BYTES = 8 * 1024 * 1024
 TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS", [])
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "10/s")
 NATIONAL_SERVER_URL = env_str("NATIONAL_SERVER_URL", "https://127.0.0.1:8443")
+# Mutual TLS to the national server (docs/national.md): ca.crt, client.crt/.key and the server pin.
+NATIONAL_PKI_DIR = env_str("NATIONAL_PKI_DIR", str(VAR_DIR / "pki"))
+NATIONAL_SERVER_SHA256 = env_str("NATIONAL_SERVER_SHA256", "")  # empty: pin NATIONAL_PKI_DIR/server.crt
 
 # --- Apps ----------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -56,6 +59,8 @@ INSTALLED_APPS = [
     "prefserver",
     "furyo",
     "disclosure",
+    "provision",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +160,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "jukinet 都道府県サーバ API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc served from this server (drf-spectacular-sidecar): the network is closed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery (the inbox in PostgreSQL is the source of truth; Redis messages are wake-ups) --------------
