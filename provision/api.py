@@ -58,7 +58,7 @@ def api_authentication_classes() -> list[type[BaseAuthentication]]:
     """The audit app's §9.6 bearer token first (when installed), then an OTP-verified session."""
     classes: list[type[BaseAuthentication]] = []
     try:
-        from audit.authentication import TokenAuthentication  # type: ignore[import-not-found]
+        from audit.authentication import TokenAuthentication  # type: ignore[import-not-found,attr-defined]
 
         classes.append(TokenAuthentication)
     except ImportError:
