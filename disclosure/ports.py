@@ -2,13 +2,18 @@
 
 Citizens' requests read identity data only through the functions below. Each identity read writes its
 operation-log entry (a search with conditions and count, or a view), as the provision app's selector door
-does (domain.md §9, §11). Until the `provision` branch lands its selectors, the functions here are local
-implementations over `prefserver`/`furyo` models; when it lands, each function becomes a thin call to:
+does (domain.md §9, §11).
 
-- `identity_match_candidates`     → provision's identity search selector (exact name_key + birth date + sex)
-- `identity_records_for_disclosure`, `identity_subject` → provision's identity view selector
-- `provision_records_for_person`  → `provision_records_for_person(person, since)` (released records)
-- `provision_suspension_set` / `provision_suspension_lift` → provision's `ProvisionSuspension` marker (Q11)
+Wired to provision:
+- `provision_records_for_person`  → `provision.selectors.provision_records_for_person(person, since)`
+- `provision_suspension_set` / `provision_suspension_lift` → `provision.models.ProvisionSuspension` (Q11)
+
+Local, reading `prefserver`/`furyo` versions directly and logging IDENTITY/FURYO_SEARCHED and _VIEWED:
+- `identity_match_candidates`, `identity_records_for_disclosure`, `identity_subject`. Provision's staff door
+  (`staff_search`, `record_detail`) serves on-screen lookups under a catalogue affair with Q-code refusals,
+  masked numbers and internal provision records; disclosure needs the full record for paper (the
+  requester's own number on their sheet). Routing these through provision needs an internal "disclosure"
+  affair in the catalogue and a print-purpose read there: see docs/disclosure.md.
 
 The return types are this module's own dataclasses so that callers do not change when the wiring does.
 """
@@ -16,7 +21,7 @@ The return types are this module's own dataclasses so that callers do not change
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +29,8 @@ from django.db import transaction
 
 from audit.models import OperationKind, Operator, Terminal
 from audit.services import operation_log_record
-from disclosure.pdf import FuryoRecordItems, ResidentRecordItems, Sex
+from disclosure.pdf import FuryoRecordItems, ReleasedItem, ResidentRecordItems, Sex
+from jukinet import clock
 from jukinet.search_keys import name_key
 
 
@@ -216,42 +222,53 @@ def identity_subject(*, operator: Operator, terminal: Terminal | None, file: str
     )
 
 
-# --- provision records and the suspension marker (provision branch) -----------------------------------
+# --- provision records and the suspension marker (provision's functions) --------------------------------
 
-ProvisionRecordsSource = Callable[..., Sequence[ProvisionRecordRow]]
-
-
-def _no_provision_records(*, person_id: int, file: str, since: dt.datetime) -> Sequence[ProvisionRecordRow]:
-    # The provision branch has not landed: there are no provision records to report yet.
-    return ()
-
-
-_provision_records_source: ProvisionRecordsSource = _no_provision_records
-
-
-def provision_records_source_set(source: ProvisionRecordsSource | None) -> None:
-    """Point the port at provision's function (or reset it). Used until provision's selector is importable."""
-    global _provision_records_source
-    _provision_records_source = source or _no_provision_records
+_REPORTED_ITEMS = frozenset(ReleasedItem.values)  # name_kana goes out with 氏名 and is not listed apart
 
 
 def provision_records_for_person(*, person_id: int, file: str, since: dt.datetime) -> list[ProvisionRecordRow]:
-    """That person's `released` records since `since`, oldest first (domain.md §9.4, scenario 37).
+    """That person's `released` provision and transfer records since `since`, oldest first (domain.md §9.4,
+    scenario 37), through `provision.selectors.provision_records_for_person`.
 
-    The filter is applied here as well as at the source: a report must never list another person's record
-    or a refusal, whatever the source returns.
+    The person, result and period are checked here again: a report must never list another person's
+    record or a refusal, whatever the source returns. Item names only; a record keeps no number anyway.
     """
-    rows = _provision_records_source(person_id=person_id, file=file, since=since)
-    kept = [r for r in rows if r.person_id == person_id and r.result == "released" and r.recorded_at >= since]
-    return sorted(kept, key=lambda r: r.recorded_at)
+    from provision.selectors import provision_records_for_person as released_records
+
+    person_model = _file_models(file)[0]
+    person = person_model.objects.get(pk=person_id)
+    rows = [
+        ProvisionRecordRow(
+            person_id=person_id,
+            recorded_at=r.recorded_at,
+            recipient=r.recipient.name if r.recipient else "",
+            kind=r.release_kind,
+            affair=r.affair.name if r.affair else r.affair_code,
+            items=tuple(i for i in r.items if i in _REPORTED_ITEMS),
+            result=r.result,
+        )
+        for r in released_records(person, since)
+        if person_id in r.subjects and r.result == "released" and r.recorded_at >= since
+    ]
+    return sorted(rows, key=lambda r: r.recorded_at)
 
 
-def provision_suspension_set(
-    *, person_id: int, file: str, affair_codes: Sequence[str], effective_from: dt.date, case_id: int
-) -> None:
-    """Set the provision-suspension marker (Q11). Until provision lands, the marker is the granted
-    `SuspensionDecision` itself, read by `disclosure.selectors.suspension_in_force`."""
+def provision_suspension_set(*, person_id: int, file: str, affair_codes: Sequence[str], case_reference: str) -> None:
+    """Set provision's `ProvisionSuspension` marker for each named affair: from now on, provision and
+    transfer of this person under it refuse with Q11 until lifted (domain.md §12)."""
+    from provision.models import ProvisionSuspension
+
+    for code in affair_codes:
+        ProvisionSuspension.objects.create(
+            person_id=person_id, file=file, affair_code=code, active=True, case_reference=case_reference
+        )
 
 
-def provision_suspension_lift(*, person_id: int, file: str, case_id: int, lifted_on: dt.date) -> None:
-    """Lift the marker set by `provision_suspension_set` (see there)."""
+def provision_suspension_lift(*, person_id: int, file: str, case_reference: str) -> int:
+    """Lift the markers a case set; returns how many were active."""
+    from provision.models import ProvisionSuspension
+
+    return ProvisionSuspension.objects.filter(
+        person_id=person_id, file=file, case_reference=case_reference, active=True
+    ).update(active=False, lifted_at=clock.now())

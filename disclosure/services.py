@@ -772,6 +772,9 @@ def suspension_decide(
         raise DisclosureError("利用停止しない理由を記入してください")
     _no_number({"理由": reason})
     start = (effective_from or day) if granted else None
+    if start is not None and start > clock.today():
+        # provision's marker acts from the moment it is set: a later start would refuse too early
+        raise DisclosureError("開始日に将来の日付は指定できません")
     decision = SuspensionDecision.objects.create(
         case=case,
         outcome=outcome,
@@ -784,7 +787,7 @@ def suspension_decide(
     )
     if granted and start is not None:
         ports.provision_suspension_set(
-            person_id=case.matched_person_id, file=case.file, affair_codes=codes, effective_from=start, case_id=case.pk
+            person_id=case.matched_person_id, file=case.file, affair_codes=codes, case_reference=case.reference
         )
     notice = pdf.SuspensionDecisionNotice(
         issued_on=day,
@@ -830,10 +833,12 @@ def suspension_lift(
     if decision.outcome != SuspensionDecision.Outcome.GRANTED or decision.lifted_on is not None:
         raise DisclosureError("解除できる利用停止ではありません")
     decision.lifted_on, decision.lifted_by = lifted_on or clock.today(), operator
+    if decision.lifted_on > clock.today():
+        raise DisclosureError("解除日に将来の日付は指定できません")
     decision.save(update_fields=["lifted_on", "lifted_by"])
     assert decision.person_id is not None  # noqa: S101 - granted decisions always name a person
     ports.provision_suspension_lift(
-        person_id=decision.person_id, file=decision.file, case_id=decision.case_id, lifted_on=decision.lifted_on
+        person_id=decision.person_id, file=decision.file, case_reference=decision.case.reference
     )
     operation_log_record(
         actor=operator,

@@ -19,6 +19,7 @@ from disclosure.models import (
     SuspensionDecision,
 )
 from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
+from provision.models import ProvisionSuspension
 from tests.disclosure.conftest import log_head, log_kinds, make_identity_person, receive
 from tests.disclosure.pdf_helpers import pdf_text
 
@@ -127,7 +128,10 @@ def test_suspension_granted_by_an_administrator_sets_the_marker_for_the_named_af
         issued_on=dt.date(2026, 2, 9),
     )
 
-    # then the notice names the affair and the marker covers it (Q11) from that day only
+    # then the notice names the affair, provision's marker is set for it alone (Q11),
+    # and the decision covers it from that day only
+    marks = ProvisionSuspension.objects.filter(person_id=person.pk, file="identity")
+    assert list(marks.values_list("affair_code", "active", "case_reference")) == [("ORD-001", True, case.reference)]
     text = pdf_text(notice.content)
     assert "本人確認情報利用停止決定通知書" in text and "貸付金に係る債権管理事務" in text and "令和8年2月10日" in text
     in_force = selectors.suspension_in_force
@@ -142,6 +146,7 @@ def test_suspension_granted_by_an_administrator_sets_the_marker_for_the_named_af
     decision = SuspensionDecision.objects.get(case=case)
     services.suspension_lift(decision=decision, operator=administrator, lifted_on=dt.date(2026, 6, 1))
     assert not in_force(person_id=person.pk, file="identity", affair_code="ORD-001", on=dt.date(2026, 6, 1))
+    assert list(marks.values_list("active", flat=True)) == [False]
     assert in_force(person_id=person.pk, file="identity", affair_code="ORD-001", on=dt.date(2026, 5, 31))
 
 
@@ -156,6 +161,7 @@ def test_suspension_refused_needs_a_reason_and_sets_no_marker(clerk, administrat
         case=case, operator=administrator, outcome="refused", reason="法令に基づく利用のため"
     )
     assert "法令に基づく利用のため" in pdf_text(notice.content)
+    assert not ProvisionSuspension.objects.exists()
     assert not selectors.suspension_in_force(
         person_id=person.pk, file="identity", affair_code="ORD-002", on=dt.date(2027, 1, 1)
     )
