@@ -271,7 +271,8 @@ class CorrectionInvestigation(models.Model):
     )
     referral_on = models.DateField("回付日", null=True, blank=True)
     referral_reference = models.CharField("回付文書番号", max_length=60, blank=True)
-    # Inbox id of the later update notice that fixed the record (intake's model: a plain id, §4.2 style).
+    # Inbox id (prefserver.Notice, intake branch) of the later update notice that fixed the record: a plain
+    # id, as versions refer to notices (§4.2), so the case survives the notice purge.
     update_notice_id = models.BigIntegerField("訂正した更新通知ID", null=True, blank=True)
     corrected_on = models.DateField("訂正日", null=True, blank=True)
     outcome = models.CharField("結果", max_length=14, choices=Outcome.choices, blank=True, default="")

@@ -667,7 +667,7 @@ def correction_notice_link(
         actor=operator,
         kind=OperationKind.DISCLOSURE_DECIDED,
         terminal=terminal,
-        targets=[case, investigation, ("intake.notice", update_notice_id)],
+        targets=[case, investigation, ("prefserver.notice", update_notice_id)],
         conditions={"correction": "notice_linked", "corrected_on": corrected_on.isoformat()},
     )
     return investigation

@@ -73,7 +73,7 @@ def test_correction_opens_an_investigation_and_a_referral_and_never_changes_iden
     investigation.refresh_from_db()
     assert (investigation.update_notice_id, investigation.outcome) == (4711, "corrected")
     linked = OperationLogEntry.objects.filter(kind=OperationKind.DISCLOSURE_DECIDED).order_by("sequence").first()
-    assert ["intake.notice", "4711"] in linked.targets
+    assert ["prefserver.notice", "4711"] in linked.targets
     assert _identity_snapshot() == before  # every person, version and code row unchanged
     assert [v["address"] for v in before[0]] == ["山口県山口市見本町一丁目2番3号"]
     kinds = list(OutputLedgerEntry.objects.filter(case=case).values_list("kind", flat=True))
@@ -174,3 +174,16 @@ def test_suspension_request_must_name_known_affairs(clerk):
         receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=[])
     with pytest.raises(services.DisclosureError):
         receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=["NO-SUCH"])
+
+
+def test_suspension_cannot_start_in_the_future(clerk, administrator):
+    # provision's marker refuses from the moment it is set, so a later start date is refused
+    _affairs()
+    person = make_identity_person()
+    case = receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=["ORD-001"])
+    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    with pytest.raises(services.DisclosureError):
+        services.suspension_decide(
+            case=case, operator=administrator, outcome="granted", effective_from=dt.date(2099, 1, 1)
+        )
+    assert not ProvisionSuspension.objects.exists() and not SuspensionDecision.objects.exists()

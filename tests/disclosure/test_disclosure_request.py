@@ -10,8 +10,10 @@ from pypdf import PdfReader
 from audit.models import OperationKind, OperationLogEntry
 from disclosure import services
 from disclosure.models import CaseStatus, Decision, DocumentKind, FeeTableRow, OutputLedgerEntry, StoredDocument
-from tests.disclosure.conftest import log_head, log_kinds, make_furyo_person, make_identity_person, receive
+from prefserver.versions import identity_version_write
+from tests.disclosure.conftest import REQUESTER, log_head, log_kinds, make_furyo_person, make_identity_person, receive
 from tests.disclosure.pdf_helpers import embedded_fonts, pdf_text
+from tests.prefserver.factories import envelope, identity_content
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +28,6 @@ def _granted_case(clerk, *, include_history=False):
 
 
 def _requester(birth_date):
-    from tests.disclosure.conftest import REQUESTER
-
     return services.Requester(**{**REQUESTER.__dict__, "birth_date": birth_date})
 
 
@@ -91,14 +91,64 @@ def test_decision_notice_first_then_payment_then_confirmation_sheet(clerk):
 
 
 def test_history_versions_only_when_asked_and_the_fee_follows_the_table(clerk):
-    # given a fee table row in force from 2026-02-01 and a person with two versions
+    # given a fee table row in force from 2026-02-01 and a person who moved within the city (two versions)
     FeeTableRow.objects.create(effective_from=dt.date(2026, 2, 1), copy_per_sheet_yen=20, handling_fee_yen=300)
-    case, _ = _granted_case(clerk, include_history=True)
+    person = make_identity_person()
+    identity_version_write(
+        person=person,
+        content=identity_content(address="山口県山口市見本町二丁目1番1号", individual_number=_number_of(person)),
+        envelope=envelope(
+            resident_code=person.codes.get().resident_code, change_reason="21", update_sequence=2,
+            change_date=dt.date(2024, 5, 1), received_on=dt.date(2024, 5, 2),
+        ),
+        removed=False,
+    )  # fmt: skip
+    with_history, without = receive(clerk, include_history=True), receive(clerk)
+    for case in (with_history, without):
+        services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+        services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED, decided_on=dt.date(2026, 2, 2))
 
-    # then the cost uses the row in force on the decision date
-    assert case.fee_total_yen == case.fee_sheets * 20 + 300
-    viewed = OperationLogEntry.objects.filter(kind=OperationKind.IDENTITY_VIEWED).latest("sequence")
-    assert viewed.conditions == {"purpose": "disclosure", "include_history": True}
+    # then the history sheet prints both addresses, the current first; the other only the current one
+    sheets = {c.pk: StoredDocument.objects.get(case=c) for c in (with_history, without)}
+    history_text = pdf_text(services.document_content(sheets[with_history.pk]))
+    current_text = pdf_text(services.document_content(sheets[without.pk]))
+    assert history_text.index("見本町二丁目1番1号") < history_text.index("見本町一丁目2番3号")
+    assert "見本町二丁目1番1号" in current_text and "見本町一丁目2番3号" not in current_text
+    # and the cost uses the fee row in force on the decision date
+    with_history.refresh_from_db()
+    assert with_history.fee_total_yen == with_history.fee_sheets * 20 + 300
+    viewed = OperationLogEntry.objects.filter(kind=OperationKind.IDENTITY_VIEWED).order_by("sequence")
+    assert [v.result_count for v in viewed] == [2, 1]
+    assert viewed[0].conditions == {"purpose": "disclosure", "include_history": True}
+
+
+def _number_of(person):
+    from prefserver.versions import identity_current_version, individual_number_of
+
+    return individual_number_of(identity_current_version(person))
+
+
+def test_characters_the_fonts_lack_print_as_geta_and_the_ledger_notes_them(clerk):
+    # given a recorded name with a private-use 外字 (as the municipality sent it)
+    person = make_identity_person(name="\ue000本 太郎", name_gaiji_count=1)
+    gaiji_case = receive(clerk, requester=services.Requester(**{**_requester(dt.date(1980, 4, 1)).__dict__,
+                                                              "name": "\ue000本　太郎"}))  # fmt: skip
+    services.disclosure_requester_match(case=gaiji_case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_decide(case=gaiji_case, operator=clerk, decision=Decision.GRANTED)
+    services.disclosure_decision_notice_issue(case=gaiji_case, operator=clerk)
+    gaiji_case.refresh_from_db()
+    services.disclosure_payment_record(case=gaiji_case, operator=clerk, amount_yen=gaiji_case.fee_total_yen)
+
+    # when the sheet is handed over
+    sheet = services.disclosure_confirmation_sheet_hand_over(case=gaiji_case, operator=clerk)
+
+    # then the character prints as 〓 and both ledger rows note the substitution
+    assert "〓本太郎" in pdf_text(sheet.content)
+    notes = list(OutputLedgerEntry.objects.filter(case=gaiji_case).values_list("kind", "substitution_note"))
+    assert notes == [
+        (DocumentKind.DECISION_NOTICE, "〓 1字: U+E000"),  # the addressee, as written on the form
+        (DocumentKind.CONFIRMATION_SHEET, "〓 2字: U+E000, U+E000"),  # addressee and recorded name
+    ]
 
 
 def test_not_exists_variant_when_no_candidate_matches(clerk):

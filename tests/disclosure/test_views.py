@@ -131,3 +131,34 @@ def test_overdue_cases_are_listed_first(staff_client, clerk):
     html = staff_client.get(reverse("disclosure:case_list")).content.decode()
     assert html.index("処理期限を過ぎた案件（1件）") < html.index("処理中の案件")
     assert "期限超過" in html
+
+
+def test_administrator_decides_a_suspension_on_screen(
+    client, clerk, administrator, terminal, login_with_otp, approve_usage
+):
+    # given a matched suspension request
+    from audit.models import Affair
+
+    Affair.objects.create(
+        code="ORD-001", name="貸付金に係る債権管理事務", category="ordinance", release_kind="provision",
+        effective_from=dt.date(2020, 4, 1),
+    )  # fmt: skip
+    person = make_identity_person()
+    case = receive(clerk, kind="suspension_request", suspension_affair_codes=["ORD-001"])
+    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    login_with_otp(client, administrator, terminal)
+    approve_usage(administrator, terminal)
+
+    # when the administrator opens the case and grants the suspension
+    page = client.get(reverse("disclosure:case_detail", args=[case.pk]))
+    response = client.post(
+        reverse("disclosure:case_suspension_decide", args=[case.pk]),
+        {"outcome": "granted", "affair_codes": ["ORD-001"]},
+    )
+
+    # then
+    assert page.status_code == 200 and "利用停止の決定（管理者）" in page.content.decode()
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    assert OperationLogEntry.objects.filter(kind=OperationKind.SUSPENSION_DECIDED, operator=administrator).exists()
