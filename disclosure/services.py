@@ -878,3 +878,39 @@ def document_reprint(
         result_count=document.pages,
     )
     return issued
+
+
+# --- retention -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def disclosure_purge_expired(*, as_of: dt.date, dry_run: bool = False) -> dict[str, int]:
+    """Delete closed cases with their PDFs and ledger rows RETENTION_YEARS after closure (domain.md §13).
+
+    A case waits while any of its ledger rows (a late reprint) is younger than the period, and a granted
+    suspension that has not been lifted keeps its case: the decision is the marker's basis.
+    """
+    cutoff = clock.start_of_day(_years_before(as_of, settings.RETENTION_YEARS))
+    expired = (
+        DisclosureCase.objects.filter(status=CaseStatus.CLOSED, closed_at__lt=cutoff)
+        .exclude(ledger_entries__printed_at__gte=cutoff)
+        .exclude(suspension__outcome=SuspensionDecision.Outcome.GRANTED, suspension__lifted_on__isnull=True)
+    )
+    ids = list(expired.values_list("pk", flat=True))
+    counts = {
+        "cases": len(ids),
+        "documents": StoredDocument.objects.filter(case_id__in=ids).count(),
+        "ledger_entries": OutputLedgerEntry.objects.filter(case_id__in=ids).count(),
+    }
+    if ids and not dry_run:
+        OutputLedgerEntry.objects.filter(case_id__in=ids).delete()
+        Payment.objects.filter(case_id__in=ids).delete()
+        SuspensionDecision.objects.filter(case_id__in=ids).delete()
+        DisclosureCase.objects.filter(pk__in=ids).delete()  # cascades: verification, documents, investigation
+    operation_log_record(
+        actor="system:purge",
+        kind=OperationKind.PURGE,
+        conditions={"scope": "disclosure", "as_of": as_of.isoformat(), "dry_run": dry_run, **counts},
+        result_count=counts["cases"],
+    )
+    return counts

@@ -200,6 +200,11 @@ CELERY_BEAT_SCHEDULE["audit-access-right-reconciliation"] = {
     "task": "audit.tasks.access_right_reconciliation_task",
     "schedule": crontab(minute=0, hour=6, day_of_week=1),
 }
+# disclosure: closed cases and their PDFs 7 years after closure (domain.md §13), monthly.
+CELERY_BEAT_SCHEDULE["disclosure-purge"] = {
+    "task": "disclosure.tasks.disclosure_purge_task",
+    "schedule": crontab(minute=45, hour=1, day_of_month=1),
+}
 
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
 LOGGING = {
