@@ -162,3 +162,10 @@ def test_administrator_decides_a_suspension_on_screen(
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     assert OperationLogEntry.objects.filter(kind=OperationKind.SUSPENSION_DECIDED, operator=administrator).exists()
+
+
+def test_overdue_count_tops_the_clerks_home_page(staff_client, clerk):
+    receive(clerk, received_on=dt.date(2026, 1, 5))
+    receive(clerk, received_on=dt.date(2026, 1, 6))
+    html = staff_client.get(reverse("home")).content.decode()
+    assert html.index("処理期限を過ぎた開示請求等が2件あります。") < html.index("ようこそ")
