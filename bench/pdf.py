@@ -3,7 +3,8 @@
 Real path: disclosure.pdf.render_pdf (〓 check over every string with fontTools cmaps, Django template,
 WeasyPrint layout and PDF, page count, SHA-256). Baseline: weasyprint.HTML(string=html).write_pdf() on the
 HTML the real path produced. The data carry 外字 (private use) and IVS runs, so the 〓 check has work to do.
-Runs alternate real/bare to share the machine's load; medians are printed. Targets: ≤ 250 ms per page,
+Runs alternate real/bare to share the machine's load; medians and bests (best-of-N, timeit's convention
+for a shared machine) are printed with the load average. Targets: ≤ 250 ms per page,
 ratio ≤ 1.3.
 
     python bench/pdf.py [--repeat 3] [--pages 50] [--from-settings]
@@ -15,6 +16,7 @@ sample letterhead is used and no database is touched.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -28,6 +30,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jukinet.settings.base")
 import django
 
 django.setup()
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one line per page otherwise
 
 from weasyprint import HTML  # noqa: E402
 
@@ -42,8 +45,10 @@ def bare(html: str) -> int:
     return len(document.pages)
 
 
-def measure(label: str, document: Any, letterhead: Letterhead | None, repeat: int) -> tuple[float, float]:
+def measure(label: str, document: Any, letterhead: Letterhead | None, repeat: int) -> dict[str, float]:
+    start = time.perf_counter()
     html, substituted = render_html(document, letterhead=letterhead)
+    prepare_ms = (time.perf_counter() - start) * 1000  # 〓 check + template, the part bare WeasyPrint skips
     real_ms: list[float] = []
     bare_ms: list[float] = []
     pages = 0
@@ -54,12 +59,23 @@ def measure(label: str, document: Any, letterhead: Letterhead | None, repeat: in
         start = time.perf_counter()
         pages = bare(html)
         bare_ms.append((time.perf_counter() - start) * 1000 / pages)
-    real, raw = statistics.median(real_ms), statistics.median(bare_ms)
+    result = {
+        "median": statistics.median(real_ms),
+        "median_bare": statistics.median(bare_ms),
+        "best": min(real_ms),
+        "best_bare": min(bare_ms),
+    }
     print(
-        f"{label}: {rendered.pages} pages, {len(substituted)} 〓 substitutions | "
-        f"render_pdf {real:.1f} ms/page | bare WeasyPrint {raw:.1f} ms/page | ratio {real / raw:.2f}"
+        f"{label}: {rendered.pages} pages, {len(substituted)} 〓 substitutions, {repeat} runs each\n"
+        f"  median: render_pdf {result['median']:.1f} ms/page"
+        f" | bare WeasyPrint {result['median_bare']:.1f} ms/page"
+        f" | ratio {result['median'] / result['median_bare']:.2f}\n"
+        f"  best:   render_pdf {result['best']:.1f} ms/page"
+        f" | bare WeasyPrint {result['best_bare']:.1f} ms/page"
+        f" | ratio {result['best'] / result['best_bare']:.2f}\n"
+        f"  〓 check + template: {prepare_ms:.1f} ms per document"
     )
-    return real, raw
+    return result
 
 
 def report_for_pages(target: int, letterhead: Letterhead | None) -> Any:
@@ -85,13 +101,22 @@ def main() -> int:
     render_pdf(samples.decision_notice(), letterhead=letterhead)  # warm-up: cmaps, templates, fonts
 
     sheet = samples.confirmation_sheet(name=samples.GAIJI_NAME + "・" + samples.IVS_NAME)
-    results = [measure("確認書", sheet, letterhead, max(args.repeat, 5))]
+    results = [
+        measure("確認書", sheet, letterhead, max(args.repeat * 5, 15))
+    ]  # 1 page: more runs, less noise
     results.append(measure("提供状況", report_for_pages(args.pages, letterhead), letterhead, args.repeat))
 
-    worst = max(real for real, _ in results)
-    worst_ratio = max(real / raw for real, raw in results)
-    verdict = "OK" if worst <= 250 and worst_ratio <= 1.3 else "OVER TARGET"
-    print(f"targets: ≤ 250 ms/page (worst {worst:.1f}), ratio ≤ 1.3 (worst {worst_ratio:.2f}): {verdict}")
+    for stat in ("median", "best"):
+        worst = max(r[stat] for r in results)
+        worst_ratio = max(r[stat] / r[f"{stat}_bare"] for r in results)
+        verdict = "OK" if worst <= 250 and worst_ratio <= 1.3 else "OVER TARGET"
+        print(
+            f"targets ({stat}): ≤ 250 ms/page (worst {worst:.1f}),"
+            f" ratio ≤ 1.3 (worst {worst_ratio:.2f}): {verdict}"
+        )
+    print(
+        f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -153,8 +154,7 @@ def test_letterhead_comes_from_the_settings_in_force_on_the_issue_date():
         value={"name": "総合企画部市町村課 住基班", "contact": "TEL 083-000-0000"},
         effective_from=dt.date(2026, 4, 1),
     )
-    before = samples.decision_notice()
-    before = type(before)(**{**before.__dict__, "issued_on": dt.date(2026, 3, 31)})
+    before = dataclasses.replace(samples.decision_notice(), issued_on=dt.date(2026, 3, 31))
 
     # when
     after_head = letterhead_on(dt.date(2026, 11, 20))
