@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -22,7 +21,7 @@ from audit.models import (
     Operator,
     Terminal,
 )
-from audit.oplog import GENESIS, canonical_entry, chain_hash, reject_floats
+from audit.oplog import GENESIS, canonical_entry, canonical_json, chain_hash, reject_floats
 from jukinet import clock
 from jukinet.config import setting_value
 
@@ -141,7 +140,7 @@ def operation_log_record(
         cursor.execute(
             "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id,"
             " kind, affair_id, targets, outcome, conditions, result_count, hash)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s);"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json, %s, %s);"
             " UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
             [
                 entry.sequence,
@@ -151,9 +150,9 @@ def operation_log_record(
                 terminal.pk if terminal else None,
                 entry.kind,
                 affair.pk if affair else None,
-                _json(target_pairs),
+                canonical_json(target_pairs),
                 outcome,
-                None if conditions is None else _json(conditions),
+                None if conditions is None else canonical_json(conditions),
                 result_count,
                 entry.hash,
                 entry.sequence,
@@ -176,10 +175,6 @@ def entry_canonical(entry: OperationLogEntry) -> bytes:
         conditions=entry.conditions,
         result_count=entry.result_count,
     )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _known_partitions: set[str] = set()
@@ -322,14 +317,20 @@ def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
 
 @transaction.atomic
 def terminal_register(
-    *, name: str, kind: str, office: Any, capabilities: Iterable[str], registered_by: Operator | str
+    *,
+    name: str,
+    kind: str,
+    office: Any,
+    capabilities: Iterable[str],
+    registered_by: Operator | str,
+    key: str | None = None,
 ) -> tuple[Terminal, str]:
     """Register a terminal; returns it and its key (shown once; only the SHA-256 is stored)."""
     import secrets
 
     from audit.access import credential_hash
 
-    key = secrets.token_urlsafe(24)
+    key = key or secrets.token_urlsafe(24)
     terminal = Terminal.objects.create(
         name=name,
         kind=kind,

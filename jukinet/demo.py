@@ -20,4 +20,7 @@ def demo_setup() -> list[str]:
             operator.set_password(DEMO_PASSWORD)
             operator.save(update_fields=["password"])
         lines.append(f"  {username} / {DEMO_PASSWORD}  ({display_name})")
+    from audit.demo import audit_demo_setup  # roles, TOTP, backup codes, demo terminal, usage approvals
+
+    lines += audit_demo_setup(DEMO_PASSWORD)
     return lines

@@ -14,27 +14,6 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         reference_data_load()
 
 
-VERSION_TABLES = ("prefserver_identity_version", "furyo_version")
-
-
-@pytest.fixture(autouse=True)
-def _empty_version_tables_after_transactional_tests(request):  # type: ignore[no-untyped-def]
-    """Transactional tests commit; Django's flush skips the unmanaged, append-only version tables.
-
-    Set up before `transactional_db`, so this runs after its flush. Replica mode skips the append-only
-    triggers (superuser only: the test role is one); production never does this.
-    """
-    yield
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
-        return
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-        cursor.execute(f"TRUNCATE {', '.join(VERSION_TABLES)}")
-        cursor.execute("SET session_replication_role = DEFAULT")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _flush_with_cascade():  # type: ignore[no-untyped-def]
     """`provision_record` (unmanaged, partitioned) references audit tables; PostgreSQL refuses to TRUNCATE a
@@ -208,3 +187,24 @@ def login_with_otp(otp_code):  # type: ignore[no-untyped-def]
         return response
 
     return do_login
+
+
+VERSION_TABLES = ("prefserver_identity_version", "furyo_version")
+
+
+@pytest.fixture(autouse=True)
+def _empty_version_tables_after_transactional_tests(request):  # type: ignore[no-untyped-def]
+    """Transactional tests commit; Django's flush skips the unmanaged, append-only version tables.
+
+    Set up before `transactional_db`, so this runs after its flush. Replica mode skips the append-only
+    triggers (superuser only: the test role is one); production never does this.
+    """
+    yield
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        return
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(f"TRUNCATE {', '.join(VERSION_TABLES)}")
+        cursor.execute("SET session_replication_role = DEFAULT")

@@ -100,13 +100,14 @@ TEMPLATES = [
 
 DATABASES = {
     "default": database_from_url(
-        env_str("DATABASE_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/jukinet"),
+        # Default: the project-local cluster of scripts/services.sh.
+        env_str("DATABASE_URL", f"postgresql://jukinet:jukinet@127.0.0.1:{env_int('JUKINET_PG_PORT', 54329)}/jukinet"),
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:63799/0")
+REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{env_int('JUKINET_REDIS_PORT', 63799)}/0")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -76,6 +76,8 @@ def test_contractor_is_refused_even_when_also_given_the_clerk_role(
 def test_without_login_the_screen_redirects_to_login(client, terminal):
     response = client.get("/test/personal/", **terminal.headers)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    entry = OperationLogEntry.objects.get(kind=OperationKind.UNAUTHENTICATED_SCREEN_ACCESS)
+    assert entry.conditions["path"] == "/test/personal/" and entry.terminal == terminal.terminal
 
 
 @pytest.mark.parametrize("member", ["clerk", "contractor", "stranger", "body_operator"])

@@ -227,3 +227,19 @@ def test_concurrent_appends_from_two_connections_keep_one_chain():
     assert {a for a in OperationLogEntry.objects.values_list("actor", flat=True)} == {"system:a", "system:b"}
     result = operation_log_verify()
     assert result.ok, result.summary()
+
+
+@pytest.mark.django_db
+def test_awkward_text_in_conditions_and_actor_verifies():
+    # Quotes, backslashes, control characters, non-ASCII, nested keys out of order: the stored text and the
+    # verifier's concatenation must give the bytes the append hashed.
+    with transaction.atomic():
+        operation_log_record(
+            actor='cs:352039"\\',
+            kind=OperationKind.INTAKE_REQUEST_RECEIVED,
+            targets=[("prefserver.notice", "n-1\n")],
+            conditions={"z": {"b": 1, "a": ["\t\x01\x1f", "山口県　周南市", "\u2028"]}, "A": True, "n": None},
+            result_count=0,
+        )
+    result = operation_log_verify()
+    assert result.ok, result.summary()
