@@ -171,6 +171,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Provision records: monthly partitions ahead, months past RETENTION_YEARS dropped (domain.md §13).
+CELERY_BEAT_SCHEDULE["provision-records-purge"] = {
+    "task": "provision.tasks.provision_records_purge_task",
+    "schedule": 3600.0,
+}
 
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
 LOGGING = {
