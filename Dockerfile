@@ -5,4 +5,6 @@ WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir -c requirements/constraints.txt "."
 ENV DJANGO_SETTINGS_MODULE=jukinet.settings.base
+# Writable for the national simulator's data and the shared PKI volume (named volumes copy this ownership).
+RUN mkdir -p var/pki var/national && chown -R nobody var
 USER nobody

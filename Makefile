@@ -40,7 +40,7 @@ test: venv services secrets ## run the whole test suite against real PostgreSQL 
 	@scripts/services.sh system-packages fonts-ipaexfont poppler-utils chromium docker-compose
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff (format check and lint) and mypy
+lint: venv secrets ## ruff (format check and lint) and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .

@@ -91,9 +91,7 @@ class Terminal(models.Model):
 
     name = models.CharField("端末名", max_length=60, unique=True)
     kind = models.CharField("種別", max_length=16, choices=Kind.choices)
-    office = models.ForeignKey(
-        Office, verbose_name="所属", on_delete=models.PROTECT, related_name="terminals"
-    )
+    office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="terminals")
     # SHA-256 of the terminal key (dev/test) or of the client certificate's fingerprint (production).
     credential_hash = models.CharField("認証情報（ハッシュ）", max_length=64, unique=True)
     capabilities = ArrayField(
@@ -144,9 +142,7 @@ class Affair(models.Model):
         related_name="affairs",
         limit_choices_to={"kind__in": ["body", "department"]},
     )
-    files = ArrayField(
-        models.CharField(max_length=10, choices=File.choices), verbose_name="対象ファイル", default=list
-    )
+    files = ArrayField(models.CharField(max_length=10, choices=File.choices), verbose_name="対象ファイル", default=list)
     individual_number_permitted = models.BooleanField("個人番号の利用", default=False)
     national_query = models.BooleanField("全国サーバへの照会", default=False)
     release_kind = models.CharField("提供・移転の別", max_length=10, choices=ReleaseKind.choices)
@@ -160,8 +156,7 @@ class Affair(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["code", "effective_from"], name="audit_affair_code_from_unique"),
             models.CheckConstraint(
-                condition=models.Q(effective_to__isnull=True)
-                | models.Q(effective_to__gte=models.F("effective_from")),
+                condition=models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=models.F("effective_from")),
                 name="audit_affair_period_valid",
             ),
         ]
@@ -329,9 +324,7 @@ class OperationLogCheckpoint(models.Model):
         verbose_name_plural = "操作履歴チェックポイント"
         ordering = ["sequence"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["sequence", "reason"], name="audit_checkpoint_sequence_reason_unique"
-            )
+            models.UniqueConstraint(fields=["sequence", "reason"], name="audit_checkpoint_sequence_reason_unique")
         ]
 
     def __str__(self) -> str:
@@ -355,3 +348,239 @@ class OperationLogHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence}"
+
+
+# --- Access rights, training, usage approvals (domain.md §10.3, §10.4) -------------------
+
+
+class TrainingRecord(models.Model):
+    """研修受講記録: no right without completed training (`seeds/001_f00ff35fbf01a749.txt:355-357`)."""
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "初任時"
+        YEARLY = "yearly", "年次"
+
+    operator = models.ForeignKey(Operator, verbose_name="受講者", on_delete=models.PROTECT, related_name="trainings")
+    course = models.CharField("研修名", max_length=100)
+    syllabus = models.TextField("内容", blank=True)
+    kind = models.CharField("区分", max_length=8, choices=Kind.choices, default=Kind.FIRST)
+    completed_on = models.DateField("受講日")
+    recorded_by = models.ForeignKey(Operator, verbose_name="記録者", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField("記録日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "研修受講記録"
+        verbose_name_plural = "研修受講記録"
+        ordering = ["-completed_on"]
+
+    def __str__(self) -> str:
+        return f"{self.course} {self.completed_on}"
+
+
+class AccessRightApplication(models.Model):
+    """アクセス権限の申請 by an office: role, files, affairs, terminals (domain.md §10.3 step 1)."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "申請中"
+        APPROVED = "approved", "承認済み"
+        REFUSED = "refused", "却下"
+
+    operator = models.ForeignKey(Operator, verbose_name="対象者", on_delete=models.PROTECT, related_name="applications")
+    office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField("役割", max_length=24, choices=Role.choices)
+    files = ArrayField(models.CharField(max_length=10), verbose_name="対象ファイル", default=list, blank=True)
+    affairs = models.ManyToManyField(Affair, verbose_name="事務", blank=True, related_name="+")
+    terminals = models.ManyToManyField(Terminal, verbose_name="端末", blank=True, related_name="+")
+    applied_by = models.ForeignKey(Operator, verbose_name="申請者", on_delete=models.PROTECT, related_name="+")
+    applied_at = models.DateTimeField("申請日時")
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.APPLIED)
+    decided_by = models.ForeignKey(
+        Operator, verbose_name="承認者", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField("承認日時", null=True, blank=True)
+    note = models.CharField("備考", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "アクセス権限の申請"
+        verbose_name_plural = "アクセス権限の申請"
+        ordering = ["-applied_at"]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.get_role_display()} ({self.get_status_display()})"
+
+
+class AccessRightLedgerEntry(models.Model):
+    """アクセス権限管理簿: one append-only row per grant, change, suspension or revocation (§10.3 step 4)."""
+
+    class Action(models.TextChoices):
+        GRANT = "grant", "付与"
+        CHANGE = "change", "変更"
+        SUSPEND = "suspend", "停止"
+        REVOKE = "revoke", "取消"
+
+    operator = models.ForeignKey(Operator, verbose_name="対象者", on_delete=models.PROTECT, related_name="ledger")
+    office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField("役割", max_length=24, choices=Role.choices)
+    action = models.CharField("区分", max_length=8, choices=Action.choices)
+    files = ArrayField(models.CharField(max_length=10), verbose_name="対象ファイル", default=list, blank=True)
+    affair_codes = ArrayField(models.CharField(max_length=20), verbose_name="事務", default=list, blank=True)
+    terminal_names = ArrayField(models.CharField(max_length=60), verbose_name="端末", default=list, blank=True)
+    application = models.ForeignKey(
+        AccessRightApplication, verbose_name="申請", on_delete=models.PROTECT, null=True, blank=True
+    )
+    effective_on = models.DateField("適用日")
+    overdue = models.BooleanField("期限超過", default=False)
+    reason = models.CharField("理由", max_length=200, blank=True)
+    recorded_by = models.CharField("記録者", max_length=64)
+    recorded_at = models.DateTimeField("記録日時")
+
+    class Meta:
+        verbose_name = "アクセス権限管理簿"
+        verbose_name_plural = "アクセス権限管理簿"
+        ordering = ["recorded_at", "id"]
+        indexes = [models.Index(fields=["operator", "role"], name="audit_ledger_operator_role")]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.get_role_display()} {self.get_action_display()}"
+
+
+class PersonnelChange(models.Model):
+    """人事異動: imported from `manage.py import_personnel_changes FILE` (§10.3 step 5)."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", "転任"
+        RETIREMENT = "retirement", "退職"
+
+    employee_id = models.CharField("職員番号", max_length=20)
+    effective_date = models.DateField("発令日")
+    kind = models.CharField("区分", max_length=12, choices=Kind.choices)
+    imported_at = models.DateTimeField("取込日時")
+    swept_at = models.DateTimeField("期限処理日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "人事異動"
+        verbose_name_plural = "人事異動"
+        ordering = ["effective_date", "employee_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee_id", "effective_date", "kind"], name="audit_personnel_change_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.effective_date} {self.get_kind_display()}"
+
+
+class UsageApproval(models.Model):
+    """使用伺い (domain.md §10.4): valid until 24:00 Asia/Tokyo of the day of approval."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "申請中"
+        APPROVED = "approved", "承認済み"
+        REFUSED = "refused", "却下"
+
+    operator = models.ForeignKey(
+        Operator, verbose_name="操作者", on_delete=models.PROTECT, related_name="usage_approvals"
+    )
+    office = models.ForeignKey(Office, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
+    terminal = models.ForeignKey(Terminal, verbose_name="端末", on_delete=models.PROTECT, related_name="+")
+    affairs = models.ManyToManyField(Affair, verbose_name="事務", blank=True, related_name="+")
+    purpose = models.CharField("使用目的", max_length=200)
+    requested_at = models.DateTimeField("申請日時")
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    # The officer's check that no camera, phone or USB memory was brought in
+    # (seeds/001_f00ff35fbf01a749.txt:345-349).
+    devices_checked = models.BooleanField("カメラ・携帯電話・USBメモリ持込みなしの確認", default=False)
+    paper_reference = models.CharField("使用伺い簿の記載（紙）", max_length=60, blank=True)
+    approved_by = models.ForeignKey(
+        Operator, verbose_name="承認者", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField("承認日時", null=True, blank=True)
+    valid_until = models.DateTimeField("有効期限", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "使用伺い"
+        verbose_name_plural = "使用伺い"
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.requested_at:%Y-%m-%d} ({self.get_status_display()})"
+
+
+class ApiToken(models.Model):
+    """REST token (domain.md §9.6): hashed, bound to operator and terminal, idle and day-end expiry."""
+
+    key_hash = models.CharField("トークン（ハッシュ）", max_length=64, unique=True)
+    operator = models.ForeignKey(Operator, verbose_name="操作者", on_delete=models.PROTECT, related_name="+")
+    terminal = models.ForeignKey(Terminal, verbose_name="端末", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("発行日時")
+    last_used_at = models.DateTimeField("最終利用日時")
+    expires_at = models.DateTimeField("有効期限")
+
+    class Meta:
+        verbose_name = "APIトークン"
+        verbose_name_plural = "APIトークン"
+
+    def __str__(self) -> str:
+        return f"token {self.pk} ({self.operator_id})"
+
+
+# --- Auditor sampling (domain.md §11 "Auditor pages") ------------------------------------
+
+
+class SamplingCampaign(models.Model):
+    """抽出監査: N random entries of a period, drawn with a recorded seed."""
+
+    name = models.CharField("名称", max_length=100)
+    period_from = models.DateField("対象期間（自）")
+    period_to = models.DateField("対象期間（至）")
+    size = models.PositiveIntegerField("抽出件数")
+    seed = models.BigIntegerField("乱数シード")
+    created_by = models.ForeignKey(Operator, verbose_name="作成者", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("作成日時")
+
+    class Meta:
+        verbose_name = "抽出監査"
+        verbose_name_plural = "抽出監査"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SamplingItem(models.Model):
+    class Verdict(models.TextChoices):
+        PENDING = "pending", "未判定"
+        APPROPRIATE = "appropriate", "適正"
+        QUESTIONABLE = "questionable", "要確認"
+        INAPPROPRIATE = "inappropriate", "不適正"
+
+    campaign = models.ForeignKey(
+        SamplingCampaign, verbose_name="抽出監査", on_delete=models.CASCADE, related_name="items"
+    )
+    # No database foreign key: the log's primary key is (sequence, recorded_at) and old months are dropped.
+    entry_sequence = models.BigIntegerField("操作履歴の連番")
+    entry_operator = models.ForeignKey(
+        Operator, verbose_name="操作者", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewer = models.ForeignKey(Operator, verbose_name="確認者", on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField("判定", max_length=14, choices=Verdict.choices, default=Verdict.PENDING)
+    document_checked = models.CharField("確認した書類", max_length=200, blank=True)
+    finding = models.TextField("所見", blank=True)
+    reviewed_at = models.DateTimeField("判定日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "抽出監査の対象"
+        verbose_name_plural = "抽出監査の対象"
+        ordering = ["campaign", "entry_sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "entry_sequence"], name="audit_sampling_item_unique"),
+            # The reviewer is never the entry's operator (domain.md §11).
+            models.CheckConstraint(
+                condition=~models.Q(reviewer=models.F("entry_operator")) | models.Q(entry_operator__isnull=True),
+                name="audit_sampling_reviewer_not_operator",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.entry_sequence}"

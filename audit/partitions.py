@@ -82,4 +82,6 @@ def partition_months(*, using: BaseDatabaseWrapper | None = None) -> list[dt.dat
 def partition_drop(month: dt.date, *, using: BaseDatabaseWrapper | None = None) -> None:
     """Drop one whole month (the purge's only way to remove log rows; the trigger blocks DELETE)."""
     with (using or connection).cursor() as cursor:
+        # Deferred foreign-key checks still pending in this transaction would block the DROP.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP TABLE IF EXISTS {partition_name(month_start(month))}")

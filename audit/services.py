@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model
 
 from audit import partitions
-from audit.models import Affair, OperationKind, OperationLogEntry, Operator, Terminal
+from audit.checkpoints import checkpoint_export, checkpoint_message, signing_key, signing_public_key_hex
+from audit.models import (
+    Affair,
+    OperationKind,
+    OperationLogCheckpoint,
+    OperationLogEntry,
+    Operator,
+    Terminal,
+)
 from audit.oplog import GENESIS, canonical_entry, chain_hash, reject_floats
 from jukinet import clock
+from jukinet.config import setting_value
 
 # Any constant works; it only has to be the same in every process appending to the log.
 OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
@@ -73,13 +85,9 @@ def _lock_and_read_head() -> tuple[int, bytes]:
         cursor.execute("SELECT sequence, hash FROM audit_operationloghead WHERE id = 1")
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(
-                "SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1"
-            )
+            cursor.execute("SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1")
             row = cursor.fetchone() or (0, GENESIS)
-            cursor.execute(
-                "INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row)
-            )
+            cursor.execute("INSERT INTO audit_operationloghead (id, sequence, hash) VALUES (1, %s, %s)", list(row))
     return int(row[0]), bytes(row[1])
 
 
@@ -171,8 +179,6 @@ def entry_canonical(entry: OperationLogEntry) -> bytes:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -191,3 +197,150 @@ def _ensure_partition(moment: Any) -> None:
     if not partitions.partition_exists(month):
         partitions.partition_create(month)
     transaction.on_commit(lambda: _known_partitions.add(name))
+
+
+# --- Checkpoints and retention (domain.md §11 "Integrity", §13) --------------------------
+
+
+@transaction.atomic
+def operation_log_checkpoint_sign(*, sequence: int, reason: str) -> OperationLogCheckpoint:
+    """Sign the entry `sequence` after verifying the chain up to it from the previous valid checkpoint."""
+    from audit.verify import operation_log_verify
+
+    existing = OperationLogCheckpoint.objects.filter(sequence=sequence, reason=reason).first()
+    if existing is not None:
+        return existing
+    entry = OperationLogEntry.objects.get(sequence=sequence)
+    previous = OperationLogCheckpoint.objects.filter(sequence__lt=sequence).order_by("-sequence").first()
+    verdict = operation_log_verify(start=previous.sequence + 1 if previous else None, end=sequence)
+    if not verdict.ok:
+        raise OperationLogError(f"refusing to sign a broken chain: {verdict.summary()}")
+    message = checkpoint_message(sequence=sequence, head=bytes(entry.hash), recorded_at=entry.recorded_at)
+    signature = signing_key().sign(message)
+    checkpoint = OperationLogCheckpoint.objects.create(
+        sequence=sequence,
+        entry_recorded_at=entry.recorded_at,
+        hash=bytes(entry.hash),
+        reason=reason,
+        signed_at=clock.now(),
+        public_key=signing_public_key_hex(),
+        signature=signature,
+    )
+    checkpoint_export(
+        sequence=sequence,
+        head=bytes(entry.hash),
+        recorded_at=entry.recorded_at,
+        reason=reason,
+        signature=signature,
+    )
+    operation_log_record(
+        actor="system:oplog",
+        kind=OperationKind.CHECKPOINT_SIGNED,
+        targets=[checkpoint],
+        conditions={"sequence": sequence, "reason": reason},
+    )
+    return checkpoint
+
+
+def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[OperationLogCheckpoint]:
+    """The beat job: one checkpoint on the last entry of every ended month, and a periodic one on the head
+    when the last is older than OPLOG_CHECKPOINT_HOURS (default daily)."""
+    moment = now or clock.now()
+    signed = []
+    this_month = clock.start_of_day(partitions.month_start(clock.local_date(moment)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT max(sequence) FROM audit_operationlogentry WHERE recorded_at < %s"
+            " GROUP BY date_trunc('month', recorded_at AT TIME ZONE 'Asia/Tokyo') ORDER BY 1",
+            [this_month],
+        )
+        month_ends = [row[0] for row in cursor.fetchall()]
+    done = set(
+        OperationLogCheckpoint.objects.filter(sequence__in=month_ends, reason="month_end").values_list(
+            "sequence", flat=True
+        )
+    )
+    for sequence in month_ends:
+        if sequence not in done:
+            signed.append(operation_log_checkpoint_sign(sequence=sequence, reason="month_end"))
+    hours = int(setting_value("OPLOG_CHECKPOINT_HOURS", on=clock.local_date(moment)))
+    latest = OperationLogCheckpoint.objects.filter(reason="daily").order_by("-signed_at").first()
+    head = OperationLogEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    due = latest is None or latest.signed_at <= moment - dt.timedelta(hours=hours)
+    if head is not None and due and (latest is None or head > latest.sequence):
+        signed.append(operation_log_checkpoint_sign(sequence=head, reason="daily"))
+    return signed
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+@transaction.atomic
+def operation_log_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, Any]:
+    """Drop the months whose every entry is older than RETENTION_YEARS (domain.md §13).
+
+    Before dropping, the last dropped entry gets a signed checkpoint (the month-end one if present), so
+    `verify_operation_log` starts from it afterwards. Only whole partitions go; DELETE stays impossible.
+    """
+    cutoff = _years_before(as_of, settings.RETENTION_YEARS)
+    current = partitions.month_start(clock.today())
+    expired = [m for m in partitions.partition_months() if partitions.next_month(m) <= cutoff and m < current]
+    names = [partitions.partition_name(m) for m in expired]
+    rows, anchor = 0, None
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"SELECT count(*), max(sequence) FROM {name}")  # noqa: S608 - name from a date
+            count, top = cursor.fetchone()  # type: ignore[misc]
+            rows += count
+            anchor = top if top is not None else anchor
+    report = {"as_of": as_of.isoformat(), "partitions": names, "rows": rows, "anchor": anchor}
+    if dry_run or not names:
+        return report
+    if anchor is not None and not _has_valid_checkpoint(anchor):
+        operation_log_checkpoint_sign(sequence=anchor, reason="purge")
+    for month in expired:
+        partitions.partition_drop(month)
+    operation_log_record(actor="system:purge", kind=OperationKind.PURGE, conditions=report, result_count=rows)
+    return report
+
+
+def _has_valid_checkpoint(sequence: int) -> bool:
+    return OperationLogCheckpoint.objects.filter(sequence=sequence, public_key=signing_public_key_hex()).exists()
+
+
+def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
+    """Create this month's and the next months' partitions (beat job), so appends never create them."""
+    return partitions.partitions_ensure(first=clock.today(), months=months + 1)
+
+
+# --- Terminals (domain.md §10.2) ---------------------------------------------------------
+
+
+@transaction.atomic
+def terminal_register(
+    *, name: str, kind: str, office: Any, capabilities: Iterable[str], registered_by: Operator | str
+) -> tuple[Terminal, str]:
+    """Register a terminal; returns it and its key (shown once; only the SHA-256 is stored)."""
+    import secrets
+
+    from audit.access import credential_hash
+
+    key = secrets.token_urlsafe(24)
+    terminal = Terminal.objects.create(
+        name=name,
+        kind=kind,
+        office=office,
+        capabilities=list(capabilities),
+        credential_hash=credential_hash(key),
+    )
+    operation_log_record(actor=registered_by, kind=OperationKind.TERMINAL_REGISTERED, targets=[terminal])
+    return terminal, key
+
+
+@transaction.atomic
+def terminal_enrolment_record(*, operator: Operator, terminal: Terminal) -> None:
+    operation_log_record(actor=operator, kind=OperationKind.TERMINAL_ENROLLED, terminal=terminal, targets=[terminal])

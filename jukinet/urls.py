@@ -1,15 +1,17 @@
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from audit import views as audit_views
 from jukinet import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password + TOTP, lockout and logging (audit, domain.md §10.2) replace Django's own login views.
+    path("login/", audit_views.login_view, name="login"),
+    path("logout/", audit_views.logout_view, name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("audit.urls")),
     path("", include("provision.urls")),
 ]
 

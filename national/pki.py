@@ -147,9 +147,7 @@ def issue(
         .not_valid_after(_now() + dt.timedelta(days=VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
-            ),
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]),
             critical=False,
         )
         .add_extension(
@@ -172,9 +170,7 @@ def issue(
     return cert_out
 
 
-def init(
-    directory: Path = DEFAULT_PKI_DIR, *, server_names: tuple[str, ...] = DEFAULT_SERVER_NAMES
-) -> PkiPaths:
+def init(directory: Path = DEFAULT_PKI_DIR, *, server_names: tuple[str, ...] = DEFAULT_SERVER_NAMES) -> PkiPaths:
     """Create whatever is missing; an existing complete PKI is left untouched (idempotent)."""
     paths = PkiPaths(Path(directory))
     if paths.complete():
@@ -225,9 +221,7 @@ def normalize_fingerprint(value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     init_cmd = sub.add_parser("init", help="create the CA, server and client certificates if missing")
     init_cmd.add_argument("--dir", type=Path, default=DEFAULT_PKI_DIR)

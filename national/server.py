@@ -262,11 +262,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- endpoints ---------------------------------------------------------------------------------
     def _updates(self, body: Any) -> None:
-        if (
-            not isinstance(body, dict)
-            or body.get("file") not in FILES
-            or not isinstance(body.get("updates"), list)
-        ):
+        if not isinstance(body, dict) or body.get("file") not in FILES or not isinstance(body.get("updates"), list):
             self._send(HTTPStatus.BAD_REQUEST, {"error": "expected {file, updates}"})
             return
         if len(body["updates"]) > UPDATES_MAX:
@@ -319,9 +315,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _admin(self, method: str, path: str, body: Any) -> None:
         if path == "/v1/stats" and method == "GET":
-            self._send(
-                HTTPStatus.OK, {**self.server.store.stats(), "faults": asdict(self.server.fault_snapshot())}
-            )
+            self._send(HTTPStatus.OK, {**self.server.store.stats(), "faults": asdict(self.server.fault_snapshot())})
             return
         if not self._loopback():
             self._send(HTTPStatus.FORBIDDEN, {"error": "loopback_only"})
@@ -371,9 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="SHA-256 of an accepted client certificate (repeatable; default: the PKI's client.crt)",
     )
-    parser.add_argument(
-        "--seed-population", type=int, default=1000, help="synthetic out-of-prefecture persons"
-    )
+    parser.add_argument("--seed-population", type=int, default=1000, help="synthetic out-of-prefecture persons")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exclude-prefecture", default=os.environ.get("PREFECTURE_CODE", "35"))
     parser.add_argument("--fault", choices=FAULT_MODES, default="none")
@@ -388,14 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_server(args: argparse.Namespace) -> NationalServer:
     paths = pki.init(args.pki_dir)  # creates the CA and both certificates on first start
-    pins = {pki.normalize_fingerprint(pin) for pin in args.client_pin} or {
-        pki.fingerprint_file(paths.client_cert)
-    }
+    pins = {pki.normalize_fingerprint(pin) for pin in args.client_pin} or {pki.fingerprint_file(paths.client_cert)}
     store = Store(args.data_dir / "national.sqlite3")
     if args.seed_population:
-        pairs = list(
-            generate(args.seed_population, seed=args.seed, exclude_prefecture=args.exclude_prefecture)
-        )
+        pairs = list(generate(args.seed_population, seed=args.seed, exclude_prefecture=args.exclude_prefecture))
         added = store.seed("identity", (identity for identity, _ in pairs))
         store.seed("furyo", (furyo for _, furyo in pairs))
         log.info("seeded population=%d new=%d", args.seed_population, added)

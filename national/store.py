@@ -160,9 +160,7 @@ def _count(update: Mapping[str, Any], name: str, *, nullable: bool = False) -> N
 def key_of(update: Mapping[str, Any]) -> dict[str, Any]:
     """The acknowledgement key as far as it can be read (a malformed update echoes what it has)."""
     return {
-        "resident_code": update.get("resident_code")
-        if isinstance(update.get("resident_code"), str)
-        else None,
+        "resident_code": update.get("resident_code") if isinstance(update.get("resident_code"), str) else None,
         "update_sequence": update.get("update_sequence") if _is_int(update.get("update_sequence")) else None,
         "revision": update.get("revision") if _is_int(update.get("revision")) else None,
     }
@@ -175,9 +173,9 @@ def validate_update(file: str, update: object) -> dict[str, Any]:
     if file == "furyo" and "individual_number" in update:
         # domain.md §5.2: file (2) never carries a 個人番号, not even null.
         raise UpdateRejected("individual_number_not_allowed")
-    allowed = (
-        set(IDENTITY_FIELDS) | set(IDENTITY_OPTIONAL) if file == "identity" else set(FURYO_FIELDS)
-    ) | set(KEY_FIELDS)
+    allowed = (set(IDENTITY_FIELDS) | set(IDENTITY_OPTIONAL) if file == "identity" else set(FURYO_FIELDS)) | set(
+        KEY_FIELDS
+    )
     unknown = sorted(set(update) - allowed)
     if unknown:
         raise UpdateRejected(f"unknown_field:{unknown[0]}")
@@ -328,9 +326,7 @@ class Store:
                 raise
         return outcome
 
-    def _receive_one(
-        self, file: str, update: dict[str, Any], now: str, outcome: BatchOutcome
-    ) -> dict[str, Any]:
+    def _receive_one(self, file: str, update: dict[str, Any], now: str, outcome: BatchOutcome) -> dict[str, Any]:
         db = self._db
         code, sequence, revision = update["resident_code"], update["update_sequence"], update["revision"]
         key = {"resident_code": code, "update_sequence": sequence, "revision": revision}
@@ -426,8 +422,7 @@ class Store:
             try:
                 before = self._db.total_changes
                 self._db.executemany(
-                    "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'seed', ?)"
-                    " ON CONFLICT DO NOTHING",
+                    "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'seed', ?) ON CONFLICT DO NOTHING",
                     rows,
                 )
                 inserted = self._db.total_changes - before

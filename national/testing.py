@@ -68,9 +68,7 @@ def running_server(
             if line.startswith(b"READY ") or process.poll() is not None:
                 break
         if not line.startswith(b"READY "):
-            raise RuntimeError(
-                f"national server did not start: {log_file.read_text(errors='replace')[-2000:]}"
-            )
+            raise RuntimeError(f"national server did not start: {log_file.read_text(errors='replace')[-2000:]}")
         url = line.decode().split()[1]
         yield RunningServer(
             url=url,

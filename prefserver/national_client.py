@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import select
 import ssl
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from urllib.parse import urlsplit
 File = Literal["identity", "furyo"]
 FILES: tuple[str, ...] = ("identity", "furyo")
 UPDATES_PER_REQUEST_MAX = 10_000
+ACCEPTANCE_WAIT_SECONDS = 5.0
 
 
 class NationalError(Exception):
@@ -167,9 +170,7 @@ class NationalClient:
     def _connect(self) -> http.client.HTTPSConnection:
         if self._connection is not None:
             return self._connection
-        connection = http.client.HTTPSConnection(
-            self.host, self.port, timeout=self.timeout, context=self._context
-        )
+        connection = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._context)
         try:
             connection.connect()
         except ssl.SSLCertVerificationError:
@@ -180,17 +181,48 @@ class NationalClient:
             raise _classify_ssl_error(exc) from None
         except OSError as exc:
             connection.close()
-            raise NationalUnavailable(
-                f"cannot connect to the national server ({type(exc).__name__})"
-            ) from None
+            raise NationalUnavailable(f"cannot connect to the national server ({type(exc).__name__})") from None
         sock = connection.sock
         der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
         if der is None or hashlib.sha256(der).hexdigest() != self.pin:
             # Verified by the CA but not the pinned certificate: close before sending anything.
             connection.close()
             raise NationalAuthError("the national server certificate does not match the pin")
+        try:
+            self._await_acceptance(sock)
+        except BaseException:
+            connection.close()
+            raise
         self._connection = connection
         return connection
+
+    def _await_acceptance(self, sock: ssl.SSLSocket) -> None:
+        """Under TLS 1.3 the server judges our certificate after our side of the handshake is done. Wait
+        for its verdict before sending anything: session tickets mean accepted, an alert means refused."""
+        if sock.version() != "TLSv1.3":
+            return  # TLS 1.2: the server's verdict was part of connect()
+        deadline = time.monotonic() + min(self.timeout, ACCEPTANCE_WAIT_SECONDS)
+        sock.setblocking(False)
+        try:
+            while not (sock.session is not None and sock.session.has_ticket):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return  # a server that issues no tickets: its verdict comes with the first answer
+                select.select([sock], [], [], remaining)
+                try:
+                    if sock.recv(1) == b"":
+                        raise NationalUnavailable("national server closed the connection after the handshake")
+                    return  # unsolicited data: the server accepted us (and will be read as a response)
+                except ssl.SSLWantReadError:
+                    continue
+                except ssl.SSLError as exc:
+                    raise _classify_ssl_error(exc) from None
+                except OSError as exc:
+                    raise NationalUnavailable(
+                        f"national server dropped the connection ({type(exc).__name__})"
+                    ) from None
+        finally:
+            sock.settimeout(self.timeout)
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -214,9 +246,7 @@ class NationalClient:
                     self._drop()
                     if reused and attempt == 0:
                         continue
-                    raise NationalUnavailable(
-                        f"national server did not answer ({type(exc).__name__})"
-                    ) from None
+                    raise NationalUnavailable(f"national server did not answer ({type(exc).__name__})") from None
                 if response.will_close:
                     self._drop()
                 return _decode(response.status, raw)
@@ -299,15 +329,11 @@ class NationalClient:
             return LookupResult("several", count=count if isinstance(count, int) else None)
         raise NationalUnavailable("national server sent an unexpected lookup answer")
 
-    def sequences_of(
-        self, resident_codes: Sequence[str], *, file: File = "identity"
-    ) -> dict[str, int | None]:
+    def sequences_of(self, resident_codes: Sequence[str], *, file: File = "identity") -> dict[str, int | None]:
         """The update_sequence the national server holds for each code (None: not held)."""
         if not resident_codes:
             return {}
-        answer = self._request(
-            "POST", "/v1/sequences", {"file": file, "resident_codes": list(resident_codes)}
-        )
+        answer = self._request("POST", "/v1/sequences", {"file": file, "resident_codes": list(resident_codes)})
         sequences = answer.get("sequences") if isinstance(answer, dict) else None
         if not isinstance(sequences, dict):
             raise NationalUnavailable("national server sent an unexpected sequences answer")

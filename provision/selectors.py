@@ -240,9 +240,17 @@ def _emigrant_number(version: FuryoVersion, affair: Affair, record_id: int) -> s
 def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | None, capability: str) -> Terminal:
     if terminal is None or not terminal.can(capability):
         raise Refused("Q09")
-    if not access.usage_approval_valid(operator=operator, terminal=terminal, on=clock.today()):
+    if not access.may_see_personal_data(operator, capability):
+        raise Refused("Q02")  # the contractor, and roles without this capability (§10.1)
+    if not access.usage_approval_valid(operator=operator, terminal=terminal):
         raise Refused("Q10")
     return terminal
+
+
+def _check_affair_approval(operator: Operator, terminal: Terminal, affair: Affair) -> None:
+    # A usage approval that names affairs covers only those (§10.4); checked once the affair is known.
+    if not access.usage_approval_valid(operator=operator, terminal=terminal, affair=affair):
+        raise Refused("Q10")
 
 
 def _affair(code: str, on: dt.date) -> Affair:
@@ -312,6 +320,7 @@ def release_lookup(
         capability = Terminal.Capability.MEDIA_EXPORT if channel == Channel.MEDIA else Terminal.Capability.PROVIDE
         _check_terminal_and_approval(operator=operator, terminal=terminal, capability=capability)
         affair = _affair(affair_code, clock.today())
+        _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
         if target is None or file not in affair.files or not affair.recipients.filter(pk=target.pk).exists():
             raise Refused("Q02")
         if file == FURYO and "individual_number" in c:
@@ -408,6 +417,7 @@ def national_release(
     try:
         _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.PROVIDE)
         affair = _affair(affair_code, clock.today())
+        _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
         if (
             target is None
             or not affair.national_query
@@ -528,6 +538,7 @@ def _national_items(raw: dict[str, Any], file: str, include_individual_number: b
 def _staff_affair(operator: Operator, terminal: Terminal | None, affair_code: str, file: str) -> Affair:
     _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.SEARCH)
     affair = _affair(affair_code, clock.today())
+    _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
     staff = any(operator.has_role(r) for r in STAFF_ROLES)
     if not staff or affair.category not in STAFF_CATEGORIES or file not in affair.files:
         raise Refused("Q02")

@@ -88,6 +88,9 @@ def main() -> int:
     manage("migrate", "--noinput", "-v", "0")
     manage("load_reference")
     manage("demo_setup")
+    if (ROOT / "national" / "pki.py").exists():
+        # The national link's PKI exists before any process that talks over it starts (idempotent).
+        subprocess.run([PY, str(ROOT / "national" / "pki.py"), "init"], cwd=ROOT, env=ENV, check=True)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     for name, cmd in processes():
         print(f"[run] starting {name}", flush=True)

@@ -31,7 +31,7 @@ CREATE INDEX audit_oplog_targets_idx ON audit_operationlogentry USING gin (targe
 -- Append-only (domain.md §11): UPDATE and DELETE are rejected; only the purge drops whole partitions.
 CREATE FUNCTION audit_oplog_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'operation log is append-only: % rejected', TG_OP USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION '% is append-only: % rejected', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
 END
 $$;
 CREATE TRIGGER audit_oplog_append_only BEFORE UPDATE OR DELETE ON audit_operationlogentry

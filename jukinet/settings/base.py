@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "audit.middleware.IdleLockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -99,13 +100,14 @@ TEMPLATES = [
 
 DATABASES = {
     "default": database_from_url(
-        env_str("DATABASE_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/jukinet"),
+        # Default: the project-local cluster of scripts/services.sh.
+        env_str("DATABASE_URL", f"postgresql://jukinet:jukinet@127.0.0.1:{env_int('JUKINET_PG_PORT', 54329)}/jukinet"),
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:63799/0")
+REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{env_int('JUKINET_REDIS_PORT', 63799)}/0")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -151,6 +153,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
+# audit: operator tokens bound to a terminal (domain.md §9.6); every 401 is logged.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["audit.authentication.OperatorTokenAuthentication"]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "audit.authentication.api_exception_handler"
+OTP_TOTP_ISSUER = "jukinet"
 SPECTACULAR_SETTINGS = {
     "TITLE": "jukinet 都道府県サーバ API",
     "VERSION": "1",
@@ -171,6 +177,30 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# audit: log checkpoints hourly (signed when OPLOG_CHECKPOINT_HOURS have passed, and at every month end),
+# partitions ahead daily, retention purge monthly; revocation sweep daily at 00:00; reconciliation weekly.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["audit-oplog-checkpoint"] = {
+    "task": "audit.tasks.oplog_checkpoint_task",
+    "schedule": crontab(minute=5),
+}
+CELERY_BEAT_SCHEDULE["audit-oplog-partitions"] = {
+    "task": "audit.tasks.oplog_partitions_task",
+    "schedule": crontab(minute=15, hour=0),
+}
+CELERY_BEAT_SCHEDULE["audit-oplog-purge"] = {
+    "task": "audit.tasks.oplog_purge_task",
+    "schedule": crontab(minute=30, hour=1, day_of_month=1),
+}
+CELERY_BEAT_SCHEDULE["audit-revocation-sweep"] = {
+    "task": "audit.tasks.revocation_sweep_task",
+    "schedule": crontab(minute=0, hour=0),
+}
+CELERY_BEAT_SCHEDULE["audit-access-right-reconciliation"] = {
+    "task": "audit.tasks.access_right_reconciliation_task",
+    "schedule": crontab(minute=0, hour=6, day_of_week=1),
+}
 # Provision records: monthly partitions ahead, months past RETENTION_YEARS dropped (domain.md §13).
 CELERY_BEAT_SCHEDULE["provision-records-purge"] = {
     "task": "provision.tasks.provision_records_purge_task",

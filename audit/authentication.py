@@ -1,0 +1,225 @@
+"""Login with password + TOTP, lockout, unlock, API tokens (domain.md §9.6, §10.2).
+
+Every attempt, failures included, writes its operation-log entry in a transaction that commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import django_otp
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp.models import Device
+from rest_framework import authentication, exceptions
+
+from audit.access import TERMINAL_HEADER, terminal_from_request, usage_approval_valid
+from audit.models import ApiToken, OperationKind, Operator, Role, Terminal
+from audit.services import operation_log_record
+from jukinet import clock
+from jukinet.config import setting_value
+
+FAILED_MESSAGE = "操作者ID、パスワードまたはワンタイムパスワードが正しくありません。"
+LOCKED_MESSAGE = "アカウントがロックされています。管理者にロックの解除を依頼してください。"
+_SAFE_USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,40}$")
+
+
+class ApplicationError(Exception):
+    """A refused request, with a Japanese message for the user."""
+
+
+@dataclass
+class LoginResult:
+    operator: Operator | None
+    device: Device | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _attempted_username(username: str) -> str:
+    # Only a well-formed operator id is kept; anything else (possibly typed personal data) is not.
+    if _SAFE_USERNAME.match(username) and not re.fullmatch(r"\d{11,12}", username):
+        return username
+    return "(invalid)"
+
+
+@transaction.atomic
+def operator_login_check(*, username: str, password: str, otp: str, terminal: Terminal | None = None) -> LoginResult:
+    """Password, then OTP. Consecutive failures lock the account at LOGIN_LOCKOUT_ATTEMPTS (§10.2)."""
+    operator = Operator.objects.select_for_update().filter(username=username, is_active=True).first()
+    if operator is None:
+        operation_log_record(
+            actor="anonymous:login",
+            kind=OperationKind.LOGIN_FAILED,
+            terminal=terminal,
+            outcome="failed",
+            conditions={"username": _attempted_username(username), "reason": "unknown"},
+        )
+        return LoginResult(None, None, FAILED_MESSAGE)
+    if operator.locked_at is not None:
+        operation_log_record(
+            actor=operator,
+            kind=OperationKind.LOGIN_FAILED,
+            terminal=terminal,
+            outcome="failed",
+            conditions={"reason": "locked"},
+        )
+        return LoginResult(operator, None, LOCKED_MESSAGE)
+    if not operator.check_password(password):
+        return _login_failed(operator, terminal, OperationKind.LOGIN_FAILED, "password")
+    device = django_otp.match_token(operator, otp.strip()) if otp else None
+    if device is None:
+        return _login_failed(operator, terminal, OperationKind.OTP_FAILED, "otp")
+    operator.failed_login_count = 0
+    operator.last_login = clock.now()
+    operator.save(update_fields=["failed_login_count", "last_login"])
+    operation_log_record(actor=operator, kind=OperationKind.LOGIN, terminal=terminal)
+    return LoginResult(operator, device, None)
+
+
+def _login_failed(operator: Operator, terminal: Terminal | None, kind: OperationKind, reason: str) -> LoginResult:
+    operator.failed_login_count += 1
+    limit = int(setting_value("LOGIN_LOCKOUT_ATTEMPTS"))
+    locked = operator.failed_login_count >= limit
+    if locked:
+        operator.locked_at = clock.now()
+    operator.save(update_fields=["failed_login_count", "locked_at"])
+    operation_log_record(
+        actor=operator,
+        kind=kind,
+        terminal=terminal,
+        outcome="failed",
+        conditions={"reason": reason, "consecutive": operator.failed_login_count},
+    )
+    if locked:
+        operation_log_record(
+            actor=operator,
+            kind=OperationKind.ACCOUNT_LOCKED,
+            terminal=terminal,
+            conditions={"attempts": limit},
+        )
+        return LoginResult(operator, None, LOCKED_MESSAGE)
+    return LoginResult(operator, None, FAILED_MESSAGE)
+
+
+@transaction.atomic
+def operator_unlock(*, operator: Operator, administrator: Operator) -> Operator:
+    """Only an administrator, never for their own account (domain.md §10.1)."""
+    if not administrator.has_role(Role.ADMINISTRATOR) or administrator.has_role(Role.CONTRACTOR):
+        raise ApplicationError("ロックの解除は管理者のみ行えます。")
+    if administrator.pk == operator.pk:
+        raise ApplicationError("自分のアカウントのロックは解除できません。")
+    operator.locked_at = None
+    operator.failed_login_count = 0
+    operator.save(update_fields=["locked_at", "failed_login_count"])
+    operation_log_record(actor=administrator, kind=OperationKind.ACCOUNT_UNLOCKED, targets=[operator])
+    return operator
+
+
+@transaction.atomic
+def operator_logout_record(*, operator: Operator, terminal: Terminal | None, idle: bool = False) -> None:
+    kind = OperationKind.IDLE_LOCKED if idle else OperationKind.LOGOUT
+    operation_log_record(actor=operator, kind=kind, terminal=terminal)
+
+
+@transaction.atomic
+def unauthenticated_call_record(*, request: HttpRequest, channel: str = "api") -> None:
+    """401 answers are logged too (domain.md §11): path only, never the body."""
+    kind = OperationKind.UNAUTHENTICATED_CS_CALL if channel == "cs" else OperationKind.UNAUTHENTICATED_API_CALL
+    operation_log_record(
+        actor=f"anonymous:{channel}",
+        kind=kind,
+        terminal=terminal_from_request(request),
+        outcome="failed",
+        conditions={"path": request.path[:200], "method": request.method or ""},
+    )
+
+
+# --- REST tokens (domain.md §9.6) --------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_issue(*, operator: Operator, terminal: Terminal) -> tuple[str, ApiToken]:
+    """A token bound to operator and terminal; expires at 24:00 of today's usage approval (or today)."""
+    now = clock.now()
+    approval = usage_approval_valid(operator=operator, terminal=terminal, at=now)
+    day_end = clock.end_of_day(clock.local_date(now))
+    expires_at = min(day_end, approval.valid_until) if approval and approval.valid_until else day_end
+    token = secrets.token_urlsafe(32)
+    record = ApiToken.objects.create(
+        key_hash=_token_hash(token),
+        operator=operator,
+        terminal=terminal,
+        created_at=now,
+        last_used_at=now,
+        expires_at=expires_at,
+    )
+    operation_log_record(actor=operator, kind=OperationKind.API_TOKEN_ISSUED, terminal=terminal, targets=[record])
+    return token, record
+
+
+def api_token_check(*, token: str, terminal: Terminal | None) -> ApiToken | None:
+    """The live token for this terminal, its idle clock moved; None if unknown, expired, idle or elsewhere."""
+    record = ApiToken.objects.select_related("operator", "terminal").filter(key_hash=_token_hash(token)).first()
+    if record is None or terminal is None or record.terminal_id != terminal.pk:
+        return None
+    now = clock.now()
+    idle = dt.timedelta(minutes=int(setting_value("IDLE_LOCK_MINUTES")))
+    operator = record.operator
+    if now >= record.expires_at or now - record.last_used_at > idle:
+        return None
+    if not operator.is_active or operator.locked_at is not None:
+        return None
+    ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    return record
+
+
+class OperatorTokenAuthentication(authentication.BaseAuthentication):
+    """DRF authentication: `Authorization: Bearer <token>` plus the same terminal credential (§9.6)."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Any) -> tuple[Operator, ApiToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("認証情報が正しくありません。")
+        record = api_token_check(token=header[1].decode(errors="replace"), terminal=terminal_from_request(request))
+        if record is None:
+            raise exceptions.AuthenticationFailed("トークンが無効か、有効期限が切れています。")
+        return record.operator, record
+
+    def authenticate_header(self, request: Any) -> str:
+        return self.keyword
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """DRF exception handler: every 401 writes an operation-log entry (domain.md §9.2, §11)."""
+    from rest_framework.views import exception_handler
+
+    from audit.access import NotVerified
+
+    if isinstance(exc, NotVerified):
+        exc = exceptions.NotAuthenticated()
+    response = exception_handler(exc, context)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        request = context.get("request")
+        if request is not None:
+            unauthenticated_call_record(request=request._request)
+    return response
+
+
+__all__ = ["TERMINAL_HEADER", "api_token_issue", "operator_login_check"]
