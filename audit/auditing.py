@@ -212,15 +212,9 @@ def sampling_campaign_create(
         # when no auditor outside it exists (auditors' own log reads): then counted and logged as a fallback.
         eligible = [r for r in reviewers if r.pk != operator_id]
         if not same_office and operator_id:
-<<<<<<< HEAD
-            eligible = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)] or [
-                r for r in reviewers if r.pk != operator_id
-            ]
-=======
             elsewhere = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)]
             same_office_fallbacks += not elsewhere and bool(eligible)
             eligible = elsewhere or eligible
->>>>>>> refs/heads/audit
         if not eligible:
             raise AuditError(f"連番{sequence}の確認者を割り当てられません（操作者以外の監査担当がいません）。")
         items.append(

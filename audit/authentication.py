@@ -133,15 +133,11 @@ def operator_logout_record(*, operator: Operator, terminal: Terminal | None, idl
 @transaction.atomic
 def unauthenticated_call_record(*, request: HttpRequest, channel: str = "api") -> None:
     """401 answers are logged too (domain.md §11): path only, never the body."""
-<<<<<<< HEAD
-    kind = OperationKind.UNAUTHENTICATED_CS_CALL if channel == "cs" else OperationKind.UNAUTHENTICATED_API_CALL
-=======
     kinds = {
         "cs": OperationKind.UNAUTHENTICATED_CS_CALL,
         "screen": OperationKind.UNAUTHENTICATED_SCREEN_ACCESS,
     }
     kind = kinds.get(channel, OperationKind.UNAUTHENTICATED_API_CALL)
->>>>>>> refs/heads/audit
     operation_log_record(
         actor=f"anonymous:{channel}",
         kind=kind,

@@ -46,10 +46,7 @@ class ApplicationForm(forms.Form):
 
 class LogSearchForm(forms.Form):
     operator = forms.ModelChoiceField(label="操作者", queryset=Operator.objects.order_by("username"), required=False)
-<<<<<<< HEAD
-=======
     office = forms.ModelChoiceField(label="所属・提供先", queryset=Office.objects.all(), required=False)
->>>>>>> refs/heads/audit
     resident_code = forms.CharField(label="対象者（住民票コード）", max_length=11, required=False)
     target_id = forms.CharField(label="対象ID", max_length=40, required=False)
     affair = forms.CharField(label="事務コード", max_length=20, required=False)

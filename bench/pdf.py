@@ -101,22 +101,15 @@ def main() -> int:
     render_pdf(samples.decision_notice(), letterhead=letterhead)  # warm-up: cmaps, templates, fonts
 
     sheet = samples.confirmation_sheet(name=samples.GAIJI_NAME + "・" + samples.IVS_NAME)
-    results = [
-        measure("確認書", sheet, letterhead, max(args.repeat * 5, 15))
-    ]  # 1 page: more runs, less noise
+    results = [measure("確認書", sheet, letterhead, max(args.repeat * 5, 15))]  # 1 page: more runs, less noise
     results.append(measure("提供状況", report_for_pages(args.pages, letterhead), letterhead, args.repeat))
 
     for stat in ("median", "best"):
         worst = max(r[stat] for r in results)
         worst_ratio = max(r[stat] / r[f"{stat}_bare"] for r in results)
         verdict = "OK" if worst <= 250 and worst_ratio <= 1.3 else "OVER TARGET"
-        print(
-            f"targets ({stat}): ≤ 250 ms/page (worst {worst:.1f}),"
-            f" ratio ≤ 1.3 (worst {worst_ratio:.2f}): {verdict}"
-        )
-    print(
-        f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
-    )
+        print(f"targets ({stat}): ≤ 250 ms/page (worst {worst:.1f}), ratio ≤ 1.3 (worst {worst_ratio:.2f}): {verdict}")
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     return 0
 
 

@@ -104,3 +104,31 @@ class FuryoVersion(models.Model):
 
     def __repr__(self) -> str:
         return f"<FuryoVersion #{self.pk} person #{self.person_id}>"
+
+
+class TemporaryIndividualNumber(models.Model):
+    """イ その他: an emigrant's 個人番号 pulled for one provision (domain.md §5.3).
+
+    Lives in its own schema `furyo_temp` (excluded from backups, no restore path), has no foreign key from
+    or to any 附票 model and is linked to the provision record by a plain id. The number is encrypted under
+    the key of the day (`furyo_temp.day_key`, an UNLOGGED table); the hourly purge deletes expired rows and
+    then every day key with no rows left, so no copy in WAL, dead tuples or replicas stays readable.
+    """
+
+    provision_record_id = models.BigIntegerField("提供記録ID", db_index=True)
+    resident_code = models.CharField("住民票コード", max_length=11)
+    key_day = models.DateField("鍵の日付")
+    ciphertext = models.BinaryField("個人番号（暗号文）", editable=False)
+    created_at = models.DateTimeField("取得日時", default=clock.now)
+    expires_at = models.DateTimeField("消去期限", db_index=True)
+
+    class Meta:
+        db_table = 'furyo_temp"."temporary_individual_number'
+        verbose_name = "一時保存個人番号"
+        verbose_name_plural = "一時保存個人番号"
+
+    def __str__(self) -> str:
+        return f"TemporaryIndividualNumber #{self.pk} (provision record #{self.provision_record_id})"
+
+    def __repr__(self) -> str:
+        return f"<TemporaryIndividualNumber #{self.pk} provision record #{self.provision_record_id}>"

@@ -70,6 +70,13 @@ def reset_key_caches() -> None:
     """For key rotation and tests that change the settings."""
     keyring.cache_clear()
     _blind_index_key.cache_clear()
+    _aead.cache_clear()
+
+
+@cache
+def _aead(key: bytes) -> AESGCM:
+    """One AESGCM object per key (building one per row is a measurable cost in bulk loads)."""
+    return AESGCM(key)
 
 
 def associated_data(*, table: str, person_id: int, field: str = "individual_number") -> bytes:
@@ -79,7 +86,7 @@ def associated_data(*, table: str, person_id: int, field: str = "individual_numb
 def encrypt_with_key(plaintext: str, *, key_id: str, key: bytes, aad: bytes) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
     encoded_id = key_id.encode("ascii")
-    return bytes([len(encoded_id)]) + encoded_id + nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), aad)
+    return bytes([len(encoded_id)]) + encoded_id + nonce + _aead(key).encrypt(nonce, plaintext.encode(), aad)
 
 
 def key_id_of(blob: bytes) -> str:
@@ -91,7 +98,7 @@ def decrypt_with_key(blob: bytes, *, key: bytes, aad: bytes) -> str:
     start = 1 + blob[0]
     nonce, ciphertext = blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :]
     try:
-        return AESGCM(key).decrypt(nonce, ciphertext, aad).decode()
+        return _aead(key).decrypt(nonce, ciphertext, aad).decode()
     except InvalidTag as exc:
         raise DecryptionError("個人番号の復号に失敗しました（鍵または関連データが一致しません）") from exc
 

@@ -23,4 +23,23 @@ def demo_setup() -> list[str]:
     from audit.demo import audit_demo_setup  # roles, TOTP, backup codes, demo terminal, usage approvals
 
     lines += audit_demo_setup(DEMO_PASSWORD)
+    lines.extend(demo_population())
     return lines
+
+
+DEMO_POPULATION = 10_000  # residents of the demo dataset (jukinet.population, seed 35)
+
+
+def demo_population() -> list[str]:
+    """Load the synthetic demo population once (skipped when file (1) already holds anyone)."""
+    from django.conf import settings
+
+    from jukinet.population import population_load
+    from prefserver.models import IdentityPerson
+
+    if IdentityPerson.objects.exists():
+        return ["合成住民データ: 投入済みのため省略"]
+    result = population_load(
+        prefecture_code=settings.PREFECTURE_CODE, residents=DEMO_POPULATION, history_per_person=1, seed=35
+    )
+    return [f"合成住民データ: {result.rows['prefserver_identity_person']} 人を投入しました（{result.seconds:.0f} 秒）"]

@@ -101,3 +101,32 @@ class SettingValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.effective_from})"
+
+
+class PurgeRun(models.Model):
+    """One run of a retention purge (domain.md §13): what it removed, when, and whether it was a dry run.
+
+    Until the operation log (audit) is wired in, this is the run's record; the purge services call
+    `_log_purge(run)` once per run for that (jukinet.retention).
+    """
+
+    class Kind(models.TextChoices):
+        HISTORY = "history", "履歴の保存期間経過による消去"
+        TEMPORARY_NUMBERS = "temporary_numbers", "一時保存個人番号の消去"
+
+    kind = models.CharField("種別", max_length=20, choices=Kind.choices)
+    as_of = models.DateTimeField("基準日時")
+    dry_run = models.BooleanField("試行", default=False)
+    started_at = models.DateTimeField("開始日時")
+    finished_at = models.DateTimeField("終了日時", null=True, blank=True)
+    counts = models.JSONField("件数", default=dict)
+    partitions_dropped = models.JSONField("削除したパーティション", default=list)
+    partitions_created = models.JSONField("作成したパーティション", default=list)
+
+    class Meta:
+        verbose_name = "消去の実行記録"
+        verbose_name_plural = "消去の実行記録"
+        indexes = [models.Index(fields=["kind", "started_at"], name="purge_run_kind_started_idx")]
+
+    def __str__(self) -> str:
+        return f"PurgeRun #{self.pk} {self.kind}"

@@ -14,8 +14,14 @@ _VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _WILDCARDS = frozenset("*?%_")
 
 
+_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in (*range(0x3041, 0x3097), 0x309D, 0x309E)}
+# str.isspace() characters (re's \s on str patterns is the same Unicode class), plus ・ for seion_kana.
+_SPACES = re.compile(r"\s+")
+_SPACES_AND_MIDDLE_DOT = re.compile(r"[\s\u30fb]+")
+
+
 def _hiragana_to_katakana(text: str) -> str:
-    return "".join(chr(ord(c) + 0x60) if ("\u3041" <= c <= "\u3096" or "\u309d" <= c <= "\u309e") else c for c in text)
+    return text.translate(_HIRAGANA_TO_KATAKANA)
 
 
 def seion_kana(text: str) -> str:
@@ -24,13 +30,13 @@ def seion_kana(text: str) -> str:
     text = _hiragana_to_katakana(text)
     text = unicodedata.normalize("NFC", _VOICING_MARKS.sub("", unicodedata.normalize("NFD", text)))
     text = text.translate(_SMALL_TO_LARGE)
-    return "".join(c for c in text if not c.isspace() and c != "・")
+    return _SPACES_AND_MIDDLE_DOT.sub("", text)
 
 
 def text_key(text: str) -> str:
     """name_key / address_key: NFKC without variation selectors (IVS included) and spaces."""
     text = _VARIATION_SELECTORS.sub("", unicodedata.normalize("NFKC", text))
-    return "".join(c for c in text if not c.isspace())
+    return _SPACES.sub("", text)
 
 
 name_key = text_key

@@ -114,6 +114,15 @@ def version_values(
     return values
 
 
+def superseded_values(values: dict[str, Any], *, received_on: dt.date) -> dict[str, Any]:
+    """In-memory counterpart of identity_version_supersede for bulk loaders: the same retention rule."""
+    if values["retention_start"] is None:
+        start, expiry = retention_for(received_on)
+        values.update(retention_flag=RetentionFlag.RETAINED, retention_start=start, expiry_year=expiry)
+    values["is_current"] = False
+    return values
+
+
 def identity_version_write(
     *,
     person: IdentityPerson,

@@ -2,7 +2,8 @@
 
 Thin views: parse, call one selector, render. Authentication is an OTP-verified operator (the §9.6 bearer
 token from the audit app, or an OTP-verified session) plus the registered terminal's credential; a request
-without one gets 401 and an operation-log entry, never a Q code or a provision record (§9.2).
+without one gets 401 and an operation-log entry (audit's DRF exception handler), never a Q code or a provision
+record (§9.2).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from audit.authentication import OperatorTokenAuthentication
 from audit.models import OperationKind, Operator
 from audit.services import operation_log_record
 from provision import access
@@ -55,16 +57,8 @@ class OtpSessionScheme(OpenApiAuthenticationExtension):
 
 
 def api_authentication_classes() -> list[type[BaseAuthentication]]:
-    """The audit app's §9.6 bearer token first (when installed), then an OTP-verified session."""
-    classes: list[type[BaseAuthentication]] = []
-    try:
-        from audit.authentication import TokenAuthentication  # type: ignore[import-not-found,attr-defined]
-
-        classes.append(TokenAuthentication)
-    except ImportError:
-        pass
-    classes.append(OtpSessionAuthentication)
-    return classes
+    """The audit app's §9.6 bearer token (bound to the terminal) first, then an OTP-verified session."""
+    return [OperatorTokenAuthentication, OtpSessionAuthentication]
 
 
 @cache
@@ -193,18 +187,6 @@ class ProvisionAPIView(APIView):
     authentication_classes = api_authentication_classes()
     permission_classes = [IsAuthenticated]
     throttle_classes = [OperatorThrottle]
-
-    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
-        if not request.successful_authenticator:
-            with transaction.atomic():
-                operation_log_record(
-                    actor="anonymous:api",
-                    kind=OperationKind.UNAUTHENTICATED_API_CALL,
-                    terminal=access.terminal_for_request(request._request),
-                    outcome="failed",
-                    conditions={"path": request.path},
-                )
-        super().permission_denied(request, message=message, code=code)
 
     def throttled(self, request: Request, wait: float) -> NoReturn:
         with transaction.atomic():

@@ -33,6 +33,7 @@ from provision.selectors import (
     CONDITION_KEYS,
     Refused,
     _affair,
+    _check_affair_approval,
     _check_terminal_and_approval,
     _release_kind,
     logged_conditions,
@@ -130,6 +131,7 @@ def _check_file(
 ) -> Affair:
     _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.MEDIA_EXPORT)
     affair = _affair(affair_code, clock.today())
+    _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
     if not _may_run(operator, recipient) or file not in affair.files:
         raise Refused("Q02")
     if not affair.recipients.filter(pk=recipient.pk).exists():

@@ -68,7 +68,8 @@ class ProvisionRecord(models.Model):
     bulk_request_id = models.BigIntegerField("一括提供依頼ID", null=True, blank=True)
 
     class Meta:
-        managed = False  # partitioned by month in SQL (migration 0001, provision.partitions)
+        # Partitioned by month: the migration creates the table in SQL (provision.partitions); Django manages
+        # only its state, so that test flushes truncate it with the tables it references.
         db_table = "provision_record"
         verbose_name = "提供・移転の記録"
         verbose_name_plural = "提供・移転の記録"

@@ -26,11 +26,13 @@ from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal
 from audit.selectors import affair_in_force
 from audit.services import operation_log_record
 from furyo.models import FuryoPerson, FuryoStatus, FuryoVersion
+from furyo.temporary_numbers import temporary_number_store
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
 from jukinet.models import Prefecture
 from jukinet.search_keys import address_key, has_wildcard, name_key, seion_kana
+from prefserver.emigrant import individual_number_for_emigrant
 from prefserver.models import IdentityPerson, IdentityVersion
 from prefserver.versions import individual_number_of
 from provision import access
@@ -217,21 +219,26 @@ def furyo_items(version: FuryoVersion) -> dict[str, Any]:
     return record
 
 
-def _emigrant_number(version: FuryoVersion, affair: Affair, record_id: int) -> str | None:
-    """§5.3: the number of an emigrant (status 2) through prefserver's one function and the temporary store.
+def _emigrant_number(version: FuryoVersion, affair: Affair) -> str | None:
+    """§5.3: an emigrant's (status 2) number, pulled from file (1) by resident code through prefserver's one
+    function (one code in, at most one number out)."""
+    if version.status != FuryoStatus.ABROAD or not affair.individual_number_permitted:
+        return None
+    return individual_number_for_emigrant(version.resident_code, affair, None)
 
-    The population branch provides `prefserver.emigrant.individual_number_for_emigrant`; without it the number
-    is simply not released.
-    """
-    if version.status != FuryoStatus.ABROAD:
-        return None
-    try:
-        from prefserver.emigrant import individual_number_for_emigrant  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    record = ProvisionRecord(pk=record_id)
-    number: str | None = individual_number_for_emigrant(version.resident_code, affair, record)
-    return number
+
+def _emigrant_number_keep(
+    version: FuryoVersion, number: str, affair: Affair, record_id: int, operator: Operator, terminal: Terminal | None
+) -> None:
+    """The pulled number lives only in the temporary store, linked to the provision record; the pull is logged."""
+    stored = temporary_number_store(resident_code=version.resident_code, number=number, provision_record_id=record_id)
+    operation_log_record(
+        actor=operator,
+        kind=OperationKind.TEMPORARY_NUMBER_PULLED,
+        terminal=terminal,
+        affair=affair,
+        targets=[stored, ("provision.provisionrecord", record_id), _person_target(FURYO, version.person_id)],
+    )
 
 
 # --- shared checks ------------------------------------------------------------------------------------------
@@ -240,9 +247,17 @@ def _emigrant_number(version: FuryoVersion, affair: Affair, record_id: int) -> s
 def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | None, capability: str) -> Terminal:
     if terminal is None or not terminal.can(capability):
         raise Refused("Q09")
-    if not access.usage_approval_valid(operator=operator, terminal=terminal, on=clock.today()):
+    if not access.may_see_personal_data(operator, capability):
+        raise Refused("Q02")  # the contractor, and roles without this capability (§10.1)
+    if not access.usage_approval_valid(operator=operator, terminal=terminal):
         raise Refused("Q10")
     return terminal
+
+
+def _check_affair_approval(operator: Operator, terminal: Terminal, affair: Affair) -> None:
+    # A usage approval that names affairs covers only those (§10.4); checked once the affair is known.
+    if not access.usage_approval_valid(operator=operator, terminal=terminal, affair=affair):
+        raise Refused("Q10")
 
 
 def _affair(code: str, on: dt.date) -> Affair:
@@ -312,6 +327,7 @@ def release_lookup(
         capability = Terminal.Capability.MEDIA_EXPORT if channel == Channel.MEDIA else Terminal.Capability.PROVIDE
         _check_terminal_and_approval(operator=operator, terminal=terminal, capability=capability)
         affair = _affair(affair_code, clock.today())
+        _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
         if target is None or file not in affair.files or not affair.recipients.filter(pk=target.pk).exists():
             raise Refused("Q02")
         if file == FURYO and "individual_number" in c:
@@ -338,11 +354,16 @@ def release_lookup(
         result, code = Result.REFUSED, refusal.code
         subjects = subjects if code in ("Q11",) else []
     items: list[str] = []
+    emigrant_number: str | None = None
     if result == Result.RELEASED:
         if file == IDENTITY:
             record = identity_items(version, with_number=include_individual_number)
         else:
             record = furyo_items(version)
+            if include_individual_number and affair is not None:
+                emigrant_number = _emigrant_number(version, affair)
+                if emigrant_number is not None:
+                    record["individual_number"] = emigrant_number
         items = list(record)
     provision = provision_record_write(
         operator=operator,
@@ -354,17 +375,15 @@ def release_lookup(
         file=file,
         conditions=logged_conditions(c),
         subjects=subjects,
-        items=items + (["individual_number"] if _furyo_number_wanted(file, result, include_individual_number) else []),
+        items=items,
         channel=channel,
         result=result,
         code=code,
         document_reference=document_reference,
         bulk_request_id=bulk_request_id,
     )
-    if record is not None and affair is not None and _furyo_number_wanted(file, result, include_individual_number):
-        number = _emigrant_number(version, affair, provision.pk)
-        if number is not None:
-            record["individual_number"] = number
+    if emigrant_number is not None and affair is not None:
+        _emigrant_number_keep(version, emigrant_number, affair, provision.pk, operator, terminal)
     if not log:
         return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision.pk)
     operation_log_record(
@@ -378,10 +397,6 @@ def release_lookup(
         result_count=len(subjects),
     )
     return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision.pk)
-
-
-def _furyo_number_wanted(file: str, result: str, include: bool) -> bool:
-    return file == FURYO and result == Result.RELEASED and include
 
 
 # --- national queries (別表第3, §7) -------------------------------------------------------------------------
@@ -408,6 +423,7 @@ def national_release(
     try:
         _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.PROVIDE)
         affair = _affair(affair_code, clock.today())
+        _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
         if (
             target is None
             or not affair.national_query
@@ -528,6 +544,7 @@ def _national_items(raw: dict[str, Any], file: str, include_individual_number: b
 def _staff_affair(operator: Operator, terminal: Terminal | None, affair_code: str, file: str) -> Affair:
     _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.SEARCH)
     affair = _affair(affair_code, clock.today())
+    _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
     staff = any(operator.has_role(r) for r in STAFF_ROLES)
     if not staff or affair.category not in STAFF_CATEGORIES or file not in affair.files:
         raise Refused("Q02")

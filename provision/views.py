@@ -11,16 +11,14 @@ from functools import wraps
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from audit.models import Affair, Office, OperationKind
-from audit.services import operation_log_record
+from audit.authentication import unauthenticated_call_record
+from audit.models import Affair, Office, Terminal
 from jukinet import clock
 from provision import access
 from provision.bulk import BulkError, bulk_request_run
@@ -32,20 +30,15 @@ View = Callable[..., HttpResponse]
 
 
 def staff_screen(view: View) -> View:
-    """Login with a verified second factor (else 401, logged); no-store on every answer."""
+    """Login with a verified second factor (else 401, logged), a role that may see personal data; no-store."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access.otp_verified(request.user):
-            with transaction.atomic():
-                operation_log_record(
-                    actor=request.user if request.user.is_authenticated else "anonymous:screen",  # type: ignore[arg-type]
-                    kind=OperationKind.UNAUTHENTICATED_API_CALL,
-                    terminal=access.terminal_for_request(request),
-                    outcome="failed",
-                    conditions={"path": request.path},
-                )
+        if not access.is_verified(request):
+            unauthenticated_call_record(request=request, channel="screen")
             response = render(request, "provision/unauthenticated.html", status=401)
+        elif not access.may_see_personal_data(request.user, Terminal.Capability.SEARCH):
+            response = render(request, "audit/forbidden.html", status=403)  # the contractor (§10.1)
         else:
             response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
@@ -84,7 +77,6 @@ class SearchForm(forms.Form):
 CONDITION_FIELDS = ("resident_code", "individual_number", "name", "name_kana", "birth_date", "sex", "address")
 
 
-@login_required
 @staff_screen
 @require_http_methods(["GET", "POST"])
 def search(request: HttpRequest) -> HttpResponse:
@@ -113,7 +105,6 @@ def _file(file: str) -> str:
     return file
 
 
-@login_required
 @staff_screen
 @require_http_methods(["GET", "POST"])
 def detail(request: HttpRequest, file: str, person_id: int) -> HttpResponse:
@@ -136,7 +127,6 @@ def detail(request: HttpRequest, file: str, person_id: int) -> HttpResponse:
     return render(request, "provision/detail.html", context)
 
 
-@login_required
 @staff_screen
 def history(request: HttpRequest, file: str, person_id: int) -> HttpResponse:
     affair = request.GET.get("affair", "")
@@ -170,7 +160,6 @@ class BulkForm(forms.Form):
     request_file = forms.FileField(label="依頼ファイル（CSV, UTF-8）")
 
 
-@login_required
 @staff_screen
 @require_http_methods(["GET", "POST"])
 def bulk(request: HttpRequest) -> HttpResponse:

@@ -206,6 +206,17 @@ CELERY_BEAT_SCHEDULE["disclosure-purge"] = {
     "task": "disclosure.tasks.disclosure_purge_task",
     "schedule": crontab(minute=45, hour=1, day_of_month=1),
 }
+# Provision records: monthly partitions ahead, months past RETENTION_YEARS dropped (domain.md §13).
+CELERY_BEAT_SCHEDULE["provision-records-purge"] = {
+    "task": "provision.tasks.provision_records_purge_task",
+    "schedule": 3600.0,
+}
+# Retention purges (domain.md §13, §5.3): daily history partitions, hourly temporary individual numbers.
+CELERY_BEAT_SCHEDULE["history-purge"] = {"task": "prefserver.tasks.history_purge_task", "schedule": 24 * 3600.0}
+CELERY_BEAT_SCHEDULE["temporary-numbers-purge"] = {
+    "task": "furyo.tasks.temporary_numbers_purge_task",
+    "schedule": 3600.0,
+}
 
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
 LOGGING = {

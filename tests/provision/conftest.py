@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from audit.models import Office, Operator, Role, Terminal
+from audit.models import Office, Operator, Role, Terminal, UsageApproval
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
+from jukinet import clock
 from prefserver.models import IdentityPerson
 from prefserver.versions import identity_person_create, identity_version_write
 from provision.access import credential_hash
@@ -31,18 +32,35 @@ def section(db: Any) -> Office:
     return Office.objects.get_or_create(code="SEC-SHICHO", defaults={"name": "総合企画部市町課", "kind": "section"})[0]
 
 
-def make_operator(username: str, office: Office, *roles: str) -> Operator:
-    return Operator.objects.create(username=username, display_name=username, office=office, roles=list(roles))
+def approve_usage(operator: Operator, terminal: Terminal) -> UsageApproval:
+    """Today's approved 使用伺い (valid to 24:00 Asia/Tokyo), recorded directly (audit tests the workflow)."""
+    now = clock.now()
+    return UsageApproval.objects.create(
+        operator=operator, office=operator.office or terminal.office, terminal=terminal, purpose="業務",
+        requested_at=now, status=UsageApproval.Status.APPROVED, devices_checked=True, approved_at=now,
+        valid_until=clock.end_of_day(clock.today()),
+    )  # fmt: skip
+
+
+def make_operator(username: str, office: Office, *roles: str, approved: bool = True) -> Operator:
+    """An operator with today's usage approval on every registered terminal (tests of Q10 delete them)."""
+    operator = Operator.objects.create(username=username, display_name=username, office=office, roles=list(roles))
+    for terminal in Terminal.objects.all() if approved else ():
+        approve_usage(operator, terminal)
+    return operator
 
 
 def make_terminal(name: str, office: Office, key: str, capabilities: list[str] | None = None) -> Terminal:
-    return Terminal.objects.create(
+    terminal = Terminal.objects.create(
         name=name,
         kind="business",
         office=office,
         credential_hash=credential_hash(key),
         capabilities=ALL_CAPABILITIES if capabilities is None else capabilities,
     )
+    for operator in Operator.objects.all():
+        approve_usage(operator, terminal)
+    return terminal
 
 
 @pytest.fixture

@@ -156,3 +156,46 @@ def test_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/v1/identity/lookup" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_without_todays_usage_approval_is_q10_with_record(body_operator, body_terminal):
+    # given (scenario 31, second half)
+    from audit.models import UsageApproval
+
+    _, code, _ = person()
+    UsageApproval.objects.filter(operator=body_operator).delete()
+    client = verified_client(body_operator, "edu-terminal-key")
+    # when
+    response = post(client, IDENTITY, "S6-EDU-01", {"resident_code": code})
+    # then
+    assert (response.status_code, response.json()["code"]) == (403, "Q10")
+    assert ProvisionRecord.objects.get(pk=response.json()["provision_record"]).code == "Q10"
+
+
+def test_bearer_token_from_the_token_endpoint_and_terminal_key(body_operator, body_terminal):
+    # given: a §9.6 token issued for this operator and terminal
+    from django.db import transaction
+    from rest_framework.test import APIClient
+
+    from audit.authentication import api_token_issue
+
+    _, code, _ = person()
+    with transaction.atomic():
+        token, _ = api_token_issue(operator=body_operator, terminal=body_terminal)
+    client = APIClient(HTTP_X_TERMINAL_KEY="edu-terminal-key", HTTP_AUTHORIZATION=f"Bearer {token}")
+    # when
+    response = post(client, IDENTITY, "S6-EDU-01", {"resident_code": code})
+    other_terminal = APIClient(HTTP_X_TERMINAL_KEY="nope", HTTP_AUTHORIZATION=f"Bearer {token}")
+    refused = post(other_terminal, IDENTITY, "S6-EDU-01", {"resident_code": code})
+    # then
+    assert response.status_code == 200 and response.json()["result"] == "released"
+    assert refused.status_code == 401
+
+
+def test_contractor_is_refused(catalogue, body_terminal):
+    from tests.provision.conftest import make_operator
+
+    contractor = make_operator("contractor", catalogue["BODY-EDU"], "contractor", "body_operator")
+    _, code, _ = person()
+    response = post(verified_client(contractor, "edu-terminal-key"), IDENTITY, "S6-EDU-01", {"resident_code": code})
+    assert response.status_code == 403 and "record" not in response.json()

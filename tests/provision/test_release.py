@@ -157,3 +157,41 @@ def test_furyo_release_by_four_items(body_operator, body_terminal):
     assert outcome.result == "released" and outcome.record["resident_code"] == code
     assert set(outcome.record) == {"resident_code", "name", "name_kana", "birth_date", "sex", "address"}
     assert ProvisionRecord.objects.get(pk=outcome.provision_record_id).subjects == [someone.pk]
+
+
+def test_emigrant_number_only_through_the_temporary_store(body_operator, body_terminal):
+    # given (scenario 26): an emigrant, removed from file (1), abroad in file (2)
+    from furyo.models import TemporaryIndividualNumber
+
+    _, code, number = person(removed=True)
+    furyo_person(resident_code=code, status=2)
+    # when
+    outcome = lookup(
+        body_operator, body_terminal, {"resident_code": code}, file="furyo", include_individual_number=True
+    )
+    # then
+    assert outcome.record["individual_number"] == number
+    kept = TemporaryIndividualNumber.objects.get(provision_record_id=outcome.provision_record_id)
+    assert number.encode() not in bytes(kept.ciphertext)
+    stored = ProvisionRecord.objects.get(pk=outcome.provision_record_id)
+    assert "individual_number" in stored.items and number not in str(stored.conditions)
+    kinds = list(OperationLogEntry.objects.order_by("-sequence").values_list("kind", flat=True)[:2])
+    assert kinds == [OperationKind.PROVISION, OperationKind.TEMPORARY_NUMBER_PULLED]
+
+
+def test_domestic_furyo_person_gets_no_number(body_operator, body_terminal):
+    _, code, _ = person()
+    furyo_person(resident_code=code, status=1)
+    outcome = lookup(
+        body_operator, body_terminal, {"resident_code": code}, file="furyo", include_individual_number=True
+    )
+    assert outcome.result == "released" and "individual_number" not in outcome.record
+    assert "individual_number" not in ProvisionRecord.objects.get(pk=outcome.provision_record_id).items
+
+
+def test_furyo_number_under_affair_without_permission_is_q08(police_operator, body_terminal):
+    _, code, _ = person(removed=True)
+    furyo_person(resident_code=code, status=2)
+    outcome = lookup(police_operator, body_terminal, {"resident_code": code}, file="furyo", affair="S6-POL-01",
+                     include_individual_number=True)  # fmt: skip
+    assert outcome.code == "Q08"

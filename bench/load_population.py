@@ -1,0 +1,167 @@
+"""Benchmark: load a synthetic population into an EMPTY database, real path vs raw server-side COPY.
+
+    python bench/load_population.py --sizes 100000 1000000 [--workers 2] [--history-per-person 1]
+
+For each size, in a fresh child process (so that its peak RSS is its own) and a fresh database
+`bench_population` (dropped and re-created, migrated, reference data loaded):
+
+1. real path: `jukinet.population.population_load` (generate: names, codes with check digits, search keys,
+   AES-256-GCM ciphertext + blind index through prefserver/furyo version_values; COPY FROM STDIN in chunks);
+2. raw baseline: the same rows exported with server-side `COPY (SELECT …) TO '<file>'`, the tables emptied,
+   then loaded back with server-side `COPY <table> FROM '<file>'` into the same tables (same indexes, same
+   partitions, same FK, one transaction). Neither generation nor client traffic is in the baseline: it is
+   what PostgreSQL alone needs for these rows.
+
+Prints rows, both rates, the ratio raw_time / real_time (target ≥ 0.5), and the peak RSS of the loading
+process and of the largest worker. Partitions for every expiry year are created before both timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres")
+DB_NAME = os.environ.get("BENCH_DB", "bench_population")
+EXPORT_DIR = Path(os.environ.get("BENCH_EXPORT_DIR", "/tmp/jukinet_bench_population"))  # noqa: S108
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def backend_cpu_seconds(pid: int) -> float:
+    """utime + stime of a PostgreSQL backend (same machine): the server's CPU, independent of others' load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def single(size: int, workers: int, history: int, seed: int) -> dict[str, object]:
+    fresh_database()
+    os.environ["DATABASE_URL"] = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jukinet.settings.base")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from jukinet.partitions import ensure_partitions
+    from jukinet.population import COPY_TABLES, expiry_years_ahead, population_load
+
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    for table in ("prefserver_identity_version", "furyo_version"):
+        ensure_partitions(table, expiry_years_ahead())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu_before, backend_before = os.times(), backend_cpu_seconds(backend)
+
+    # 1. real path
+    result = population_load(prefecture_code="35", residents=size, history_per_person=history, seed=seed,
+                             workers=workers)  # fmt: skip
+    real_seconds = result.seconds
+    cpu_after, backend_after = os.times(), backend_cpu_seconds(backend)
+    rows = sum(result.rows.values())
+
+    # 2. raw baseline: export server-side, empty the tables, server-side COPY FROM file
+    EXPORT_DIR.mkdir(exist_ok=True)
+    EXPORT_DIR.chmod(0o777)  # the postgres server user writes and reads the files
+    with connection.cursor() as cursor:
+        for table, columns, _ in COPY_TABLES:
+            path = EXPORT_DIR / f"{table}.copy"
+            cursor.execute(f"COPY (SELECT {', '.join(columns)} FROM {table}) TO '{path}'")
+        # bench database only: replica mode skips the append-only triggers (superuser, as in tests/conftest.py)
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(f"TRUNCATE {', '.join(table for table, _, _ in COPY_TABLES)}")
+        cursor.execute("SET session_replication_role = DEFAULT")
+    export_bytes = sum((EXPORT_DIR / f"{table}.copy").stat().st_size for table, _, _ in COPY_TABLES)
+    raw_backend_before = backend_cpu_seconds(backend)
+    started = time.perf_counter()
+    raw_per_table = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, columns, _ in COPY_TABLES:
+            table_started = time.perf_counter()
+            cursor.execute(f"COPY {table} ({', '.join(columns)}) FROM '{EXPORT_DIR / f'{table}.copy'}'")
+            raw_per_table[table] = round(time.perf_counter() - table_started, 2)
+    raw_seconds = time.perf_counter() - started
+    raw_backend_cpu = backend_cpu_seconds(backend) - raw_backend_before
+    with connection.cursor() as cursor:
+        reloaded = 0
+        for table, _, _ in COPY_TABLES:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            reloaded += cursor.fetchone()[0]
+    for table, _, _ in COPY_TABLES:
+        (EXPORT_DIR / f"{table}.copy").unlink()
+    return {
+        "residents": size,
+        "rows": rows,
+        "rows_per_table": result.rows,
+        "raw_rows_reloaded": reloaded,
+        "real_seconds": round(real_seconds, 2),
+        "real_copy_seconds": round(result.copy_seconds, 2),
+        "raw_seconds": round(raw_seconds, 2),
+        "export_mb": round(export_bytes / 2**20),
+        "loader_cpu_seconds": round(cpu_after.user - cpu_before.user + cpu_after.system - cpu_before.system, 1),
+        "worker_cpu_seconds": round(
+            sum(getattr(cpu_after, f) - getattr(cpu_before, f) for f in ("children_user", "children_system")), 1
+        ),
+        "raw_seconds_per_table": raw_per_table,
+        "real_backend_cpu_seconds": round(backend_after - backend_before, 1),
+        "raw_backend_cpu_seconds": round(raw_backend_cpu, 1),
+        "peak_rss_mb_loader": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb_largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    }
+
+
+def report(r: dict[str, object]) -> None:
+    rows, real, raw = int(r["rows"]), float(r["real_seconds"]), float(r["raw_seconds"])  # type: ignore[arg-type]
+    print(f"\n== {r['residents']:,} residents: {rows:,} rows ({r['rows_per_table']})")
+    print(f"real path  (generate + encrypt + COPY FROM STDIN): {real:8.1f} s  {rows / real:>10,.0f} rows/s  "
+          f"{int(r['residents']) / real:>9,.0f} residents/s")  # type: ignore[call-overload]  # fmt: skip
+    print(f"raw server-side COPY FROM file ({r['export_mb']} MB):      {raw:8.1f} s  {rows / raw:>10,.0f} rows/s")
+    print(f"real path: {r['real_copy_seconds']} s of it inside COPY, the rest waiting for generated chunks")
+    print(f"raw seconds per table: {r['raw_seconds_per_table']}")
+    print(f"ratio raw/real = {raw / real:.2f} (target >= 0.5)")
+    cpu = (r["loader_cpu_seconds"], r["worker_cpu_seconds"], r["real_backend_cpu_seconds"])
+    print(f"CPU real path: loader {cpu[0]} s, workers {cpu[1]} s, PostgreSQL backend {cpu[2]} s")
+    print(f"CPU raw path: PostgreSQL backend {r['raw_backend_cpu_seconds']} s")
+    print(f"peak RSS: loader {r['peak_rss_mb_loader']} MB, largest worker {r['peak_rss_mb_largest_worker']} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--history-per-person", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--single", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.single:
+        print(json.dumps(single(args.single, args.workers, args.history_per_person, args.seed)))
+        return
+    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}")
+    for size in args.sizes:
+        command = [sys.executable, __file__, "--single", str(size), "--workers", str(args.workers),
+                   "--history-per-person", str(args.history_per_person), "--seed", str(args.seed)]  # fmt: skip
+        output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+        report(json.loads(output.strip().splitlines()[-1]))
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

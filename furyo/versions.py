@@ -1,0 +1,171 @@
+"""Writing versions of file (2): the one place that turns 附票 content into an appended version.
+
+The counterpart of prefserver/versions.py (domain.md §5.2: same storage as file (1)). Intake, the
+exceptional-correction path (§6.6) and the population loader all write through here, so that search keys
+and retention are computed one way. The caller holds the person row lock inside its transaction.
+No individual number anywhere in file (2) (seeds/002_b6d1246946737152.txt:1052-1053).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from furyo.models import FuryoPerson, FuryoResidentCode, FuryoStatus, FuryoVersion
+from jukinet import clock
+from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
+from jukinet.search_keys import address_key, name_key, seion_kana
+
+VERSION_TABLE = "furyo_version"
+
+# The payload keys of a 附票 notice (domain.md §5.1, §6.1): the content a version holds.
+CONTENT_KEYS = (
+    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address_municipality_code", "address",
+    "address_gaiji_count", "last_address", "last_address_gaiji_count", "former_resident_code",
+    "furyo_municipality_code", "status", "gaiji_flag", "gaiji_pattern",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FuryoEnvelope:
+    """The envelope fields a 附票 version takes from its notice (fields 1, 12, 18 and internal columns)."""
+
+    resident_code: str
+    notice_kind: str
+    change_date: dt.date
+    municipality_code: str
+    operator_id: str
+    terminal_id: str
+    received_on: dt.date
+    update_sequence: int
+    source_notice_id: int | None = None
+    revision: int = 0
+
+
+def retention_for(received_on: dt.date) -> tuple[dt.date, int]:
+    """Clock start and expiry year: 150 years from the receipt date (domain.md §5.2 Decision, §13)."""
+    return received_on, expiry_year_for(received_on.year)
+
+
+def furyo_person_create(*, resident_code: str, assigned_on: dt.date) -> FuryoPerson:
+    person = FuryoPerson.objects.create()
+    FuryoResidentCode.objects.create(resident_code=resident_code, person=person, assigned_on=assigned_on)
+    return person
+
+
+def content_of(version: FuryoVersion) -> dict[str, Any]:
+    """A version's content as payload keys (for 取消 and 例外修正)."""
+    return {key: getattr(version, key) for key in CONTENT_KEYS}
+
+
+def is_removal_content(content: dict[str, Any]) -> bool:
+    """`removed` follows the effective content: status 9 (domain.md §6.2)."""
+    return int(content["status"]) == FuryoStatus.REMOVED
+
+
+def version_values(
+    *,
+    person_id: int,
+    content: dict[str, Any],
+    envelope: FuryoEnvelope,
+    removed: bool,
+    deleted: bool = False,
+    recorded_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Column values of a new 附票 version (search keys and retention computed here)."""
+    if "individual_number" in content:
+        # domain.md §5.2: a file (2) notice carrying one is rejected (E002) before it gets here.
+        raise ValueError("file (2) holds no individual number")
+    retention_start, expiry_year = retention_for(envelope.received_on) if removed else (None, SENTINEL_YEAR)
+    values = {key: content[key] for key in CONTENT_KEYS}
+    values.update(
+        person_id=person_id,
+        resident_code=envelope.resident_code,
+        notice_kind=envelope.notice_kind,
+        change_date=envelope.change_date,
+        municipality_code=envelope.municipality_code,
+        operator_id=envelope.operator_id,
+        terminal_id=envelope.terminal_id,
+        received_on=envelope.received_on,
+        update_sequence=envelope.update_sequence,
+        source_notice_id=envelope.source_notice_id,
+        revision=envelope.revision,
+        recorded_at=recorded_at or clock.now(),
+        seion_kana=seion_kana(content["name_kana"]),
+        name_key=name_key(content["name"]),
+        address_key=address_key(content["address"]),
+        is_current=True,
+        removed=removed,
+        deleted=deleted,
+        # A removal version carries its retention from its insert, current or not (domain.md §13).
+        retention_flag=1 if removed else 0,
+        retention_start=retention_start,
+        expiry_year=expiry_year,
+    )
+    return values
+
+
+def superseded_values(values: dict[str, Any], *, received_on: dt.date) -> dict[str, Any]:
+    """In-memory counterpart of furyo_version_supersede for bulk loaders: the same retention rule."""
+    if values["retention_start"] is None:
+        start, expiry = retention_for(received_on)
+        values.update(retention_flag=1, retention_start=start, expiry_year=expiry)
+    values["is_current"] = False
+    return values
+
+
+def furyo_version_write(
+    *,
+    person: FuryoPerson,
+    content: dict[str, Any],
+    envelope: FuryoEnvelope,
+    removed: bool | None = None,
+    deleted: bool = False,
+) -> FuryoVersion:
+    """Append a version and make it current, superseding the previous one. Caller holds the row lock.
+
+    `removed` defaults to the content's status (9 → removed); a 取消 of an entry passes it explicitly.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("furyo_version_write needs the caller's transaction and row lock")
+    if removed is None:
+        removed = is_removal_content(content)
+    values = version_values(person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted)
+    if removed:
+        ensure_partitions(VERSION_TABLE, [values["expiry_year"]])
+    if person.current_version_id is not None:
+        furyo_version_supersede(person=person, received_on=envelope.received_on)
+    version = FuryoVersion.objects.create(**values)
+    person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
+    person.save(update_fields=["current_version_id", "current_version_expiry_year"])
+    return version
+
+
+def furyo_version_supersede(*, person: FuryoPerson, received_on: dt.date) -> None:
+    """Mark the current version superseded; its 150-year clock starts at the superseding receipt date.
+
+    A removal version keeps the clock it got at its insert (a later supersede never restarts it).
+    """
+    if person.current_version_id is None or person.current_version_expiry_year is None:
+        return
+    start, expiry = retention_for(received_on)
+    ensure_partitions(VERSION_TABLE, [expiry])
+    current = FuryoVersion.objects.filter(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)
+    current.filter(retention_start__isnull=True).update(
+        is_current=False, retention_flag=1, retention_start=start, expiry_year=expiry
+    )
+    current.filter(retention_start__isnull=False).update(is_current=False)
+
+
+def furyo_version_mark_deleted(*, version: FuryoVersion) -> None:
+    """削除フラグ: set once when a 訂正, 取消 or 例外修正 invalidates the version (§6.2, §6.6)."""
+    FuryoVersion.objects.filter(pk=version.pk, expiry_year=version.expiry_year).update(deleted=True)
+
+
+def furyo_current_version(person: FuryoPerson) -> FuryoVersion | None:
+    if person.current_version_id is None or person.current_version_expiry_year is None:
+        return None
+    return FuryoVersion.objects.get(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)

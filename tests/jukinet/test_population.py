@@ -1,0 +1,165 @@
+"""generate_population: valid codes, consistent history, shared rules, determinism, kana properties."""
+
+import dataclasses
+import datetime as dt
+import unicodedata
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from furyo.models import FuryoPerson, FuryoVersion
+from jukinet.crypto import blind_index
+from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
+from jukinet.models import Municipality
+from jukinet.population import (
+    FURYO_VERSION_COLUMNS,
+    IDENTITY_VERSION_COLUMNS,
+    PopulationSpec,
+    encoded_chunks,
+    generate_chunk,
+    population_load,
+)
+from jukinet.retention import purge_expired
+from jukinet.search_keys import seion_kana
+from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
+from prefserver.versions import individual_number_of
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+SPEC = PopulationSpec(
+    prefecture_code="35", prefecture_name="山口県", municipalities=(("352039", "山口市"), ("352012", "下関市")),
+    elsewhere=(("131016", "東京都千代田区"),), residents=60, history_per_person=2, seed=9, chunk_size=25,
+)  # fmt: skip
+RANDOM_COLUMNS = {"individual_number_ciphertext"}  # AES-GCM nonces are random on purpose
+
+
+@pytest.fixture
+def loaded():
+    return population_load(prefecture_code="35", residents=150, history_per_person=1, seed=5, chunk_size=100)
+
+
+def _content(rows):
+    columns = IDENTITY_VERSION_COLUMNS
+    position = columns.index("individual_number_ciphertext")
+    return [row[:position] + row[position + 1 :] for row in rows]
+
+
+def test_every_generated_code_has_a_valid_check_digit(loaded):
+    codes = list(IdentityResidentCode.objects.values_list("resident_code", flat=True))
+    codes += list(FuryoVersion.objects.values_list("resident_code", flat=True))
+    assert len(codes) > 150 and all(is_valid_resident_code(code) for code in codes)
+    numbers = [individual_number_of(v) for v in IdentityVersion.objects.all()]
+    assert all(is_valid_individual_number(number) for number in numbers)
+    municipality_codes = set(IdentityVersion.objects.values_list("municipality_code", flat=True))
+    municipality_codes |= set(FuryoVersion.objects.values_list("furyo_municipality_code", flat=True))
+    municipality_codes |= set(
+        FuryoVersion.objects.exclude(address_municipality_code=None).values_list("address_municipality_code", flat=True)
+    )
+    assert all(is_valid_municipality_code(code) for code in municipality_codes)
+    senders = set(Municipality.objects.filter(prefecture_id="35", is_sender=True).values_list("code", flat=True))
+    assert set(IdentityVersion.objects.values_list("municipality_code", flat=True)) <= senders
+    assert set(FuryoVersion.objects.values_list("furyo_municipality_code", flat=True)) <= senders
+
+
+def test_codes_and_numbers_are_unique_per_person(loaded):
+    current = IdentityVersion.objects.filter(is_current=True)
+    numbers = [individual_number_of(v) for v in current]
+    assert len(set(numbers)) == len(numbers) == 150
+    assert IdentityResidentCode.objects.count() == 150
+
+
+def test_encryption_round_trip_and_blind_index_lookup_on_generated_people(loaded):
+    for version in IdentityVersion.objects.filter(is_current=True)[:50]:
+        number = individual_number_of(version)
+        assert bytes(version.individual_number_blind_index) == blind_index(number)
+        assert number.encode() not in bytes(version.individual_number_ciphertext)
+        found = IdentityVersion.objects.get(individual_number_blind_index=blind_index(number), is_current=True)
+        assert found.pk == version.pk
+
+
+def test_history_is_consistent_per_person(loaded):
+    persons = {p.pk: p for p in IdentityPerson.objects.filter(pk__gte=loaded.spec.identity_person_base)}
+    assert len(persons) == 150
+    by_person: dict[int, list] = {}
+    for version in IdentityVersion.objects.order_by("person_id", "update_sequence"):
+        by_person.setdefault(version.person_id, []).append(version)
+    kinds = set()
+    for person_id, versions in by_person.items():
+        sequences = [v.update_sequence for v in versions]
+        assert sequences == list(range(sequences[0], sequences[0] + len(versions)))
+        *history, last = versions
+        person = persons[person_id]
+        assert (person.current_version_id, person.current_version_expiry_year) == (last.pk, last.expiry_year)
+        assert last.is_current and not any(v.is_current for v in history)
+        assert all(v.retention_start is not None and v.expiry_year == v.retention_start.year + 150 for v in history)
+        assert last.removed == (last.change_reason in {"31", "32", "33", "34"})
+        assert (last.expiry_year == 9999) == (not last.removed)
+        kinds.add(last.change_reason)
+    assert {"31", "32"} <= kinds and any(len(v) > 1 for v in by_person.values())
+    # 附票: status 9 versions are removed and carry their retention; statuses 1 and 2 occur
+    statuses = set(FuryoVersion.objects.filter(is_current=True).values_list("status", flat=True))
+    assert {1, 9} <= statuses
+    assert not FuryoVersion.objects.filter(status=9, retention_start=None).exists()
+    assert FuryoPerson.objects.count() == loaded.rows["furyo_person"]
+
+
+def test_generation_is_deterministic_for_a_seed_whatever_the_worker_count():
+    first = [generate_chunk(SPEC, chunk) for chunk in range(SPEC.chunks)]
+    again = [generate_chunk(SPEC, chunk) for chunk in range(SPEC.chunks)]
+    assert [_content(c.identity_versions) for c in first] == [_content(c.identity_versions) for c in again]
+    assert [c.furyo_versions for c in first] == [c.furyo_versions for c in again]
+    other_seed = generate_chunk(dataclasses.replace(SPEC, seed=10), 0)
+    assert other_seed.identity_codes != first[0].identity_codes
+    # two worker processes produce the same content, chunk for chunk
+    solo = [chunk.data["furyo_version"] for chunk in encoded_chunks(SPEC, workers=0)]
+    parallel = [chunk.data["furyo_version"] for chunk in encoded_chunks(SPEC, workers=2)]
+    assert solo == parallel and len(solo) == SPEC.chunks
+
+
+def test_kana_normalisation_properties_hold_on_generated_names():
+    rows = [row for chunk in range(SPEC.chunks) for row in generate_chunk(SPEC, chunk).identity_versions]
+    kana_at, seion_at = IDENTITY_VERSION_COLUMNS.index("name_kana"), IDENTITY_VERSION_COLUMNS.index("seion_kana")
+    hiragana_seen = False
+    for row in rows:
+        kana, key = row[kana_at], row[seion_at]
+        hiragana_seen |= any("\u3041" <= c <= "\u3096" for c in kana)
+        assert key == seion_kana(key)  # idempotent
+        assert key == seion_kana(kana.translate({c: c + 0x60 for c in range(0x3041, 0x3097)}))  # script-blind
+        assert all("\u30a1" <= c <= "\u30fa" or c == "ー" for c in key)  # katakana only, no spaces
+        assert not set(key) & set("ァィゥェォッャュョヮヵヶ")  # no small kana
+        assert all(not unicodedata.decomposition(c).endswith(("3099", "309A")) for c in key)  # no voiced kana
+    assert hiragana_seen
+
+
+def test_some_people_have_gaiji_and_former_surnames_kept_as_given():
+    rows = generate_chunk(dataclasses.replace(SPEC, residents=600, chunk_size=600, seed=0), 0).identity_versions
+    column = IDENTITY_VERSION_COLUMNS.index
+    gaiji = [row for row in rows if row[column("gaiji_flag")]]
+    assert gaiji and all(row[column("name_gaiji_count")] == 1 for row in gaiji)
+    assert all(any("\ue000" <= c <= "\uf8ff" for c in row[column("name")]) for row in gaiji)  # private use kept
+    assert any(row[column("former_surname")] for row in rows)
+    assert any("\ufa11" in row[column("name")] or "\U000e0100" in row[column("name")] for row in rows)
+
+
+def test_furyo_rows_never_carry_an_individual_number():
+    assert not any("individual_number" in column for column in FURYO_VERSION_COLUMNS)
+
+
+def test_generated_history_is_purged_151_years_on_except_live_current_versions(loaded):
+    live = IdentityVersion.objects.filter(is_current=True, removed=False).count()
+    purge_expired(as_of=dt.date(2177, 1, 1), dry_run=False)
+    assert IdentityVersion.objects.count() == live
+    assert IdentityPerson.objects.count() == live == IdentityResidentCode.objects.count()
+    assert not FuryoVersion.objects.filter(removed=True).exists()
+
+
+def test_command_loads_and_reports_counts():
+    out = StringIO()
+    call_command("generate_population", "--prefecture", "35", "--residents", "40", "--seed", "2", stdout=out,
+                 stderr=StringIO())  # fmt: skip
+    assert "prefserver_identity_person: 40 rows" in out.getvalue()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM prefserver_identity_version_id_seq")
+        assert cursor.fetchone()[0] >= IdentityVersion.objects.order_by("-id").first().pk
