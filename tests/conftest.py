@@ -14,22 +14,6 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         reference_data_load()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _flush_with_cascade():  # type: ignore[no-untyped-def]
-    """`provision_record` (unmanaged, partitioned) references audit tables; PostgreSQL refuses to TRUNCATE a
-    referenced table alone, so the transactional tests' flush truncates with CASCADE (tests only)."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    original = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
-        return original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=True)
-
-    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
-    yield
-    DatabaseOperations.sql_flush = original  # type: ignore[method-assign]
-
-
 # --- The named cast (audit, domain.md §10.1) --------------------------------------------------------------
 # Every operator has a confirmed TOTP device; compute codes with `otp_code(operator)` or
 # `django_otp.oath.totp(device.bin_key)`. `login_with_otp(client, operator, terminal)` logs in through the
