@@ -8,12 +8,12 @@ Wired to provision:
 - `provision_records_for_person`  → `provision.selectors.provision_records_for_person(person, since)`
 - `provision_suspension_set` / `provision_suspension_lift` → `provision.models.ProvisionSuspension` (Q11)
 
-Local, reading `prefserver`/`furyo` versions directly and logging IDENTITY/FURYO_SEARCHED and _VIEWED:
-- `identity_match_candidates`, `identity_records_for_disclosure`, `identity_subject`. Provision's staff door
-  (`staff_search`, `record_detail`) serves on-screen lookups under a catalogue affair with Q-code refusals,
-  masked numbers and internal provision records; disclosure needs the full record for paper (the
-  requester's own number on their sheet). Routing these through provision needs an internal "disclosure"
-  affair in the catalogue and a print-purpose read there: see docs/disclosure.md.
+- `identity_match_candidates`       → `provision.selectors.staff_search` under affair INT-001 (rule 4)
+
+Local, reading `prefserver`/`furyo` versions directly and logging IDENTITY/FURYO_VIEWED under INT-001:
+- `identity_records_for_disclosure`, `identity_subject`. Provision's `record_detail` masks the number and
+  reveals it only under an affair that permits it (INT-001 does not: Q08), while the confirmation sheet
+  prints the requester's own number on paper. A print-purpose read in provision would replace these.
 
 The return types are this module's own dataclasses so that callers do not change when the wiring does.
 """
@@ -31,7 +31,6 @@ from audit.models import OperationKind, Operator, Terminal
 from audit.services import operation_log_record
 from disclosure.pdf import FuryoRecordItems, ReleasedItem, ResidentRecordItems, Sex
 from jukinet import clock
-from jukinet.search_keys import name_key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,45 +86,60 @@ def _file_models(file: str) -> tuple[Any, Any, OperationKind, OperationKind]:
     return IdentityPerson, IdentityVersion, OperationKind.IDENTITY_SEARCHED, OperationKind.IDENTITY_VIEWED
 
 
+# The catalogue's internal affair for this duty (fixtures/affairs.json): every identity read of a case names it.
+MATCHING_AFFAIR_CODE = "INT-001"  # 本人確認情報の開示請求等に係る本人の照合に関する事務 (住基法 第30条の32)
+
+
+class IdentityDoorRefused(Exception):
+    """The identity door refused (Q09 terminal, Q10 usage approval, Q01/Q02 affair, Q06 too many…)."""
+
+    def __init__(self, code: str) -> None:
+        from jukinet.models import ResultCode
+
+        self.code = code
+        message = ResultCode.objects.filter(code=code).values_list("message", flat=True).first()
+        super().__init__(f"{code}: {message or 'この操作は利用できません。'}")
+
+
 def identity_match_candidates(
     *, operator: Operator, terminal: Terminal | None, file: str, name: str, birth_date: dt.date, sex: int
 ) -> list[MatchCandidate]:
-    """Disclosure matching (domain.md §12): exact `name_key` + birth date + sex on current versions.
+    """Disclosure matching (domain.md §12): exact `name_key` + birth date + sex (§9.2 rule 4) through
+    provision's staff door `staff_search` under MATCHING_AFFAIR_CODE, which checks terminal, usage
+    approval and affair, logs the search with its count and writes its internal provision record.
 
     Removed persons are found too (a disclosure covers the latest version of a removed person); a person
-    whose current version is deleted is never found. Logged as a search with its conditions and count.
+    whose current version is deleted is never found. Raises `IdentityDoorRefused` with the Q code.
     """
-    person_model, version_model, searched, _ = _file_models(file)
-    with transaction.atomic():
-        versions = version_model.objects.filter(
-            is_current=True, deleted=False, name_key=name_key(name), birth_date=birth_date, sex=sex
-        ).order_by("person_id")
-        found = [
-            MatchCandidate(
-                person_id=v.person_id,
-                name=v.name,
-                name_kana=v.name_kana,
-                birth_date=v.birth_date,
-                sex=v.sex,
-                address=v.address,
-                removed=v.removed,
-            )
-            for v in versions
-        ]
-        operation_log_record(
-            actor=operator,
-            kind=searched,
-            terminal=terminal,
-            targets=[(person_model._meta.label_lower, c.person_id) for c in found],
-            conditions={
-                "purpose": "disclosure_matching",
-                "name_key": name_key(name),
-                "birth_date": birth_date.isoformat(),
-                "sex": sex,
-            },
-            result_count=len(found),
+    from provision.selectors import staff_search
+
+    outcome = staff_search(
+        operator=operator,
+        terminal=terminal,
+        file=file,
+        affair_code=MATCHING_AFFAIR_CODE,
+        conditions={"name": name, "birth_date": birth_date, "sex": sex},
+    )
+    if outcome.code:
+        raise IdentityDoorRefused(outcome.code)
+    return [
+        MatchCandidate(
+            person_id=row["person_id"],
+            name=row["name"],
+            name_kana=row["name_kana"],
+            birth_date=row["birth_date"],
+            sex=sex,
+            address=row["address"],
+            removed=row["removed"],
         )
-    return found
+        for row in sorted(outcome.rows, key=lambda r: r["person_id"])
+    ]
+
+
+def _matching_affair() -> Any:
+    from audit.selectors import affair_in_force
+
+    return affair_in_force(MATCHING_AFFAIR_CODE, clock.today())
 
 
 def _change_reason_names() -> dict[str, str]:
@@ -187,6 +201,7 @@ def identity_records_for_disclosure(
             actor=operator,
             kind=viewed,
             terminal=terminal,
+            affair=_matching_affair(),
             targets=[person],
             conditions={"purpose": "disclosure", "include_history": include_history},
             result_count=len(versions),
@@ -207,6 +222,7 @@ def identity_subject(*, operator: Operator, terminal: Terminal | None, file: str
             actor=operator,
             kind=viewed,
             terminal=terminal,
+            affair=_matching_affair(),
             targets=[person],
             conditions={"purpose": "correction_referral"},
             result_count=1,

@@ -302,14 +302,17 @@ def disclosure_requester_match(
     require_staff(operator)
     case = _locked(case)
     _expect(case, kinds=RequestKind.values, statuses=[CaseStatus.RECEIVED])
-    candidates = ports.identity_match_candidates(
-        operator=operator,
-        terminal=terminal,
-        file=case.file,
-        name=case.requester_name,
-        birth_date=case.requester_birth_date,
-        sex=case.requester_sex,
-    )
+    try:
+        candidates = ports.identity_match_candidates(
+            operator=operator,
+            terminal=terminal,
+            file=case.file,
+            name=case.requester_name,
+            birth_date=case.requester_birth_date,
+            sex=case.requester_sex,
+        )
+    except ports.IdentityDoorRefused as refusal:
+        raise DisclosureError(str(refusal)) from refusal
     candidate_ids = [c.person_id for c in candidates]
     if person_id is not None:
         if person_id not in candidate_ids:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from audit.access import is_verified, terminal_from_request, usage_approval_valid
 from audit.decorators import no_store, refusal_response
 from audit.models import Operator, Role, Terminal
-from disclosure import forms, selectors, services
+from disclosure import forms, ports, selectors, services
 from disclosure.models import (
     CaseStatus,
     DisclosureCase,
@@ -164,12 +164,16 @@ def case_new(request: HttpRequest) -> HttpResponseBase:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(pk)
     operator = _operator(request)
-    candidates = None
+    candidates, refusal = None, ""
     if case.status == CaseStatus.RECEIVED:  # a logged search through the identity door
-        candidates = selectors.disclosure_candidates(case=case, operator=operator, terminal=_terminal(request))
+        try:
+            candidates = selectors.disclosure_candidates(case=case, operator=operator, terminal=_terminal(request))
+        except ports.IdentityDoorRefused as refused:
+            refusal = str(refused)
     context = {
         "case": case,
         "candidates": candidates,
+        "refusal": refusal,
         "ledger": case.ledger_entries.select_related("operator").order_by("pk"),
         "investigation": getattr(case, "investigation", None),
         "suspension": SuspensionDecision.objects.filter(case=case).first(),

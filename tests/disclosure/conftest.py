@@ -8,6 +8,8 @@ import itertools
 import random
 from typing import Any
 
+import pytest
+
 from audit.models import OperationLogEntry, Operator
 from disclosure import services
 from disclosure.models import DisclosureCase, RequestKind
@@ -90,3 +92,14 @@ def log_kinds(since: int = 0) -> list[int]:
 def log_head() -> int:
     last = OperationLogEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
     return last or 0
+
+
+@pytest.fixture
+def desk(clerk, terminal, approve_usage):  # type: ignore[no-untyped-def]
+    """The clerk's registered terminal with today's usage approval, and the affair catalogue (INT-001):
+    what the identity door (provision.selectors.staff_search) asks of a matching search."""
+    from provision.catalogue import affair_catalogue_load
+
+    affair_catalogue_load()
+    approve_usage(clerk, terminal)
+    return terminal.terminal

@@ -35,16 +35,18 @@ def _identity_snapshot():
     return versions, persons, codes
 
 
-def _correction_case(clerk):
+def _correction_case(clerk, desk):
     person = make_identity_person()
     case = receive(clerk, kind=RequestKind.CORRECTION, correction_kind="correction", correction_points=POINTS)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     return case, person
 
 
-def test_correction_opens_an_investigation_and_a_referral_and_never_changes_identity_data(clerk):
+def test_correction_opens_an_investigation_and_a_referral_and_never_changes_identity_data(clerk, desk):
     # given a matched correction request and the identity data as it stands
-    case, _ = _correction_case(clerk)
+    case, _ = _correction_case(clerk, desk)
     before = _identity_snapshot()
     assert CorrectionInvestigation.objects.get(case=case).outcome == ""
 
@@ -80,9 +82,9 @@ def test_correction_opens_an_investigation_and_a_referral_and_never_changes_iden
     assert kinds == [DocumentKind.MUNICIPALITY_REFERRAL, DocumentKind.CORRECTION_RESULT]
 
 
-def test_correction_closes_with_a_finding_and_versions_are_untouched(clerk):
+def test_correction_closes_with_a_finding_and_versions_are_untouched(clerk, desk):
     # given
-    case, _ = _correction_case(clerk)
+    case, _ = _correction_case(clerk, desk)
     snapshot = _identity_snapshot()
 
     # when the investigation finds the record agrees with the master
@@ -106,12 +108,14 @@ def _affairs():
     Affair.objects.create(code="ORD-002", name="県営住宅の管理に関する事務", **common)
 
 
-def test_suspension_granted_by_an_administrator_sets_the_marker_for_the_named_affairs(clerk, administrator):
+def test_suspension_granted_by_an_administrator_sets_the_marker_for_the_named_affairs(clerk, administrator, desk):
     # given a matched suspension request naming two affairs
     _affairs()
     person = make_identity_person()
     case = receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=["ORD-001", "ORD-002"])
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
 
     # when a clerk tries to decide, then it is refused
     with pytest.raises(PermissionDenied):
@@ -150,11 +154,13 @@ def test_suspension_granted_by_an_administrator_sets_the_marker_for_the_named_af
     assert in_force(person_id=person.pk, file="identity", affair_code="ORD-001", on=dt.date(2026, 5, 31))
 
 
-def test_suspension_refused_needs_a_reason_and_sets_no_marker(clerk, administrator):
+def test_suspension_refused_needs_a_reason_and_sets_no_marker(clerk, administrator, desk):
     _affairs()
     person = make_identity_person()
     case = receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=["ORD-002"])
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     with pytest.raises(services.DisclosureError):
         services.suspension_decide(case=case, operator=administrator, outcome="refused")
     notice = services.suspension_decide(
@@ -176,12 +182,14 @@ def test_suspension_request_must_name_known_affairs(clerk):
         receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=["NO-SUCH"])
 
 
-def test_suspension_cannot_start_in_the_future(clerk, administrator):
+def test_suspension_cannot_start_in_the_future(clerk, administrator, desk):
     # provision's marker refuses from the moment it is set, so a later start date is refused
     _affairs()
     person = make_identity_person()
     case = receive(clerk, kind=RequestKind.SUSPENSION, suspension_affair_codes=["ORD-001"])
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     with pytest.raises(services.DisclosureError):
         services.suspension_decide(
             case=case, operator=administrator, outcome="granted", effective_from=dt.date(2099, 1, 1)

@@ -18,10 +18,12 @@ from tests.prefserver.factories import envelope, identity_content
 pytestmark = pytest.mark.django_db
 
 
-def _granted_case(clerk, *, include_history=False):
+def _granted_case(clerk, desk, *, include_history=False):
     person = make_identity_person(birth_date=dt.date(1989, 1, 8), former_surname="佐藤", former_surname_kana="サトウ")
     case = receive(clerk, requester=_requester(dt.date(1989, 1, 8)), include_history=include_history)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED, decided_on=dt.date(2026, 2, 2))
     case.refresh_from_db()
     return case, person
@@ -31,9 +33,9 @@ def _requester(birth_date):
     return services.Requester(**{**REQUESTER.__dict__, "birth_date": birth_date})
 
 
-def test_decision_notice_first_then_payment_then_confirmation_sheet(clerk):
+def test_decision_notice_first_then_payment_then_confirmation_sheet(clerk, desk):
     # given a matched requester born on the first day of 平成, decided as 開示
-    case, _ = _granted_case(clerk)
+    case, _ = _granted_case(clerk, desk)
     draft = StoredDocument.objects.get(case=case, kind=DocumentKind.CONFIRMATION_SHEET)
     assert (draft.issued, case.fee_sheets, case.fee_total_yen) == (False, draft.pages, draft.pages * 10)
     assert OutputLedgerEntry.objects.filter(case=case).count() == 0  # the draft is not in the ledger
@@ -90,7 +92,7 @@ def test_decision_notice_first_then_payment_then_confirmation_sheet(clerk):
     assert case.status == CaseStatus.CLOSED and case.closed_at is not None
 
 
-def test_history_versions_only_when_asked_and_the_fee_follows_the_table(clerk):
+def test_history_versions_only_when_asked_and_the_fee_follows_the_table(clerk, desk):
     # given a fee table row in force from 2026-02-01 and a person who moved within the city (two versions)
     FeeTableRow.objects.create(effective_from=dt.date(2026, 2, 1), copy_per_sheet_yen=20, handling_fee_yen=300)
     person = make_identity_person()
@@ -105,7 +107,9 @@ def test_history_versions_only_when_asked_and_the_fee_follows_the_table(clerk):
     )  # fmt: skip
     with_history, without = receive(clerk, include_history=True), receive(clerk)
     for case in (with_history, without):
-        services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+        services.disclosure_requester_match(
+            case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+        )
         services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED, decided_on=dt.date(2026, 2, 2))
 
     # then the history sheet prints both addresses, the current first; the other only the current one
@@ -128,12 +132,14 @@ def _number_of(person):
     return individual_number_of(identity_current_version(person))
 
 
-def test_characters_the_fonts_lack_print_as_geta_and_the_ledger_notes_them(clerk):
+def test_characters_the_fonts_lack_print_as_geta_and_the_ledger_notes_them(clerk, desk):
     # given a recorded name with a private-use 外字 (as the municipality sent it)
     person = make_identity_person(name="\ue000本 太郎", name_gaiji_count=1)
     gaiji_case = receive(clerk, requester=services.Requester(**{**_requester(dt.date(1980, 4, 1)).__dict__,
                                                               "name": "\ue000本　太郎"}))  # fmt: skip
-    services.disclosure_requester_match(case=gaiji_case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=gaiji_case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     services.disclosure_decide(case=gaiji_case, operator=clerk, decision=Decision.GRANTED)
     services.disclosure_decision_notice_issue(case=gaiji_case, operator=clerk)
     gaiji_case.refresh_from_db()
@@ -151,13 +157,15 @@ def test_characters_the_fonts_lack_print_as_geta_and_the_ledger_notes_them(clerk
     ]
 
 
-def test_not_exists_variant_when_no_candidate_matches(clerk):
+def test_not_exists_variant_when_no_candidate_matches(clerk, desk):
     # given no person with the requester's name, birth date and sex
     case = receive(clerk)
     head = log_head()
 
     # when staff record that nobody matches and decide 不存在
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=None, address_confirmed=False)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=None, address_confirmed=False
+    )
     with pytest.raises(services.DisclosureError):
         services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED)
     services.disclosure_decide(case=case, operator=clerk, decision=Decision.NOT_EXISTS, reason="該当する記録がないため")
@@ -178,11 +186,13 @@ def test_not_exists_variant_when_no_candidate_matches(clerk):
     assert matched.outcome == "not_found" and matched.conditions["candidates"] == []
 
 
-def test_furyo_disclosure_prints_no_individual_number(clerk):
+def test_furyo_disclosure_prints_no_individual_number(clerk, desk):
     # given a 附票 person
     person = make_furyo_person()
     case = receive(clerk, file="furyo")
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
 
     # when decided, the draft is the 附票 sheet
     services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED)

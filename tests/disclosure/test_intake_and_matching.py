@@ -80,7 +80,7 @@ def test_intake_never_records_an_individual_number(clerk):
     assert DisclosureCase.objects.count() == 0
 
 
-def test_matching_with_two_candidates_lets_staff_choose_and_logs_the_choice(clerk):
+def test_matching_with_two_candidates_lets_staff_choose_and_logs_the_choice(clerk, desk):
     # given two people with the same name, birth date and sex, and a third with another birth date
     first = make_identity_person(address="山口県山口市見本町一丁目2番3号")
     second = make_identity_person(address="山口県宇部市見本町五丁目1番1号")
@@ -88,7 +88,7 @@ def test_matching_with_two_candidates_lets_staff_choose_and_logs_the_choice(cler
     case = receive(clerk)
 
     # when the candidates are shown (a logged search)
-    candidates = selectors.disclosure_candidates(case=case, operator=clerk, terminal=None)
+    candidates = selectors.disclosure_candidates(case=case, operator=clerk, terminal=desk)
 
     # then exactly the two appear, with their addresses to confirm against the identity document
     assert [c.person_id for c in candidates] == [first.pk, second.pk]
@@ -98,8 +98,12 @@ def test_matching_with_two_candidates_lets_staff_choose_and_logs_the_choice(cler
     # when staff choose the second after checking the address
     head = log_head()
     with pytest.raises(services.DisclosureError):
-        services.disclosure_requester_match(case=case, operator=clerk, person_id=second.pk, address_confirmed=False)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=second.pk, address_confirmed=True)
+        services.disclosure_requester_match(
+            case=case, operator=clerk, terminal=desk, person_id=second.pk, address_confirmed=False
+        )
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=second.pk, address_confirmed=True
+    )
 
     # then the case holds the surrogate id and the log holds the candidates and the choice
     case.refresh_from_db()
@@ -107,26 +111,29 @@ def test_matching_with_two_candidates_lets_staff_choose_and_logs_the_choice(cler
         second.pk, CaseStatus.MATCHED, clerk, True)  # fmt: skip
     assert log_kinds(head) == [OperationKind.IDENTITY_SEARCHED, OperationKind.DISCLOSURE_MATCHED]
     search, matched = OperationLogEntry.objects.filter(sequence__gt=head).order_by("sequence")
-    assert search.result_count == 2 and search.conditions["name_key"] == "見本太郎"
+    assert search.result_count == 2 and search.affair.code == "INT-001"  # through provision's staff door
+    assert search.conditions == {"name": "見本　太郎", "birth_date": "1980-04-01", "sex": 1, "file": "identity"}
     assert matched.conditions == {"candidates": [first.pk, second.pk], "chosen": second.pk, "address_confirmed": True}
     assert ["prefserver.identityperson", str(second.pk)] in matched.targets
 
 
-def test_staff_cannot_choose_a_person_outside_the_candidates(clerk):
+def test_staff_cannot_choose_a_person_outside_the_candidates(clerk, desk):
     make_identity_person()
     stranger = make_identity_person(name="別人 花子", sex=2)
     case = receive(clerk)
     with pytest.raises(services.DisclosureError):
-        services.disclosure_requester_match(case=case, operator=clerk, person_id=stranger.pk, address_confirmed=True)
+        services.disclosure_requester_match(
+            case=case, operator=clerk, terminal=desk, person_id=stranger.pk, address_confirmed=True
+        )
 
 
-def test_a_deleted_current_version_is_never_a_candidate(clerk):
+def test_a_deleted_current_version_is_never_a_candidate(clerk, desk):
     from prefserver.models import IdentityVersion
 
     person = make_identity_person()
     IdentityVersion.objects.filter(pk=person.current_version_id).update(deleted=True)
     case = receive(clerk)
-    assert selectors.disclosure_candidates(case=case, operator=clerk, terminal=None) == []
+    assert selectors.disclosure_candidates(case=case, operator=clerk, terminal=desk) == []
 
 
 def test_overdue_cases_top_the_dashboard(clerk):
@@ -145,3 +152,18 @@ def test_overdue_cases_top_the_dashboard(clerk):
     # and a case is overdue only from the day after its due date (2026-02-04)
     assert [c.pk for c in selectors.cases_overdue(today=dt.date(2026, 2, 4))] == []
     assert [c.pk for c in selectors.cases_overdue(today=dt.date(2026, 2, 5))] == [old.pk]
+
+
+def test_matching_without_todays_usage_approval_is_refused(clerk, terminal):
+    # the identity door checks terminal and usage approval (Q10) before any search
+    from provision.catalogue import affair_catalogue_load
+
+    affair_catalogue_load()
+    make_identity_person()
+    case = receive(clerk)
+    with pytest.raises(services.DisclosureError, match="Q10"):
+        services.disclosure_requester_match(
+            case=case, operator=clerk, terminal=terminal.terminal, person_id=None, address_confirmed=False
+        )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.RECEIVED

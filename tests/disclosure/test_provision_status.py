@@ -40,7 +40,7 @@ def _record(*, on: dt.date, subjects: list[int], recipient: Office, affair: Affa
     )
 
 
-def test_report_lists_only_that_persons_released_records_of_the_last_seven_years(clerk):
+def test_report_lists_only_that_persons_released_records_of_the_last_seven_years(clerk, desk):
     # given the requester, another person, and provision records of several kinds
     person = make_identity_person()
     other = make_identity_person(name="別人 花子", sex=2)
@@ -60,7 +60,9 @@ def test_report_lists_only_that_persons_released_records_of_the_last_seven_years
     _record(on=dt.date(2019, 11, 25), subjects=[person.pk], recipient=police, affair=licences, **record)
     _record(on=dt.date(2025, 8, 1), subjects=[other.pk], recipient=police, affair=licences, **record)
     case = receive(clerk, kind=RequestKind.PROVISION_STATUS)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED)
 
     # when the report is issued on 2026-11-26
@@ -84,10 +86,12 @@ def test_report_lists_only_that_persons_released_records_of_the_last_seven_years
     assert log_kinds(head) == [OperationKind.IDENTITY_VIEWED, OperationKind.DOCUMENT_ISSUED]
 
 
-def test_report_without_records_still_issues(clerk):
+def test_report_without_records_still_issues(clerk, desk):
     person = make_identity_person()
     case = receive(clerk, kind=RequestKind.PROVISION_STATUS)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED)
     with pytest.raises(services.DisclosureError):  # a granted provision-status case gets the report, not a notice
         services.disclosure_decision_notice_issue(case=case, operator=clerk)

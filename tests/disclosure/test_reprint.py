@@ -13,10 +13,12 @@ from tests.disclosure.conftest import log_head, log_kinds, make_identity_person,
 pytestmark = pytest.mark.django_db
 
 
-def _handed_over(clerk):
+def _handed_over(clerk, desk):
     person = make_identity_person()
     case = receive(clerk)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     services.disclosure_decide(case=case, operator=clerk, decision=Decision.GRANTED)
     services.disclosure_decision_notice_issue(case=case, operator=clerk)
     case.refresh_from_db()
@@ -24,9 +26,9 @@ def _handed_over(clerk):
     return services.disclosure_confirmation_sheet_hand_over(case=case, operator=clerk)
 
 
-def test_reprint_is_byte_identical_and_adds_a_ledger_row(clerk, administrator):
+def test_reprint_is_byte_identical_and_adds_a_ledger_row(clerk, administrator, desk):
     # given an issued confirmation sheet
-    original = _handed_over(clerk)
+    original = _handed_over(clerk, desk)
     rows_before = OutputLedgerEntry.objects.count()
 
     # when it is reprinted on another day by another operator
@@ -44,8 +46,8 @@ def test_reprint_is_byte_identical_and_adds_a_ledger_row(clerk, administrator):
     assert entry.conditions["sha256"] == original.entry.sha256
 
 
-def test_issued_pdfs_are_stored_encrypted_and_bound_to_their_case(clerk):
-    original = _handed_over(clerk)
+def test_issued_pdfs_are_stored_encrypted_and_bound_to_their_case(clerk, desk):
+    original = _handed_over(clerk, desk)
     stored = StoredDocument.objects.get(pk=original.entry.document_id)
     assert b"%PDF" not in bytes(stored.ciphertext)
     assert services.document_content(stored) == original.content
@@ -56,8 +58,8 @@ def test_issued_pdfs_are_stored_encrypted_and_bound_to_their_case(clerk):
         services.document_content(other)
 
 
-def test_every_issued_output_is_in_the_ledger(clerk):
-    _handed_over(clerk)
+def test_every_issued_output_is_in_the_ledger(clerk, desk):
+    _handed_over(clerk, desk)
     issued = StoredDocument.objects.filter(issued=True)
     assert issued.count() == 2
     assert {d.pk for d in issued} == set(OutputLedgerEntry.objects.values_list("document_id", flat=True))

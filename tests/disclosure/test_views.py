@@ -17,10 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client, clerk, terminal, login_with_otp, approve_usage):
+def staff_client(client, clerk, terminal, login_with_otp, desk):
     """The clerk, logged in with password + TOTP on a registered terminal, with today's usage approval."""
     login_with_otp(client, clerk, terminal)
-    approve_usage(clerk, terminal)
     return client
 
 
@@ -119,9 +118,11 @@ def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(staff_clien
     assert client.get(reverse("disclosure:ledger")).status_code == 200
 
 
-def test_suspension_decision_screen_is_for_administrators(staff_client, clerk):
+def test_suspension_decision_screen_is_for_administrators(staff_client, clerk, desk):
     case = receive(clerk)
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=None, address_confirmed=False)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=None, address_confirmed=False
+    )
     response = staff_client.post(reverse("disclosure:case_suspension_decide", args=[case.pk]), {"outcome": "granted"})
     assert response.status_code == 403
 
@@ -134,7 +135,7 @@ def test_overdue_cases_are_listed_first(staff_client, clerk):
 
 
 def test_administrator_decides_a_suspension_on_screen(
-    client, clerk, administrator, terminal, login_with_otp, approve_usage
+    client, clerk, administrator, terminal, login_with_otp, approve_usage, desk
 ):
     # given a matched suspension request
     from audit.models import Affair
@@ -145,7 +146,9 @@ def test_administrator_decides_a_suspension_on_screen(
     )  # fmt: skip
     person = make_identity_person()
     case = receive(clerk, kind="suspension_request", suspension_affair_codes=["ORD-001"])
-    services.disclosure_requester_match(case=case, operator=clerk, person_id=person.pk, address_confirmed=True)
+    services.disclosure_requester_match(
+        case=case, operator=clerk, terminal=desk, person_id=person.pk, address_confirmed=True
+    )
     login_with_otp(client, administrator, terminal)
     approve_usage(administrator, terminal)
 
