@@ -67,6 +67,11 @@ def access_right_apply(
     terminals: Iterable[Terminal] = (),
 ) -> AccessRightApplication:
     _check_contractor_rule(operator, role)
+    # An office applies for its own people: a security officer only for their office, an administrator for any.
+    if not applied_by.has_role(Role.ADMINISTRATOR) and not (
+        applied_by.has_role(Role.SECURITY_OFFICER) and applied_by.office_id == office.pk
+    ):
+        raise RightsError("この所属の権限を申請する権限がありません。")
     application = AccessRightApplication.objects.create(
         operator=operator,
         office=office,

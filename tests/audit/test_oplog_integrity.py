@@ -243,3 +243,22 @@ def test_awkward_text_in_conditions_and_actor_verifies():
         )
     result = operation_log_verify()
     assert result.ok, result.summary()
+
+
+@pytest.mark.django_db
+def test_daily_checkpoint_is_signed_once_per_period(monkeypatch):
+    # given
+    _append(2)
+    first = operation_log_checkpoint_run()
+    # when: run again at once, then a day later after more entries
+    again = operation_log_checkpoint_run()
+    _append(1)
+    later = clock.now() + dt.timedelta(hours=25)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    next_day = operation_log_checkpoint_run()
+    # then
+    assert [c.reason for c in first] == ["daily"] and again == []
+    # (on a month's last day the run a day later also signs that month's end)
+    daily = [c for c in next_day if c.reason == "daily"]
+    assert len(daily) == 1 and daily[0].sequence > first[0].sequence
+    assert operation_log_verify().checkpoints_checked >= 2

@@ -215,3 +215,8 @@ def test_paper_usage_approval_needs_the_paper_mode(clerk, security_officer, term
         purpose="照会",
     )
     assert approval.paper_reference == "簿-12" and usage_approval_valid(operator=clerk) == approval
+
+
+def test_a_security_officer_applies_only_for_their_own_office(security_officer, body_office, newcomer):
+    with pytest.raises(RightsError):
+        access_right_apply(operator=newcomer, office=body_office, role="body_operator", applied_by=security_officer)
