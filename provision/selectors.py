@@ -22,7 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal
+from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal, UsageApproval
 from audit.selectors import affair_in_force
 from audit.services import operation_log_record
 from furyo.models import FuryoPerson, FuryoStatus, FuryoVersion
@@ -244,19 +244,21 @@ def _emigrant_number_keep(
 # --- shared checks ------------------------------------------------------------------------------------------
 
 
-def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | None, capability: str) -> Terminal:
+def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | None, capability: str) -> UsageApproval:
+    """Q09 (terminal and its capability), the role rule (recorded as Q02), Q10 (today's usage approval)."""
     if terminal is None or not terminal.can(capability):
         raise Refused("Q09")
     if not access.may_see_personal_data(operator, capability):
         raise Refused("Q02")  # the contractor, and roles without this capability (§10.1)
-    if not access.usage_approval_valid(operator=operator, terminal=terminal):
+    approval = access.usage_approval(operator=operator, terminal=terminal)
+    if approval is None:
         raise Refused("Q10")
-    return terminal
+    return approval
 
 
-def _check_affair_approval(operator: Operator, terminal: Terminal, affair: Affair) -> None:
+def _check_affair_approval(approval: UsageApproval, affair: Affair) -> None:
     # A usage approval that names affairs covers only those (§10.4); checked once the affair is known.
-    if not access.usage_approval_valid(operator=operator, terminal=terminal, affair=affair):
+    if not access.approval_covers(approval, affair):
         raise Refused("Q10")
 
 
@@ -325,9 +327,9 @@ def release_lookup(
     version: Any = None
     try:
         capability = Terminal.Capability.MEDIA_EXPORT if channel == Channel.MEDIA else Terminal.Capability.PROVIDE
-        _check_terminal_and_approval(operator=operator, terminal=terminal, capability=capability)
+        approval = _check_terminal_and_approval(operator=operator, terminal=terminal, capability=capability)
         affair = _affair(affair_code, clock.today())
-        _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
+        _check_affair_approval(approval, affair)
         if target is None or file not in affair.files or not affair.recipients.filter(pk=target.pk).exists():
             raise Refused("Q02")
         if file == FURYO and "individual_number" in c:
@@ -421,9 +423,11 @@ def national_release(
     kind = _release_kind(target)
     affair: Affair | None = None
     try:
-        _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.PROVIDE)
+        approval = _check_terminal_and_approval(
+            operator=operator, terminal=terminal, capability=Terminal.Capability.PROVIDE
+        )
         affair = _affair(affair_code, clock.today())
-        _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
+        _check_affair_approval(approval, affair)
         if (
             target is None
             or not affair.national_query
@@ -542,9 +546,9 @@ def _national_items(raw: dict[str, Any], file: str, include_individual_number: b
 
 
 def _staff_affair(operator: Operator, terminal: Terminal | None, affair_code: str, file: str) -> Affair:
-    _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.SEARCH)
+    approval = _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.SEARCH)
     affair = _affair(affair_code, clock.today())
-    _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
+    _check_affair_approval(approval, affair)
     staff = any(operator.has_role(r) for r in STAFF_ROLES)
     if not staff or affair.category not in STAFF_CATEGORIES or file not in affair.files:
         raise Refused("Q02")
