@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jukinet.partitions import SENTINEL_YEAR
 from prefserver.models import IdentityVersion
 from provision.api import LookupInputSerializer
 from provision.selectors import identity_items
@@ -24,7 +25,12 @@ class BareLookupView(APIView):
         data.is_valid(raise_exception=True)
         code = data.validated_data["conditions"].get("resident_code")
         version = IdentityVersion.objects.filter(
-            person__codes__resident_code=code, resident_code=code, is_current=True, deleted=False, removed=False
+            person__codes__resident_code=code,
+            resident_code=code,
+            is_current=True,
+            deleted=False,
+            removed=False,
+            expiry_year=SENTINEL_YEAR,
         ).first()
         if version is None:
             return Response({"result": "not_found"})

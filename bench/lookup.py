@@ -99,6 +99,8 @@ def prepare_database(residents: int, reload: bool) -> None:
     manage("generate_population", "--prefecture", "35", "--residents", str(residents), "--history-per-person", "0",
            "--workers", "2")  # fmt: skip
     print(f"loaded {residents:,} residents in {time.monotonic() - started:.0f} s")
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def prepare_actors(clients: int) -> tuple[list[str], list[str]]:

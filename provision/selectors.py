@@ -31,6 +31,7 @@ from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
 from jukinet.models import Prefecture
+from jukinet.partitions import SENTINEL_YEAR
 from jukinet.search_keys import address_key, has_wildcard, name_key, seion_kana
 from prefserver.emigrant import individual_number_for_emigrant
 from prefserver.models import IdentityPerson, IdentityVersion
@@ -146,6 +147,13 @@ def _is_staff_rule(c: dict[str, Any], file: str) -> bool:
 def _versions(file: str) -> QuerySet[Any]:
     model = IdentityVersion if file == IDENTITY else FuryoVersion
     return model.objects.filter(is_current=True, deleted=False)
+
+
+def _release_versions(file: str) -> QuerySet[Any]:
+    """Current, not removed, not deleted. Such a version has no retention start, so it always sits in the
+    sentinel partition: pinning `expiry_year` prunes the query to one partition (planning drops from tens of
+    milliseconds to about one on a million residents; bench/lookup.py)."""
+    return _versions(file).filter(removed=False, expiry_year=SENTINEL_YEAR)
 
 
 def _filter(qs: QuerySet[Any], c: dict[str, Any], *, exact: bool) -> QuerySet[Any]:
@@ -340,7 +348,7 @@ def release_lookup(
             raise Refused("Q03")
         if ("individual_number" in c or include_individual_number) and not affair.individual_number_permitted:
             raise Refused("Q08")
-        found = list(_filter(_versions(file).filter(removed=False), c, exact=True)[:2])
+        found = list(_filter(_release_versions(file), c, exact=True)[:2])
         if len(found) > 1:
             raise Refused("Q07")
         if found:
