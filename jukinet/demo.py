@@ -24,6 +24,7 @@ def demo_setup() -> list[str]:
 
     lines += audit_demo_setup(DEMO_PASSWORD)
     lines.extend(demo_population())
+    lines.extend(demo_affairs())
     return lines
 
 
@@ -43,3 +44,11 @@ def demo_population() -> list[str]:
         prefecture_code=settings.PREFECTURE_CODE, residents=DEMO_POPULATION, history_per_person=1, seed=35
     )
     return [f"合成住民データ: {result.rows['prefserver_identity_person']} 人を投入しました（{result.seconds:.0f} 秒）"]
+
+
+def demo_affairs() -> list[str]:
+    """The affair catalogue and its recipient offices (fixtures/affairs.json; idempotent)."""
+    from provision.catalogue import affair_catalogue_load
+
+    counts = affair_catalogue_load()
+    return [f"事務一覧: 提供・移転先 {counts['offices']} 所属、事務 {counts['affairs']} 件を登録しました"]

@@ -14,6 +14,7 @@ from typing import Any, NoReturn, cast
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
+from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -193,7 +194,7 @@ class ProvisionAPIView(APIView):
             operation_log_record(
                 actor=cast(Operator, request.user),
                 kind=OperationKind.API_THROTTLED,
-                terminal=access.terminal_for_request(request._request),
+                terminal=access.terminal_for_request(cast(HttpRequest, request)),
                 outcome="failed",
                 conditions={"path": request.path},
             )
@@ -210,7 +211,7 @@ class ProvisionAPIView(APIView):
         values = data.validated_data
         outcome = release_lookup(
             operator=cast(Operator, request.user),
-            terminal=access.terminal_for_request(request._request),
+            terminal=access.terminal_for_request(cast(HttpRequest, request)),
             file=file,
             affair_code=values["affair"],
             conditions={k: values["conditions"].get(k) for k in CONDITION_KEYS},
@@ -258,7 +259,7 @@ class NationalLookupView(ProvisionAPIView):
         values = data.validated_data
         outcome = national_release(
             operator=cast(Operator, request.user),
-            terminal=access.terminal_for_request(request._request),
+            terminal=access.terminal_for_request(cast(HttpRequest, request)),
             file=values["file"],
             affair_code=values["affair"],
             conditions={k: values["conditions"].get(k) for k in CONDITION_KEYS},

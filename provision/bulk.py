@@ -129,9 +129,11 @@ def _check_file(
     approval: BulkApproval | None,
     medium: Medium | None,
 ) -> Affair:
-    _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.MEDIA_EXPORT)
+    usage = _check_terminal_and_approval(
+        operator=operator, terminal=terminal, capability=Terminal.Capability.MEDIA_EXPORT
+    )
     affair = _affair(affair_code, clock.today())
-    _check_affair_approval(operator, terminal, affair)  # type: ignore[arg-type]
+    _check_affair_approval(usage, affair)
     if not _may_run(operator, recipient) or file not in affair.files:
         raise Refused("Q02")
     if not affair.recipients.filter(pk=recipient.pk).exists():
