@@ -213,3 +213,23 @@ def test_contractor_cannot_receive_requests(contractor):
 
     with pytest.raises(PermissionDenied):
         receive(contractor)
+
+
+def test_no_application_log_line_holds_personal_data(clerk, desk, caplog):
+    # given a full disclosure run with every logger at DEBUG (scenario 40, for this app)
+    caplog.set_level("DEBUG")
+    caplog.set_level("DEBUG", logger="weasyprint.progress")  # the print layer quiets it; open it here
+    case, person = _granted_case(clerk, desk)
+    services.disclosure_decision_notice_issue(case=case, operator=clerk)
+    case.refresh_from_db()
+    services.disclosure_payment_record(case=case, operator=clerk, amount_yen=case.fee_total_yen)
+    services.disclosure_confirmation_sheet_hand_over(case=case, operator=clerk)
+
+    # then no line names the person, their address, resident code or number
+    from prefserver.versions import identity_current_version, individual_number_of
+
+    version = identity_current_version(person)
+    secrets = ["見本", "ミホン", "見本町", version.resident_code, individual_number_of(version), "1989-01-08"]
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("Step" in line for line in lines)  # WeasyPrint's own lines were captured
+    assert not [line for line in lines if any(secret in line for secret in secrets)]
