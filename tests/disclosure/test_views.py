@@ -172,3 +172,56 @@ def test_overdue_count_tops_the_clerks_home_page(staff_client, clerk):
     receive(clerk, received_on=dt.date(2026, 1, 6))
     html = staff_client.get(reverse("home")).content.decode()
     assert html.index("処理期限を過ぎた開示請求等が2件あります。") < html.index("ようこそ")
+
+
+FORM = {
+    "file": "identity", "window_index": "0", "received_on": "2026-02-02", "form_version": "様式第3号",
+    "requester_name": "見本　太郎", "requester_kana": "ミホン　タロウ", "requester_birth_date": "1980-04-01",
+    "requester_sex": "1", "requester_address": "山口市見本町１丁目", "verification_method": "post",
+    "verification_document": "旅券の写し", "verification_on": "2026-02-02",
+}  # fmt: skip
+
+
+def test_correction_request_on_screen_from_intake_to_result_notice(staff_client, clerk):
+    # given a person and a correction request entered on the intake form
+    client = staff_client
+    person = make_identity_person()
+    client.post(
+        reverse("disclosure:case_new"),
+        {**FORM, "kind": "correction_request", "correction_kind": "correction", "correction_item": "住所",
+         "correction_requested": "山口県山口市見本町一丁目2番4号"},
+    )  # fmt: skip
+    case = DisclosureCase.objects.get()
+    assert case.correction_points == [{"item": "住所", "requested": "山口県山口市見本町一丁目2番4号"}]
+
+    # when matched, referred, linked to the municipality's notice and closed
+    client.post(reverse("disclosure:case_match", args=[case.pk]), {"person_id": person.pk, "address_confirmed": "on"})
+    referral = client.post(
+        reverse("disclosure:case_refer", args=[case.pk]), {"method": "document", "referral_on": "2026-02-03"}
+    )
+    client.post(
+        reverse("disclosure:case_link_notice", args=[case.pk]), {"update_notice_id": "81", "corrected_on": "2026-02-20"}
+    )
+    page = client.get(reverse("disclosure:case_detail", args=[case.pk])).content.decode()
+    result = client.post(
+        reverse("disclosure:case_correction_close", args=[case.pk]), {"outcome": "corrected", "finding": "訂正済み"}
+    )
+
+    # then both documents came back as PDFs and the case is closed with the notice linked
+    assert referral["Content-Type"] == result["Content-Type"] == "application/pdf"
+    assert "通知ID 81" in page
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED and case.investigation.update_notice_id == 81
+    assert list(OutputLedgerEntry.objects.filter(case=case).values_list("kind", flat=True)) == [
+        "municipality_referral", "correction_result"]  # fmt: skip
+
+
+def test_suspension_request_form_takes_affair_codes(staff_client):
+    from audit.models import Affair
+
+    assert Affair.objects.filter(code__in=["S6-EDU-01", "S6-EDU-02"]).count() >= 2  # the catalogue (desk)
+    staff_client.post(
+        reverse("disclosure:case_new"),
+        {**FORM, "kind": "suspension_request", "suspension_affair_codes": "S6-EDU-01、S6-EDU-02"},
+    )
+    assert DisclosureCase.objects.get().suspension_affair_codes == ["S6-EDU-01", "S6-EDU-02"]
