@@ -92,6 +92,8 @@ def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(staff_clien
     client.post(reverse("disclosure:case_decide", args=[case.pk]), {"decision": "granted"})
     case.refresh_from_db()
     assert case.status == CaseStatus.DECIDED
+    detail = reverse("disclosure:case_detail", args=[case.pk])
+    assert "決定通知書を発行する" in client.get(detail).content.decode()
 
     # when the sheet is asked for too early, then a message, no PDF
     early = client.post(reverse("disclosure:case_confirmation_sheet", args=[case.pk]))
@@ -108,10 +110,13 @@ def test_issuing_returns_the_pdf_with_no_store_and_writes_the_ledger(staff_clien
 
     # and after payment the sheet, then a reprint of it
     case.refresh_from_db()
+    assert f"{case.fee_total_yen}円" in client.get(detail).content.decode()  # the payment form states the cost
     client.post(
         reverse("disclosure:case_payment", args=[case.pk]), {"amount_yen": case.fee_total_yen, "paid_on": "2026-02-03"}
     )
+    assert "本人確認情報確認書を交付する" in client.get(detail).content.decode()
     sheet = client.post(reverse("disclosure:case_confirmation_sheet", args=[case.pk]))
+    assert "再出力" in client.get(detail).content.decode()
     entry = OutputLedgerEntry.objects.latest("pk")
     again = client.post(reverse("disclosure:ledger_reprint", args=[entry.pk]), {"reason": "紛失"})
     assert again.content == sheet.content and OutputLedgerEntry.objects.count() == 3
