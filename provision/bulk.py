@@ -33,6 +33,7 @@ from provision.selectors import (
     CONDITION_KEYS,
     Refused,
     _affair,
+    _assigned,
     _check_affair_approval,
     _check_terminal_and_approval,
     _release_kind,
@@ -132,11 +133,11 @@ def _check_file(
     usage = _check_terminal_and_approval(
         operator=operator, terminal=terminal, capability=Terminal.Capability.MEDIA_EXPORT
     )
-    affair = _affair(affair_code, clock.today())
+    affair = _affair(affair_code, clock.today(), approval=usage, recipient=recipient)
     _check_affair_approval(usage, affair)
     if not _may_run(operator, recipient) or file not in affair.files:
         raise Refused("Q02")
-    if not affair.recipients.filter(pk=recipient.pk).exists():
+    if not _assigned(affair, recipient):
         raise Refused("Q02")
     if rows > setting_value("BULK_MAX_ROWS"):
         raise Refused("Q12")

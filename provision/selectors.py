@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal, UsageApproval
-from audit.selectors import affair_in_force
 from audit.services import operation_log_record
 from furyo.models import FuryoPerson, FuryoStatus, FuryoVersion
 from furyo.temporary_numbers import temporary_number_store
@@ -266,15 +265,38 @@ def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | Non
 
 def _check_affair_approval(approval: UsageApproval, affair: Affair) -> None:
     # A usage approval that names affairs covers only those (§10.4); checked once the affair is known.
-    if not access.approval_covers(approval, affair):
+    covered = getattr(affair, "approval_covers", None)
+    if covered is None:
+        covered = access.approval_covers(approval, affair)
+    if not covered:
         raise Refused("Q10")
 
 
-def _affair(code: str, on: dt.date) -> Affair:
-    affair = affair_in_force(code, on) if code else None
+def _affair(
+    code: str, on: dt.date, *, approval: UsageApproval | None = None, recipient: Office | None = None
+) -> Affair:
+    """The entry in force on `on` (Q01 if none). With `approval` and `recipient` the same query also answers
+    whether the approval covers it and whether it is assigned to the recipient (one round trip, not three)."""
+    if not code:
+        raise Refused("Q01")
+    affairs = Affair.objects.filter(code=code, effective_from__lte=on).filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gte=on)
+    )
+    if approval is not None:
+        named = UsageApproval.affairs.through.objects.filter(usageapproval_id=approval.pk)
+        affairs = affairs.annotate(approval_covers=~Exists(named) | Exists(named.filter(affair__code=OuterRef("code"))))
+    if recipient is not None:
+        assigned = Affair.recipients.through.objects.filter(affair_id=OuterRef("pk"), office_id=recipient.pk)
+        affairs = affairs.annotate(assigned=Exists(assigned))
+    affair = affairs.order_by("-effective_from").first()
     if affair is None:
         raise Refused("Q01")
     return affair
+
+
+def _assigned(affair: Affair, recipient: Office) -> bool:
+    assigned = getattr(affair, "assigned", None)
+    return bool(assigned) if assigned is not None else affair.recipients.filter(pk=recipient.pk).exists()
 
 
 def _release_recipient(operator: Operator, recipient: Office | None) -> Office | None:
@@ -336,9 +358,9 @@ def release_lookup(
     try:
         capability = Terminal.Capability.MEDIA_EXPORT if channel == Channel.MEDIA else Terminal.Capability.PROVIDE
         approval = _check_terminal_and_approval(operator=operator, terminal=terminal, capability=capability)
-        affair = _affair(affair_code, clock.today())
+        affair = _affair(affair_code, clock.today(), approval=approval, recipient=target)
         _check_affair_approval(approval, affair)
-        if target is None or file not in affair.files or not affair.recipients.filter(pk=target.pk).exists():
+        if target is None or file not in affair.files or not _assigned(affair, target):
             raise Refused("Q02")
         if file == FURYO and "individual_number" in c:
             raise Refused("Q05")
@@ -348,16 +370,17 @@ def release_lookup(
             raise Refused("Q03")
         if ("individual_number" in c or include_individual_number) and not affair.individual_number_permitted:
             raise Refused("Q08")
-        found = list(_filter(_release_versions(file), c, exact=True)[:2])
+        suspension = ProvisionSuspension.objects.filter(
+            person_id=OuterRef("person_id"), file=file, affair_code=affair.code, active=True
+        )
+        versions = _release_versions(file).annotate(suspended=Exists(suspension))
+        found = list(_filter(versions, c, exact=True)[:2])
         if len(found) > 1:
             raise Refused("Q07")
         if found:
             version = found[0]
             subjects = [version.person_id]
-            suspended = ProvisionSuspension.objects.filter(
-                person_id=version.person_id, file=file, affair_code=affair.code, active=True
-            )
-            if suspended.exists():
+            if version.suspended:
                 raise Refused("Q11")
         result, code = (Result.RELEASED, "") if version is not None else (Result.NOT_FOUND, "")
     except Refused as refusal:
@@ -434,14 +457,9 @@ def national_release(
         approval = _check_terminal_and_approval(
             operator=operator, terminal=terminal, capability=Terminal.Capability.PROVIDE
         )
-        affair = _affair(affair_code, clock.today())
+        affair = _affair(affair_code, clock.today(), approval=approval, recipient=target)
         _check_affair_approval(approval, affair)
-        if (
-            target is None
-            or not affair.national_query
-            or file not in affair.files
-            or not affair.recipients.filter(pk=target.pk).exists()
-        ):
+        if target is None or not affair.national_query or file not in affair.files or not _assigned(affair, target):
             raise Refused("Q02")
     except Refused as refusal:
         return _national_refusal(operator, terminal, target, kind, affair, affair_code, file, c, channel,
@@ -555,7 +573,7 @@ def _national_items(raw: dict[str, Any], file: str, include_individual_number: b
 
 def _staff_affair(operator: Operator, terminal: Terminal | None, affair_code: str, file: str) -> Affair:
     approval = _check_terminal_and_approval(operator=operator, terminal=terminal, capability=Terminal.Capability.SEARCH)
-    affair = _affair(affair_code, clock.today())
+    affair = _affair(affair_code, clock.today(), approval=approval)
     _check_affair_approval(approval, affair)
     staff = any(operator.has_role(r) for r in STAFF_ROLES)
     if not staff or affair.category not in STAFF_CATEGORIES or file not in affair.files:

@@ -195,3 +195,15 @@ def test_furyo_number_under_affair_without_permission_is_q08(police_operator, bo
     outcome = lookup(police_operator, body_terminal, {"resident_code": code}, file="furyo", affair="S6-POL-01",
                      include_individual_number=True)  # fmt: skip
     assert outcome.code == "Q08"
+
+
+def test_usage_approval_naming_affairs_covers_only_those(body_operator, body_terminal):
+    # given: today's approval names one affair only
+    from audit.models import Affair, UsageApproval
+
+    _, code, _ = person()
+    approval = UsageApproval.objects.get(operator=body_operator, terminal=body_terminal)
+    approval.affairs.set([Affair.objects.get(code="S6-EDU-02")])
+    # when / then
+    assert lookup(body_operator, body_terminal, {"resident_code": code}).code == "Q10"
+    assert lookup(body_operator, body_terminal, {"resident_code": code}, affair="S6-EDU-02").result == "released"
