@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -22,17 +23,18 @@ class TokenApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class TokenInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=200, trim_whitespace=False)
         otp = serializers.CharField(max_length=16)
 
-    class OutputSerializer(serializers.Serializer):
+    class TokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
         expires_at = serializers.DateTimeField()
 
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         terminal = terminal_from_request(request._request)
         if terminal is None:
@@ -42,13 +44,13 @@ class TokenApi(APIView):
         if not result.ok or result.operator is None:
             return Response({"detail": result.error}, status=status.HTTP_401_UNAUTHORIZED)
         token, record = api_token_issue(operator=result.operator, terminal=terminal)
-        return Response(self.OutputSerializer({"token": token, "expires_at": record.expires_at}).data)
+        return Response(self.TokenOutputSerializer({"token": token, "expires_at": record.expires_at}).data)
 
 
 class LogSearchApi(APIView):
     """POST /api/v1/audit/log/search: the auditor's log search over the API (same rules as the page)."""
 
-    class InputSerializer(serializers.Serializer):
+    class LogSearchInputSerializer(serializers.Serializer):
         operator = serializers.IntegerField(required=False)
         resident_code = serializers.RegexField(r"^\d{11}$", required=False)
         kind = serializers.IntegerField(required=False)
@@ -56,7 +58,7 @@ class LogSearchApi(APIView):
         date_from = serializers.DateField(required=False)
         date_to = serializers.DateField(required=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class LogEntryOutputSerializer(serializers.Serializer):
         sequence = serializers.IntegerField()
         recorded_at = serializers.DateTimeField()
         actor = serializers.CharField()
@@ -66,10 +68,11 @@ class LogSearchApi(APIView):
         outcome = serializers.CharField()
         result_count = serializers.IntegerField(allow_null=True)
 
+    @extend_schema(request=LogSearchInputSerializer, responses={200: LogEntryOutputSerializer(many=True)})
     def post(self, request: Request) -> Response:
         if not log_audit_allowed(request):
             return Response({"detail": "この操作は許可されていません。"}, status=status.HTTP_403_FORBIDDEN)
-        data = self.InputSerializer(data=request.data)
+        data = self.LogSearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         operator = Operator.objects.filter(pk=values["operator"]).first() if "operator" in values else None
@@ -83,6 +86,6 @@ class LogSearchApi(APIView):
         )
         auditor: Operator = request.user  # type: ignore[assignment]
         rows = operation_log_search(auditor=auditor, terminal=terminal_from_request(request), filters=filters)
-        response = Response({"results": self.OutputSerializer(rows, many=True).data})
+        response = Response({"results": self.LogEntryOutputSerializer(rows, many=True).data})
         response["Cache-Control"] = "no-store"
         return response

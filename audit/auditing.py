@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from audit.models import (
+    Office,
     OperationKind,
     OperationLogEntry,
     Operator,
@@ -25,6 +26,7 @@ from audit.models import (
     SamplingItem,
     Terminal,
 )
+from audit.oplog import canonical_json
 from audit.services import BLIND_INDEX_CONDITION, operation_log_record
 from audit.subjects import subject_resolve
 from jukinet import clock
@@ -41,6 +43,7 @@ class AuditError(Exception):
 @dataclass
 class LogFilters:
     operator: Operator | None = None
+    office: Office | None = None
     resident_code: str = ""
     target: tuple[str, str] | None = None
     affair_code: str = ""
@@ -53,6 +56,7 @@ class LogFilters:
         """What the log keeps of the auditor's own search (ids and codes, no identity items)."""
         return {
             "operator": self.operator.pk if self.operator else None,
+            "office": self.office.pk if self.office else None,
             "resident_code": self.resident_code or None,
             "targets": [list(t) for t in self.targets],
             "affair": self.affair_code or None,
@@ -66,6 +70,8 @@ def _queryset(filters: LogFilters) -> QuerySet[OperationLogEntry]:
     rows = OperationLogEntry.objects.select_related("operator", "terminal", "affair").order_by("-sequence")
     if filters.operator is not None:
         rows = rows.filter(operator=filters.operator)
+    if filters.office is not None:
+        rows = rows.filter(operator__office=filters.office)
     if filters.kind is not None:
         rows = rows.filter(kind=filters.kind)
     if filters.affair_code:
@@ -75,10 +81,12 @@ def _queryset(filters: LogFilters) -> QuerySet[OperationLogEntry]:
     if filters.date_to:
         rows = rows.filter(recorded_at__lt=clock.end_of_day(filters.date_to))
     if filters.resident_code or filters.target:
-        match = Q(pk__in=[])
-        for label, pk in filters.targets:
-            match |= Q(targets__contains=[[label, pk]])
-        rows = rows.filter(match)
+        if not filters.targets:
+            return rows.none()
+        # `targets` is stored as json text (audit.fields); the GIN index is on targets::jsonb.
+        where = " OR ".join(["audit_operationlogentry.targets::jsonb @> %s::jsonb"] * len(filters.targets))
+        params = [canonical_json([[label, pk]]) for label, pk in filters.targets]
+        rows = rows.extra(where=[f"({where})"], params=params)  # noqa: S610 - fixed SQL, bound values
     return rows
 
 
@@ -124,13 +132,13 @@ def operation_log_entry_view(*, auditor: Operator, terminal: Terminal | None, se
 
 
 def conditions_display(conditions: Any) -> str:
-    """Conditions for people: the blind index as 「個人番号（照合値）」 + a short hash, never digits."""
+    """Conditions for people: a blind index shows only as 「個人番号（照合値）」, never digits (§17 #50)."""
     if not conditions:
         return ""
     parts = []
     for key, value in sorted(conditions.items()) if isinstance(conditions, dict) else []:
         if key == BLIND_INDEX_CONDITION:
-            parts.append(f"{BLIND_INDEX_LABEL}: {str(value)[:8]}…")
+            parts.append(BLIND_INDEX_LABEL)
         elif value not in (None, "", []):
             parts.append(f"{key}: {value}")
     return " / ".join(parts)
@@ -198,13 +206,15 @@ def sampling_campaign_create(
         created_by=auditor,
         created_at=clock.now(),
     )
-    items = []
+    items, same_office_fallbacks = [], 0
     for sequence, operator_id in drawn:
+        # Never the entry's operator. Not from the operator's office either unless SAMPLING_SAME_OFFICE, except
+        # when no auditor outside it exists (auditors' own log reads): then counted and logged as a fallback.
         eligible = [r for r in reviewers if r.pk != operator_id]
         if not same_office and operator_id:
-            eligible = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)] or [
-                r for r in reviewers if r.pk != operator_id
-            ]
+            elsewhere = [r for r in eligible if r.office_id is None or r.office_id != offices.get(operator_id)]
+            same_office_fallbacks += not elsewhere and bool(eligible)
+            eligible = elsewhere or eligible
         if not eligible:
             raise AuditError(f"連番{sequence}の確認者を割り当てられません（操作者以外の監査担当がいません）。")
         items.append(
@@ -221,7 +231,13 @@ def sampling_campaign_create(
         kind=OperationKind.SAMPLING_CREATED,
         terminal=terminal,
         targets=[campaign],
-        conditions={"seed": seed, "size": size, "from": period_from.isoformat(), "to": period_to.isoformat()},
+        conditions={
+            "seed": seed,
+            "size": size,
+            "from": period_from.isoformat(),
+            "to": period_to.isoformat(),
+            "same_office_fallbacks": same_office_fallbacks,
+        },
         result_count=len(items),
     )
     return campaign
@@ -253,3 +269,71 @@ def sampling_item_review(
         conditions={"verdict": verdict},
     )
     return item
+
+
+# --- Flags for the auditor (domain.md §11): off-hours use, high volume, repeated subjects, wide searches -------
+
+PERSONAL_KINDS = (100, 399)  # 1xx identity and 附票, 2xx intake excluded below, 3xx provision
+HIGH_VOLUME_PER_DAY = 200  # Decision (the domain names the flag, not its threshold): lookups per operator-day
+REPEATED_SUBJECT_COUNT = 5  # Decision: the same subject opened this often by one operator in the period
+
+
+@dataclass
+class LogFlags:
+    off_hours: list[OperationLogEntry] = field(default_factory=list)
+    high_volume: list[tuple[Operator, dt.date, int]] = field(default_factory=list)
+    repeated_subjects: list[tuple[Operator, str, int]] = field(default_factory=list)
+    wide_searches: list[OperationLogEntry] = field(default_factory=list)
+
+
+def _personal(rows: QuerySet[OperationLogEntry]) -> QuerySet[OperationLogEntry]:
+    return rows.filter(operator__isnull=False, kind__gte=PERSONAL_KINDS[0], kind__lte=PERSONAL_KINDS[1]).exclude(
+        kind__gte=200, kind__lt=300
+    )
+
+
+@transaction.atomic
+def operation_log_flags(
+    *, auditor: Operator, terminal: Terminal | None, date_from: dt.date, date_to: dt.date
+) -> LogFlags:
+    rows = _personal(
+        OperationLogEntry.objects.filter(
+            recorded_at__gte=clock.start_of_day(date_from), recorded_at__lt=clock.end_of_day(date_to)
+        ).select_related("operator")
+    )
+    hours = setting_value("BUSINESS_HOURS", on=date_to)
+    start, end = dt.time.fromisoformat(hours["start"]), dt.time.fromisoformat(hours["end"])
+    flags = LogFlags()
+    per_day: dict[tuple[int, dt.date], int] = {}
+    per_subject: dict[tuple[int, str], int] = {}
+    operators: dict[int, Operator] = {}
+    cap = int(setting_value("SEARCH_RESULT_CAP", on=date_to))
+    for entry in rows.order_by("sequence").iterator(chunk_size=2000):
+        local = entry.recorded_at.astimezone(clock.TOKYO)
+        operator = entry.operator
+        if operator is None:  # excluded by the query; keeps the type checker honest
+            continue
+        operators[operator.pk] = operator
+        if local.weekday() not in hours["weekdays"] or not (start <= local.time() < end):
+            flags.off_hours.append(entry)
+        per_day[(operator.pk, local.date())] = per_day.get((operator.pk, local.date()), 0) + 1
+        for label, pk in entry.targets:
+            key = (operator.pk, f"{label}:{pk}")
+            per_subject[key] = per_subject.get(key, 0) + 1
+        if entry.outcome == "Q06" or (entry.result_count or 0) > cap:
+            flags.wide_searches.append(entry)
+    flags.high_volume = [(operators[o], d, n) for (o, d), n in sorted(per_day.items()) if n > HIGH_VOLUME_PER_DAY]
+    flags.repeated_subjects = [
+        (operators[o], subject, n) for (o, subject), n in sorted(per_subject.items()) if n >= REPEATED_SUBJECT_COUNT
+    ]
+    operation_log_record(
+        actor=auditor,
+        kind=OperationKind.LOG_SEARCHED,
+        terminal=terminal,
+        conditions={"flags": True, "from": date_from.isoformat(), "to": date_to.isoformat()},
+        result_count=len(flags.off_hours)
+        + len(flags.high_volume)
+        + len(flags.repeated_subjects)
+        + len(flags.wide_searches),
+    )
+    return flags

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_otp
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.models import Device
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, throttling
 
-from audit.access import TERMINAL_HEADER, terminal_from_request, usage_approval_valid
+from audit.access import terminal_from_request, usage_approval_valid
 from audit.models import ApiToken, OperationKind, Operator, Role, Terminal
 from audit.services import operation_log_record
 from jukinet import clock
@@ -133,13 +134,18 @@ def operator_logout_record(*, operator: Operator, terminal: Terminal | None, idl
 @transaction.atomic
 def unauthenticated_call_record(*, request: HttpRequest, channel: str = "api") -> None:
     """401 answers are logged too (domain.md §11): path only, never the body."""
-    kind = OperationKind.UNAUTHENTICATED_CS_CALL if channel == "cs" else OperationKind.UNAUTHENTICATED_API_CALL
+    kinds = {
+        "cs": OperationKind.UNAUTHENTICATED_CS_CALL,
+        "screen": OperationKind.UNAUTHENTICATED_SCREEN_ACCESS,
+    }
+    kind = kinds.get(channel, OperationKind.UNAUTHENTICATED_API_CALL)
     operation_log_record(
         actor=f"anonymous:{channel}",
         kind=kind,
         terminal=terminal_from_request(request),
         outcome="failed",
-        conditions={"path": request.path[:200], "method": request.method or ""},
+        # Long digit runs (a code or number typed into a URL) are not kept.
+        conditions={"path": re.sub(r"[0-9０-９]{11,}", "*", request.path)[:200], "method": request.method or ""},
     )
 
 
@@ -222,4 +228,32 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     return response
 
 
-__all__ = ["TERMINAL_HEADER", "api_token_issue", "operator_login_check"]
+class OperatorRateThrottle(throttling.SimpleRateThrottle):
+    """Per-operator API throttle at API_THROTTLE_RATE (domain.md §9.6, default 10/s); a refusal is logged.
+
+    Add it to a view's `throttle_classes` (lookups); DRF answers 429 above the rate.
+    """
+
+    scope = "operator"
+
+    def get_rate(self) -> str:
+        return str(settings.API_THROTTLE_RATE)
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return f"audit-throttle-operator-{user.pk}"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if super().allow_request(request, view):
+            return True
+        with transaction.atomic():
+            operation_log_record(
+                actor=request.user,
+                kind=OperationKind.API_THROTTLED,
+                terminal=terminal_from_request(request),
+                outcome="refused",
+                conditions={"path": re.sub(r"[0-9０-９]{11,}", "*", request.path)[:200]},
+            )
+        return False

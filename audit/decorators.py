@@ -33,6 +33,14 @@ def refusal_response(request: HttpRequest, code: str) -> HttpResponse:
     return no_store(render(request, "audit/refused.html", {"code": code, "message": message}, status=status))
 
 
+def _to_login(request: HttpRequest) -> HttpResponse:
+    """Personal-data screens without a verified login: logged (domain.md §9.2), then the login page."""
+    from audit.authentication import unauthenticated_call_record
+
+    unauthenticated_call_record(request=request, channel="screen")
+    return redirect_to_login(request.get_full_path())
+
+
 def verified_login_required(view: View) -> View:
     """OTP-verified login (every login here is password + TOTP), else back to the login page."""
 
@@ -57,7 +65,7 @@ def personal_data_view(capability: str = Terminal.Capability.SEARCH) -> Callable
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not is_verified(request):
-                return redirect_to_login(request.get_full_path())
+                return _to_login(request)
             try:
                 access = require_personal_data_access(request, capability=capability)
             except PermissionDenied:
@@ -78,7 +86,7 @@ def audit_view(view: View) -> View:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_verified(request):
-            return redirect_to_login(request.get_full_path())
+            return _to_login(request)
         if not log_audit_allowed(request):
             return no_store(render(request, "audit/forbidden.html", status=403))
         return no_store(view(request, *args, **kwargs))

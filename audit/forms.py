@@ -46,6 +46,7 @@ class ApplicationForm(forms.Form):
 
 class LogSearchForm(forms.Form):
     operator = forms.ModelChoiceField(label="操作者", queryset=Operator.objects.order_by("username"), required=False)
+    office = forms.ModelChoiceField(label="所属・提供先", queryset=Office.objects.all(), required=False)
     resident_code = forms.CharField(label="対象者（住民票コード）", max_length=11, required=False)
     target_id = forms.CharField(label="対象ID", max_length=40, required=False)
     affair = forms.CharField(label="事務コード", max_length=20, required=False)
@@ -77,3 +78,14 @@ class VerdictForm(forms.Form):
     verdict = forms.ChoiceField(label="判定", choices=[c for c in SamplingItem.Verdict.choices if c[0] != "pending"])
     document_checked = forms.CharField(label="確認した書類", max_length=200, required=False)
     finding = forms.CharField(label="所見", widget=forms.Textarea, required=False)
+
+
+class FlagsForm(forms.Form):
+    date_from = forms.DateField(label="期間（自）")
+    date_to = forms.DateField(label="期間（至）")
+
+
+class RevokeForm(forms.Form):
+    operator = forms.ModelChoiceField(label="対象者", queryset=Operator.objects.filter(is_active=True))
+    role = forms.ChoiceField(label="役割", choices=Role.choices)
+    reason = forms.CharField(label="理由（転任・退職など）", max_length=200)

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from audit.fields import CanonicalJSONField
+
 
 class Role(models.TextChoices):
     """Roles of domain.md §10.1. A person may hold several; none approves their own request."""
@@ -182,6 +184,7 @@ class OperationKind(models.IntegerChoices):
     TERMINAL_REFUSED = 11, "未登録端末からの利用"
     API_TOKEN_ISSUED = 12, "APIトークンの発行"
     API_THROTTLED = 13, "API呼出し回数の超過"
+    UNAUTHENTICATED_SCREEN_ACCESS = 14, "未認証の画面アクセス"
     # 1xx identity and 附票 records
     IDENTITY_SEARCHED = 100, "本人確認情報の検索"
     IDENTITY_VIEWED = 101, "本人確認情報の照会"
@@ -276,9 +279,10 @@ class OperationLogEntry(models.Model):
     affair = models.ForeignKey(
         Affair, verbose_name="事務", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    targets = models.JSONField("対象", default=list)
+    # Stored as `json` holding canonical text (audit.fields): the verifier concatenates, never re-encodes.
+    targets = CanonicalJSONField("対象", default=list)
     outcome = models.CharField("結果", max_length=16, default="ok")
-    conditions = models.JSONField("条件", null=True, blank=True)
+    conditions = CanonicalJSONField("条件", null=True, blank=True)
     result_count = models.IntegerField("件数", null=True, blank=True)
     hash = models.BinaryField("ハッシュ", max_length=32)
 

@@ -44,7 +44,15 @@ def canonical_entry(
         "targets": targets,
         "terminal": terminal_id,
     }
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(entry).encode()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(value: Any) -> str:
+    """RFC 8785 text of a JSON value without floats: how `targets` and `conditions` are stored."""
+    return _CANONICAL.encode(value)
 
 
 def chain_hash(previous: bytes, canonical: bytes) -> bytes:

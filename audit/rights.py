@@ -67,6 +67,11 @@ def access_right_apply(
     terminals: Iterable[Terminal] = (),
 ) -> AccessRightApplication:
     _check_contractor_rule(operator, role)
+    # An office applies for its own people: a security officer only for their office, an administrator for any.
+    if not applied_by.has_role(Role.ADMINISTRATOR) and not (
+        applied_by.has_role(Role.SECURITY_OFFICER) and applied_by.office_id == office.pk
+    ):
+        raise RightsError("この所属の権限を申請する権限がありません。")
     application = AccessRightApplication.objects.create(
         operator=operator,
         office=office,
@@ -125,7 +130,8 @@ def access_right_approve(*, application: AccessRightApplication, approver: Opera
     application.decided_by, application.decided_at = approver, clock.now()
     application.note = "年次研修未受講（警告）" if training else ""
     application.save(update_fields=["status", "decided_by", "decided_at", "note"])
-    if application.role not in operator.roles:
+    already_held = application.role in operator.roles
+    if not already_held:
         operator.roles = [*operator.roles, application.role]
     operator.office = operator.office or application.office
     operator.save(update_fields=["roles", "office"])
@@ -133,7 +139,8 @@ def access_right_approve(*, application: AccessRightApplication, approver: Opera
         operator=operator,
         office=application.office,
         role=application.role,
-        action=AccessRightLedgerEntry.Action.GRANT,
+        # A new application for a role already held changes its files, affairs or terminals.
+        action=AccessRightLedgerEntry.Action.CHANGE if already_held else AccessRightLedgerEntry.Action.GRANT,
         files=application.files,
         affair_codes=list(application.affairs.values_list("code", flat=True)),
         terminal_names=list(application.terminals.values_list("name", flat=True)),
@@ -145,7 +152,7 @@ def access_right_approve(*, application: AccessRightApplication, approver: Opera
     )
     operation_log_record(
         actor=approver,
-        kind=OperationKind.ACCESS_RIGHT_GRANTED,
+        kind=OperationKind.ACCESS_RIGHT_CHANGED if already_held else OperationKind.ACCESS_RIGHT_GRANTED,
         targets=[operator, application, entry],
         conditions={"role": application.role, "training": training or "ok"},
     )
@@ -364,3 +371,25 @@ def usage_approval_approve(*, approval: UsageApproval, approver: Operator, devic
         targets=[approval.operator, approval],
     )
     return approval
+
+
+@transaction.atomic
+def usage_approval_paper_record(
+    *,
+    operator: Operator,
+    terminal: Terminal,
+    paper_reference: str,
+    recorded_by: Operator,
+    purpose: str,
+    affairs: Iterable[Affair] = (),
+) -> UsageApproval:
+    """USAGE_APPROVAL_MODE "paper": the officer enters the 使用伺い簿 reference instead of approving on screen
+    (seeds/001_f00ff35fbf01a749.txt:423). Same approvers and same validity (today, until 24:00)."""
+    if setting_value("USAGE_APPROVAL_MODE") != "paper":
+        raise RightsError("紙の使用伺い簿による記録は設定で許可されていません。")
+    if not paper_reference.strip():
+        raise RightsError("使用伺い簿の記載を入力してください。")
+    approval = usage_approval_request(operator=operator, terminal=terminal, purpose=purpose, affairs=affairs)
+    approval.paper_reference = paper_reference.strip()
+    approval.save(update_fields=["paper_reference"])
+    return usage_approval_approve(approval=approval, approver=recorded_by, devices_checked=True)

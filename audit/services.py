@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -19,10 +18,11 @@ from audit.models import (
     OperationKind,
     OperationLogCheckpoint,
     OperationLogEntry,
+    OperationLogHead,
     Operator,
     Terminal,
 )
-from audit.oplog import GENESIS, canonical_entry, chain_hash, reject_floats
+from audit.oplog import GENESIS, canonical_entry, canonical_json, chain_hash, reject_floats
 from jukinet import clock
 from jukinet.config import setting_value
 
@@ -31,7 +31,8 @@ OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
 BLIND_INDEX_CONDITION = "individual_number_blind_index"
 _TWELVE_DIGITS = re.compile(r"^\s*[0-9０-９]{12}\s*$")
 _FORBIDDEN_KEYS = {"individual_number", "individual_numbers", "my_number"}
-_OUTCOME = re.compile(r"^(ok|failed|[A-Z][0-9]{2,3}|not_found|released|refused|duplicate|content_mismatch)$")
+# "ok", "failed", a result/refusal code ("Q03", "E009") or another short lower-case word ("not_found").
+_OUTCOME = re.compile(r"^(?:[a-z][a-z_]{1,15}|[A-Z][0-9]{2,3})$")
 
 
 class OperationLogError(RuntimeError):
@@ -81,8 +82,13 @@ def _actor_fields(actor: Operator | str) -> tuple[str, Operator | None]:
 def _lock_and_read_head() -> tuple[int, bytes]:
     """Take the chain lock (held until commit) and read the head, creating its row on first use."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OPLOG_LOCK_KEY])
-        cursor.execute("SELECT sequence, hash FROM audit_operationloghead WHERE id = 1")
+        # One round trip, two statements: in READ COMMITTED the SELECT takes its snapshot after the lock is
+        # granted, so it sees the head committed by the previous holder.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s); SELECT sequence, hash FROM audit_operationloghead WHERE id = 1",
+            [OPLOG_LOCK_KEY],
+        )
+        cursor.nextset()
         row = cursor.fetchone()
         if row is None:
             cursor.execute("SELECT sequence, hash FROM audit_operationlogentry ORDER BY sequence DESC LIMIT 1")
@@ -141,7 +147,7 @@ def operation_log_record(
         cursor.execute(
             "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id,"
             " kind, affair_id, targets, outcome, conditions, result_count, hash)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s);"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json, %s, %s);"
             " UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
             [
                 entry.sequence,
@@ -151,15 +157,16 @@ def operation_log_record(
                 terminal.pk if terminal else None,
                 entry.kind,
                 affair.pk if affair else None,
-                _json(target_pairs),
+                canonical_json(target_pairs),
                 outcome,
-                None if conditions is None else _json(conditions),
+                None if conditions is None else canonical_json(conditions),
                 result_count,
                 entry.hash,
                 entry.sequence,
                 entry.hash,
             ],
         )
+    entry._state.adding, entry._state.db = False, connection.alias  # a stored row now; never saved again
     return entry
 
 
@@ -176,10 +183,6 @@ def entry_canonical(entry: OperationLogEntry) -> bytes:
         conditions=entry.conditions,
         result_count=entry.result_count,
     )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _known_partitions: set[str] = set()
@@ -248,11 +251,14 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
     moment = now or clock.now()
     signed = []
     this_month = clock.start_of_day(partitions.month_start(clock.local_date(moment)))
+    # Only months after the last signed month end: partition pruning keeps the hourly run small.
+    last_month_end = OperationLogCheckpoint.objects.filter(reason="month_end").order_by("-sequence").first()
+    since = last_month_end.entry_recorded_at if last_month_end else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT max(sequence) FROM audit_operationlogentry WHERE recorded_at < %s"
+            "SELECT max(sequence) FROM audit_operationlogentry WHERE recorded_at > %s AND recorded_at < %s"
             " GROUP BY date_trunc('month', recorded_at AT TIME ZONE 'Asia/Tokyo') ORDER BY 1",
-            [this_month],
+            [since, this_month],
         )
         month_ends = [row[0] for row in cursor.fetchall()]
     done = set(
@@ -265,7 +271,8 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
             signed.append(operation_log_checkpoint_sign(sequence=sequence, reason="month_end"))
     hours = int(setting_value("OPLOG_CHECKPOINT_HOURS", on=clock.local_date(moment)))
     latest = OperationLogCheckpoint.objects.filter(reason="daily").order_by("-signed_at").first()
-    head = OperationLogEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    head_row = OperationLogHead.objects.filter(id=1).first()
+    head = head_row.sequence if head_row and head_row.sequence else None
     due = latest is None or latest.signed_at <= moment - dt.timedelta(hours=hours)
     if head is not None and due and (latest is None or head > latest.sequence):
         signed.append(operation_log_checkpoint_sign(sequence=head, reason="daily"))
@@ -322,14 +329,20 @@ def operation_log_partitions_ahead(*, months: int = 3) -> list[str]:
 
 @transaction.atomic
 def terminal_register(
-    *, name: str, kind: str, office: Any, capabilities: Iterable[str], registered_by: Operator | str
+    *,
+    name: str,
+    kind: str,
+    office: Any,
+    capabilities: Iterable[str],
+    registered_by: Operator | str,
+    key: str | None = None,
 ) -> tuple[Terminal, str]:
     """Register a terminal; returns it and its key (shown once; only the SHA-256 is stored)."""
     import secrets
 
     from audit.access import credential_hash
 
-    key = secrets.token_urlsafe(24)
+    key = key or secrets.token_urlsafe(24)
     terminal = Terminal.objects.create(
         name=name,
         kind=kind,

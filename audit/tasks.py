@@ -9,9 +9,20 @@ from jukinet import clock
 
 @shared_task
 def oplog_checkpoint_task() -> int:
-    from audit.services import operation_log_checkpoint_run
+    from django.db import transaction
 
-    return len(operation_log_checkpoint_run())
+    from audit.models import OperationKind
+    from audit.services import OperationLogError, operation_log_checkpoint_run, operation_log_record
+
+    try:
+        return len(operation_log_checkpoint_run())
+    except OperationLogError:
+        # A broken chain is never signed; it is an audit matter for the auditor's dashboard (§15).
+        with transaction.atomic():
+            operation_log_record(
+                actor="system:oplog", kind=OperationKind.ALERT_RAISED, outcome="failed", conditions={"check": "chain"}
+            )
+        raise
 
 
 @shared_task

@@ -9,7 +9,7 @@ import django_otp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -26,6 +26,7 @@ from audit.decorators import no_store, role_required, verified_login_required
 from audit.forms import (
     ApplicationForm,
     LoginForm,
+    RevokeForm,
     TerminalEnrolForm,
     TrainingForm,
     UsageApproveForm,
@@ -34,6 +35,7 @@ from audit.forms import (
 from audit.models import AccessRightApplication, Office, Operator, Role, Terminal, UsageApproval
 from audit.selectors import ledger_rows, usage_approvals_pending
 from audit.services import terminal_enrolment_record
+from jukinet import clock
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -74,7 +76,7 @@ def terminal_enrol(request: HttpRequest) -> HttpResponse:
         terminal = Terminal.objects.filter(credential_hash=digest, is_active=True).first()
         if terminal is not None:
             terminal_enrolment_record(operator=request.user, terminal=terminal)  # type: ignore[arg-type]
-            response = HttpResponseRedirect(settings.LOGIN_REDIRECT_URL)
+            response = redirect(settings.LOGIN_REDIRECT_URL)
             response.set_cookie(
                 ENROLMENT_COOKIE,
                 terminal_enrolment_value(terminal),
@@ -148,6 +150,8 @@ def rights_home(request: HttpRequest) -> HttpResponse:
     applications = AccessRightApplication.objects.filter(status=AccessRightApplication.Status.APPLIED)
     locked = Operator.objects.filter(locked_at__isnull=False)
     context = {
+        "due": rights.rights_due_to_end(as_of=clock.today()),
+        "revoke_form": RevokeForm(),
         "applications": applications.select_related("operator", "office", "applied_by"),
         "locked": locked,
         "application_form": ApplicationForm(),
@@ -192,6 +196,21 @@ def rights_approve(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "アクセス権限を承認し、管理簿に記録しました。")
     except rights.RightsError as exc:
         messages.error(request, str(exc))
+    return redirect("audit:rights")
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def rights_revoke(request: HttpRequest) -> HttpResponse:
+    form = RevokeForm(request.POST)
+    if form.is_valid() and form.cleaned_data["role"] in form.cleaned_data["operator"].roles:
+        try:
+            rights.access_right_end(by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            messages.success(request, "アクセス権限を取り消し、管理簿に記録しました。")
+        except rights.RightsError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, "この操作者はその役割を持っていません。")
     return redirect("audit:rights")
 
 

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from audit import auditing
 from audit.access import terminal_from_request
 from audit.decorators import audit_view
-from audit.forms import LogSearchForm, SamplingForm, VerdictForm
+from audit.forms import FlagsForm, LogSearchForm, SamplingForm, VerdictForm
 from audit.models import SamplingCampaign, SamplingItem
 
 
@@ -21,6 +21,7 @@ def _filters(form: LogSearchForm) -> auditing.LogFilters:
         target = (label.strip(), pk.strip())
     return auditing.LogFilters(
         operator=data.get("operator"),
+        office=data.get("office"),
         resident_code=data.get("resident_code") or "",
         target=target,
         affair_code=data.get("affair") or "",
@@ -30,10 +31,14 @@ def _filters(form: LogSearchForm) -> auditing.LogFilters:
     )
 
 
+def _without_code(request: HttpRequest) -> dict[str, str]:
+    # A resident code comes by POST only, so it never sits in a URL or a server log.
+    return {key: str(value) for key, value in request.GET.items() if key != "resident_code"}
+
+
 @audit_view
 def log_search(request: HttpRequest) -> HttpResponse:
-    # The resident code comes by POST, so it never sits in a URL or a server log.
-    form = LogSearchForm(request.POST if request.method == "POST" else (request.GET or None))
+    form = LogSearchForm(request.POST if request.method == "POST" else (_without_code(request) or None))
     rows = None
     if form.is_bound and form.is_valid():
         rows = auditing.operation_log_search(
@@ -47,7 +52,7 @@ def log_search(request: HttpRequest) -> HttpResponse:
 
 @audit_view
 def log_export(request: HttpRequest) -> HttpResponse:
-    form = LogSearchForm(request.POST if request.method == "POST" else request.GET)
+    form = LogSearchForm(request.POST if request.method == "POST" else _without_code(request))
     if not form.is_valid():
         return redirect("audit:log_search")
     rows = auditing.operation_log_search(
@@ -113,3 +118,16 @@ def sampling_review(request: HttpRequest, pk: int) -> HttpResponse:
         except auditing.AuditError as exc:
             form.add_error(None, str(exc))
     return render(request, "audit/sampling_review.html", {"item": item, "form": form})
+
+
+@audit_view
+def log_flags(request: HttpRequest) -> HttpResponse:
+    form = FlagsForm(request.GET or None)
+    flags = None
+    if form.is_bound and form.is_valid():
+        flags = auditing.operation_log_flags(
+            auditor=request.user,  # type: ignore[arg-type]
+            terminal=terminal_from_request(request),
+            **form.cleaned_data,
+        )
+    return render(request, "audit/log_flags.html", {"form": form, "flags": flags})

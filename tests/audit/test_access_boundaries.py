@@ -76,6 +76,8 @@ def test_contractor_is_refused_even_when_also_given_the_clerk_role(
 def test_without_login_the_screen_redirects_to_login(client, terminal):
     response = client.get("/test/personal/", **terminal.headers)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    entry = OperationLogEntry.objects.get(kind=OperationKind.UNAUTHENTICATED_SCREEN_ACCESS)
+    assert entry.conditions["path"] == "/test/personal/" and entry.terminal == terminal.terminal
 
 
 @pytest.mark.parametrize("member", ["clerk", "contractor", "stranger", "body_operator"])
@@ -215,3 +217,40 @@ def test_auditor_searches_the_log_in_the_api_and_the_search_is_logged(auditor, t
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert [r["kind"] for r in response.json()["results"]] == [OperationKind.LOGIN]
     assert OperationLogEntry.objects.filter(kind=OperationKind.LOG_SEARCHED, operator=auditor).count() == 1
+
+
+def test_register_terminal_command_prints_a_key_that_identifies_the_terminal(section_office, capsys):
+    from django.core.management import call_command
+
+    from audit.access import credential_hash
+    from audit.models import Terminal
+
+    call_command("register_terminal", "窓口端末", "--kind", "business", "--office", "S01", "--capability", "search")
+    key = capsys.readouterr().out.strip().rsplit("key: ", 1)[1]
+    terminal = Terminal.objects.get(name="窓口端末")
+    assert terminal.capabilities == ["search"] and key not in terminal.credential_hash
+    assert credential_hash(key) == terminal.credential_hash
+    assert OperationLogEntry.objects.filter(kind=OperationKind.TERMINAL_REGISTERED).exists()
+
+
+def test_unauthenticated_call_with_a_number_in_the_path_is_logged_without_it(rf):
+    from audit.authentication import unauthenticated_call_record
+
+    unauthenticated_call_record(request=rf.get("/api/v1/identity/123456789018/x"))
+    entry = OperationLogEntry.objects.get(kind=OperationKind.UNAUTHENTICATED_API_CALL)
+    assert entry.conditions["path"] == "/api/v1/identity/*/x"
+
+
+def test_api_above_the_operator_rate_gets_429_and_a_log_entry(clerk, terminal, otp_code, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_THROTTLE_RATE = "2/m"
+    api = APIClient()
+    token = _token(api, clerk, terminal, otp_code)["token"]
+    statuses = [
+        api.post("/test/api/throttled", {}, HTTP_AUTHORIZATION=f"Bearer {token}", **terminal.headers).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert OperationLogEntry.objects.get(kind=OperationKind.API_THROTTLED).operator == clerk

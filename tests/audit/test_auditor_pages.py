@@ -1,6 +1,7 @@
 """Auditor pages (domain.md §11; §17 scenarios 35, 50, 52)."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -84,7 +85,8 @@ def test_unknown_resident_code_finds_nothing(auditor_client, clerk, person_resol
 def test_blind_index_shows_only_as_its_label_never_digits(auditor_client, clerk):
     searched = _log(clerk, kind=OperationKind.IDENTITY_SEARCHED, conditions=blind_index_condition("ab" * 32))
     body = auditor_client.get(reverse("audit:log_entry", args=[searched.sequence])).content.decode()
-    assert "個人番号（照合値）" in body
+    conditions_cell = body.split("<th>条件</th><td>")[1].split("</td>")[0]
+    assert conditions_cell == "個人番号（照合値）"
 
 
 def test_csv_export_is_logged(auditor_client, auditor, clerk):
@@ -146,3 +148,38 @@ def test_reviewer_records_a_verdict_and_nobody_else_can(auditor_client, auditor,
     response = auditor_client.post(reverse("audit:sampling_review", args=[item.pk]), {"verdict": "inappropriate"})
     item.refresh_from_db()
     assert item.verdict == "appropriate" and "割り当てられた確認者" in response.content.decode()
+
+
+def test_resident_code_in_a_url_is_ignored(auditor_client, clerk, person_resolver):
+    _log(clerk, targets=[("prefserver.person", "77")])
+    auditor_client.get(reverse("audit:log_search"), {"resident_code": "12345678901", "kind": ""})
+    assert not OperationLogEntry.objects.filter(kind=OperationKind.LOG_SUBJECT_RESOLVED).exists()
+
+
+def test_sampling_prefers_reviewers_outside_the_operators_office(auditor, clerk, body_office):
+    # given: one auditor in the clerk's office, one elsewhere
+    outside = Operator.objects.create(username="auditor_b", roles=["auditor"], office=body_office)
+    for _ in range(6):
+        _log(clerk)
+    today = clock.today()
+    # when
+    campaign = sampling_campaign_create(
+        auditor=auditor, terminal=None, name="所属外", period_from=today, period_to=today, size=6, seed=7
+    )
+    # then
+    assert {item.reviewer_id for item in campaign.items.all()} == {outside.pk}
+
+
+def test_flags_show_off_hours_use_repeated_subjects_and_wide_searches(auditor_client, auditor, clerk, monkeypatch):
+    # given: a Sunday-night view, five views of one person, a search over the cap
+    sunday_night = dt.datetime(2026, 11, 22, 23, 0, tzinfo=clock.TOKYO)
+    monkeypatch.setattr(clock, "now", lambda: sunday_night)
+    for _ in range(5):
+        _log(clerk, targets=[("prefserver.person", "77")])
+    _log(clerk, kind=OperationKind.IDENTITY_SEARCHED, outcome="Q06", result_count=51)
+    # when
+    response = auditor_client.get(reverse("audit:log_flags"), {"date_from": "2026-11-22", "date_to": "2026-11-22"})
+    # then
+    body = response.content.decode()
+    assert "時間外の利用（6件）" in body and "prefserver.person:77: 5回" in body and "広範な検索（1件）" in body
+    assert OperationLogEntry.objects.filter(kind=OperationKind.LOG_SEARCHED, operator=auditor).exists()

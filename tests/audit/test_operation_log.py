@@ -109,3 +109,16 @@ def test_affair_in_force_follows_effective_dates():
     assert affair_in_force("A1", dt.date(2025, 3, 31)).name == "旧"
     assert affair_in_force("A1", dt.date(2025, 4, 1)).name == "新"
     assert affair_in_force("A1", dt.date(2019, 12, 31)) is None
+
+
+@pytest.mark.parametrize("outcome", ["ok", "failed", "Q03", "E009", "not_found"])
+def test_accepts_the_documented_outcomes(outcome):
+    with transaction.atomic():
+        entry = operation_log_record(actor="system:test", kind=OperationKind.PROVISION, outcome=outcome)
+    assert OperationLogEntry.objects.get(sequence=entry.sequence).outcome == outcome
+
+
+@pytest.mark.parametrize("outcome", ["", "OK!", "q03", "a-very-long-outcome-word"])
+def test_refuses_malformed_outcomes(outcome):
+    with pytest.raises(OperationLogError), transaction.atomic():
+        operation_log_record(actor="system:test", kind=OperationKind.PROVISION, outcome=outcome)

@@ -227,3 +227,38 @@ def test_concurrent_appends_from_two_connections_keep_one_chain():
     assert {a for a in OperationLogEntry.objects.values_list("actor", flat=True)} == {"system:a", "system:b"}
     result = operation_log_verify()
     assert result.ok, result.summary()
+
+
+@pytest.mark.django_db
+def test_awkward_text_in_conditions_and_actor_verifies():
+    # Quotes, backslashes, control characters, non-ASCII, nested keys out of order: the stored text and the
+    # verifier's concatenation must give the bytes the append hashed.
+    with transaction.atomic():
+        operation_log_record(
+            actor='cs:352039"\\',
+            kind=OperationKind.INTAKE_REQUEST_RECEIVED,
+            targets=[("prefserver.notice", "n-1\n")],
+            conditions={"z": {"b": 1, "a": ["\t\x01\x1f", "山口県　周南市", "\u2028"]}, "A": True, "n": None},
+            result_count=0,
+        )
+    result = operation_log_verify()
+    assert result.ok, result.summary()
+
+
+@pytest.mark.django_db
+def test_daily_checkpoint_is_signed_once_per_period(monkeypatch):
+    # given
+    _append(2)
+    first = operation_log_checkpoint_run()
+    # when: run again at once, then a day later after more entries
+    again = operation_log_checkpoint_run()
+    _append(1)
+    later = clock.now() + dt.timedelta(hours=25)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    next_day = operation_log_checkpoint_run()
+    # then
+    assert [c.reason for c in first] == ["daily"] and again == []
+    # (on a month's last day the run a day later also signs that month's end)
+    daily = [c for c in next_day if c.reason == "daily"]
+    assert len(daily) == 1 and daily[0].sequence > first[0].sequence
+    assert operation_log_verify().checkpoints_checked >= 2

@@ -192,3 +192,31 @@ def test_usage_approved_at_2350_stops_at_midnight(clerk, security_officer, termi
     # then
     assert usage_approval_valid(operator=clerk, at=at_2350 + dt.timedelta(minutes=9, seconds=59)) is not None
     assert usage_approval_valid(operator=clerk, at=clock.end_of_day(day)) is None
+
+
+def test_paper_usage_approval_needs_the_paper_mode(clerk, security_officer, terminal):
+    from audit.rights import usage_approval_paper_record
+    from jukinet.models import SettingValue
+
+    with pytest.raises(RightsError):
+        usage_approval_paper_record(
+            operator=clerk,
+            terminal=terminal.terminal,
+            paper_reference="簿-12",
+            recorded_by=security_officer,
+            purpose="照会",
+        )
+    SettingValue.objects.create(name="USAGE_APPROVAL_MODE", value="paper", effective_from=clock.today())
+    approval = usage_approval_paper_record(
+        operator=clerk,
+        terminal=terminal.terminal,
+        paper_reference="簿-12",
+        recorded_by=security_officer,
+        purpose="照会",
+    )
+    assert approval.paper_reference == "簿-12" and usage_approval_valid(operator=clerk) == approval
+
+
+def test_a_security_officer_applies_only_for_their_own_office(security_officer, body_office, newcomer):
+    with pytest.raises(RightsError):
+        access_right_apply(operator=newcomer, office=body_office, role="body_operator", applied_by=security_officer)

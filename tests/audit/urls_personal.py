@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.access import require_personal_data_access
+from audit.authentication import OperatorRateThrottle
 from audit.decorators import personal_data_view
 from jukinet.urls import urlpatterns as project_urls
 
@@ -23,7 +24,15 @@ class PersonalApi(APIView):
         return Response({"result": "released", "usage_approval": access.usage_approval.pk})
 
 
+class ThrottledApi(APIView):
+    throttle_classes = [OperatorRateThrottle]
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
 urlpatterns = [
+    path("test/api/throttled", ThrottledApi.as_view()),
     path("test/personal/", personal_screen),
     path("test/api/personal", PersonalApi.as_view()),
     *project_urls,
