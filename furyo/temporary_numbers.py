@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -42,8 +43,8 @@ def _associated_data(*, provision_record_id: int, resident_code: str) -> bytes:
 
 
 def _day_key_for_write(day: dt.date) -> bytes:
-    """The key of the day, created on first use. The upsert locks the key row until commit, so a purge
-    running at the same moment cannot shred a key a new row is about to use."""
+    """The key of the day, created on first use (the purge never deletes the key of its as-of day, so a row
+    written today always finds its key)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {DAY_KEY_TABLE} (day, key) VALUES (%s, %s) "  # noqa: S608 - constant table name
@@ -108,19 +109,32 @@ def temporary_numbers_purge(*, as_of: dt.datetime, dry_run: bool = False) -> Tem
     run = purge_run_start(kind=PurgeRun.Kind.TEMPORARY_NUMBERS, as_of=as_of, dry_run=dry_run)
     expired = TemporaryIndividualNumber.objects.filter(expires_at__lte=as_of)
     unused_keys = (
-        f"FROM {DAY_KEY_TABLE} k WHERE NOT EXISTS ("  # noqa: S608 - constant table names
+        f"FROM {DAY_KEY_TABLE} k WHERE k.day < %s AND NOT EXISTS ("  # noqa: S608 - constant table names
         f"SELECT 1 FROM {NUMBER_TABLE} t WHERE t.key_day = k.day AND NOT (t.expires_at <= %s AND %s))"
     )
+    today = clock.local_date(as_of)
     with connection.cursor() as cursor:
         if dry_run:
             numbers_deleted = expired.count()
-            cursor.execute(f"SELECT count(*) {unused_keys}", [as_of, True])
+            cursor.execute(f"SELECT count(*) {unused_keys}", [today, as_of, True])
             day_keys_deleted = int(cursor.fetchone()[0])
         else:
             numbers_deleted, _ = expired.delete()
-            cursor.execute(f"DELETE {unused_keys}", [as_of, False])
+            cursor.execute(f"DELETE {unused_keys}", [today, as_of, False])
             day_keys_deleted = cursor.rowcount
     counts = TemporaryPurgeCounts(numbers_deleted=numbers_deleted, day_keys_deleted=day_keys_deleted)
     run.counts = {"temporary_individual_number": numbers_deleted, "day_key": day_keys_deleted}
     purge_run_finish(run)
     return counts
+
+
+def temporary_number_pull(*, resident_code: str, affair: Any, provision_record: Any) -> str | None:
+    """§5.3 steps 2-3 for a file (2) provision: pull the emigrant's number from file (1) through prefserver's one
+    function and keep it for re-delivery. The caller has checked step 1 (permitted affair, one person, status 2)
+    and logs the pull (never the number)."""
+    from prefserver.emigrant import individual_number_for_emigrant  # furyo's only import from prefserver
+
+    number = individual_number_for_emigrant(resident_code, affair, provision_record)
+    if number is not None:
+        temporary_number_store(resident_code=resident_code, number=number, provision_record_id=provision_record.pk)
+    return number

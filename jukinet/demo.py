@@ -20,11 +20,11 @@ def demo_setup() -> list[str]:
             operator.set_password(DEMO_PASSWORD)
             operator.save(update_fields=["password"])
         lines.append(f"  {username} / {DEMO_PASSWORD}  ({display_name})")
+    lines.extend(demo_population())
+    lines.extend(demo_affairs())
     from audit.demo import audit_demo_setup  # roles, TOTP, backup codes, demo terminal, usage approvals
 
     lines += audit_demo_setup(DEMO_PASSWORD)
-    lines.extend(demo_population())
-    lines.extend(demo_affairs())
     return lines
 
 

@@ -37,6 +37,7 @@ T = TypeVar("T")
 REFERENCE_DATE = dt.date(2026, 4, 1)  # fixed "today" of the generator: the output must not depend on the day
 JUKINET_START = dt.date(2002, 8, 5)  # 住基ネット 第一次稼働: the earliest change date generated
 MAX_VERSIONS_EXTRA = 4  # entry + removal + up to 2K changes + this slack
+MOVE_BETWEEN_MUNICIPALITIES = "move"  # _change's marker: the life gets a 31 and an 11
 CODE_OFFSET = 5 * 10**9  # resident codes of 附票-only persons: a disjoint range of the permutation
 
 SURNAMES = [
@@ -261,14 +262,20 @@ def _life(rng: random.Random, spec: PopulationSpec, index: int) -> tuple[_Person
     )  # fmt: skip
     steps = changes + (1 if removal else 0)
     dates = sorted(_date_between(rng, first_date, REFERENCE_DATE - dt.timedelta(days=3)) for _ in range(steps))
-    events = [_event(rng, first_reason, first_date, person, removed=False)]
+    events = [_event(rng, first_reason, first_date, _identity_content(person), removed=False, sender=municipality[0])]
     for step, date in enumerate(dates):
         if removal and step == steps - 1:
-            events.append(_event(rng, removal, date, person, removed=True))
+            events.append(
+                _event(rng, removal, date, _identity_content(person), removed=True, sender=person.municipality[0])
+            )
             break
-        sender = person.municipality[0]
+        sender, before = person.municipality[0], _identity_content(person)
         reason = _change(rng, person, spec, index)
-        events.append(_event(rng, reason, date, person, removed=False, sender=sender))
+        if reason == MOVE_BETWEEN_MUNICIPALITIES:
+            # 転出 from the old municipality, then 転入 in the new one (domain.md §6.3: no special case)
+            events.append(_event(rng, "31", date, before, removed=True, sender=sender))
+            reason, sender = "11", person.municipality[0]
+        events.append(_event(rng, reason, date, _identity_content(person), removed=False, sender=sender))
     return person, events
 
 
@@ -284,17 +291,19 @@ def _change(rng: random.Random, person: _Person, spec: PopulationSpec, index: in
     if roll < 0.003:
         person.individual_number = individual_number_for(CODE_OFFSET * 10 + index, spec.seed)
         return "26"
-    if rng.random() < 0.3:  # a move to another municipality of the prefecture: the new one sends the 転入
+    if rng.random() < 0.3:  # a move to another municipality of the prefecture: 転出 + 転入
         person.municipality = _pick(rng, spec.municipalities)
+        person.address, person.district_code = _address(rng, spec, person.municipality)
+        return MOVE_BETWEEN_MUNICIPALITIES
     person.address, person.district_code = _address(rng, spec, person.municipality)
     return "21"
 
 
 def _event(
-    rng: random.Random, reason: str, date: dt.date, person: _Person, *, removed: bool, sender: str | None = None
+    rng: random.Random, reason: str, date: dt.date, content: dict[str, Any], *, removed: bool, sender: str
 ) -> _Event:
     received = min(date + dt.timedelta(days=_pick(rng, (0, 0, 0, 1, 2))), REFERENCE_DATE)
-    return _Event(reason, date, received, _identity_content(person), removed, sender or person.municipality[0])
+    return _Event(reason, date, received, content, removed, sender)
 
 
 # --- 附票 (file (2)) ---------------------------------------------------------------------------------
@@ -331,7 +340,7 @@ def _furyo_events(rng: random.Random, spec: PopulationSpec, person: _Person, eve
     home = _pick(rng, spec.municipalities)[0]
     out: list[_FuryoEvent] = []
     previous_address = ""
-    for event in events:
+    for position, event in enumerate(events):
         content = event.content
         municipality = _municipality_of(spec, content["address"])
         if not out:
@@ -342,6 +351,8 @@ def _furyo_events(rng: random.Random, spec: PopulationSpec, person: _Person, eve
             country = _pick(rng, COUNTRIES)
             kind, new = "53", _furyo_content(content, municipality_code=None, furyo_municipality=home, status=2,
                                              address=country, last_address=previous_address)  # fmt: skip
+        elif event.reason == "31" and position < len(events) - 1:
+            continue  # a move inside the prefecture: the following 転入 brings the new address
         elif event.reason == "31":  # moved to another prefecture: the 附票 stays here (本籍)
             code, address = _elsewhere_address(rng, spec)
             kind, new = "52", _furyo_content(content, municipality_code=code, furyo_municipality=home, status=1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from audit import access as audit_access
-from audit.models import Affair, Operator, Terminal, UsageApproval
+from audit.models import Operator, Terminal, UsageApproval
 
 credential_hash = audit_access.credential_hash
 may_see_personal_data = audit_access.may_see_personal_data
@@ -30,8 +30,3 @@ def otp_verified(user: object) -> bool:
 def usage_approval(*, operator: Operator, terminal: Terminal) -> UsageApproval | None:
     """Today's approved 使用伺い (§10.4) for operator and terminal, or None (→ Q10)."""
     return audit_access.usage_approval_valid(operator=operator, terminal=terminal)
-
-
-def approval_covers(approval: UsageApproval, affair: Affair) -> bool:
-    """An approval naming affairs covers only those; one naming none covers all."""
-    return audit_access._covers(approval, affair)

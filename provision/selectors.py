@@ -35,7 +35,7 @@ from jukinet.search_keys import address_key, has_wildcard, name_key, seion_kana
 from prefserver.emigrant import individual_number_for_emigrant
 from prefserver.models import IdentityPerson, IdentityVersion
 from prefserver.versions import individual_number_of
-from provision import access
+from provision import access, sql
 from provision.models import Channel, ProvisionRecord, ProvisionSuspension, ReleaseKind, Result, Source
 from provision.records import provision_record_write
 
@@ -264,39 +264,28 @@ def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | Non
 
 
 def _check_affair_approval(approval: UsageApproval, affair: Affair) -> None:
-    # A usage approval that names affairs covers only those (§10.4); checked once the affair is known.
-    covered = getattr(affair, "approval_covers", None)
-    if covered is None:
-        covered = access.approval_covers(approval, affair)
-    if not covered:
+    # A usage approval that names affairs covers only those (§10.4); answered by the affair's query.
+    if not affair.approval_covers:  # type: ignore[attr-defined]
         raise Refused("Q10")
 
 
 def _affair(
     code: str, on: dt.date, *, approval: UsageApproval | None = None, recipient: Office | None = None
 ) -> Affair:
-    """The entry in force on `on` (Q01 if none). With `approval` and `recipient` the same query also answers
-    whether the approval covers it and whether it is assigned to the recipient (one round trip, not three)."""
+    """The entry in force on `on` (Q01 if none); the same statement also answers whether it is assigned to the
+    recipient and covered by the usage approval (provision.sql.AFFAIR_IN_FORCE)."""
     if not code:
         raise Refused("Q01")
-    affairs = Affair.objects.filter(code=code, effective_from__lte=on).filter(
-        Q(effective_to__isnull=True) | Q(effective_to__gte=on)
-    )
-    if approval is not None:
-        named = UsageApproval.affairs.through.objects.filter(usageapproval_id=approval.pk)
-        affairs = affairs.annotate(approval_covers=~Exists(named) | Exists(named.filter(affair__code=OuterRef("code"))))
-    if recipient is not None:
-        assigned = Affair.recipients.through.objects.filter(affair_id=OuterRef("pk"), office_id=recipient.pk)
-        affairs = affairs.annotate(assigned=Exists(assigned))
-    affair = affairs.order_by("-effective_from").first()
+    params = {"code": code, "on": on, "office": recipient.pk if recipient else None,
+              "approval": approval.pk if approval else None}  # fmt: skip
+    affair = next(iter(Affair.objects.raw(sql.AFFAIR_IN_FORCE, params)), None)
     if affair is None:
         raise Refused("Q01")
     return affair
 
 
 def _assigned(affair: Affair, recipient: Office) -> bool:
-    assigned = getattr(affair, "assigned", None)
-    return bool(assigned) if assigned is not None else affair.recipients.filter(pk=recipient.pk).exists()
+    return bool(affair.assigned)  # type: ignore[attr-defined]  # the affair query asked for this recipient
 
 
 def _release_recipient(operator: Operator, recipient: Office | None) -> Office | None:

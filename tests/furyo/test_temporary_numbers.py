@@ -109,3 +109,40 @@ def test_no_number_in_repr_str_or_logs(caplog):
     temporary_number_read(provision_record_id=1001)
     for text in (repr(row), str(row), caplog.text):
         assert NUMBER not in text
+
+
+def test_pull_takes_the_emigrants_number_from_file_1_and_keeps_it_for_redelivery():
+    from types import SimpleNamespace
+
+    from furyo.temporary_numbers import temporary_number_pull
+    from prefserver.versions import identity_person_create, identity_version_write
+    from tests.prefserver.factories import envelope, identity_content
+
+    # given a person removed from file (1) by 国外転出
+    person = identity_person_create(resident_code="12345678903", assigned_on=dt.date(2025, 4, 1))
+    identity_version_write(person=person, content=identity_content(individual_number=NUMBER), envelope=envelope(),
+                           removed=False)  # fmt: skip
+    identity_version_write(person=person, content=identity_content(individual_number=NUMBER),
+                           envelope=envelope(change_reason="34", update_sequence=2), removed=True)  # fmt: skip
+    affair, record = SimpleNamespace(individual_number_permitted=True), SimpleNamespace(pk=1101)
+    # when a permitted file (2) provision pulls it
+    assert temporary_number_pull(resident_code="12345678903", affair=affair, provision_record=record) == NUMBER
+    # then it is kept only in the temporary store, for that provision record
+    assert TemporaryIndividualNumber.objects.filter(provision_record_id=1101).count() == 1
+    assert temporary_number_read(provision_record_id=1101) == NUMBER
+    # and an unknown code stores nothing
+    assert (
+        temporary_number_pull(resident_code="59130274611", affair=affair, provision_record=SimpleNamespace(pk=1102))
+        is None
+    )
+    assert not TemporaryIndividualNumber.objects.filter(provision_record_id=1102).exists()
+
+
+def test_the_key_of_the_purge_day_is_kept_even_without_rows():
+    # given today's key exists but its only row was purged early (it never expires the same day in practice)
+    row = temporary_number_store(resident_code="12345678903", number=NUMBER, provision_record_id=1201)
+    TemporaryIndividualNumber.objects.filter(pk=row.pk).update(expires_at=row.created_at)
+    # when the hourly purge runs today, the row goes but today's key stays for the rows still to come
+    counts = temporary_numbers_purge(as_of=row.created_at)
+    assert (counts.numbers_deleted, counts.day_keys_deleted) == (1, 0)
+    assert _day_keys() == [row.key_day]

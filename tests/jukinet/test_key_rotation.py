@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from jukinet.crypto import blind_index, key_id_of, reset_key_caches
+from jukinet.crypto import DecryptionError, blind_index, key_id_of, reset_key_caches
 from jukinet.key_rotation import blind_indexes_recompute, individual_numbers_reencrypt, key_usage
 from prefserver.models import IdentityVersion
 from prefserver.versions import identity_person_create, identity_version_write, individual_number_of
@@ -107,3 +107,14 @@ def test_rotation_touches_only_the_columns_the_trigger_allows(keys):
     after = IdentityVersion.objects.values().get(pk=next(iter(numbers)))
     changed = {key for key in before if before[key] != after[key]}
     assert changed == {"individual_number_ciphertext", "individual_number_key_id"}
+
+
+def test_a_missing_key_fails_without_the_number_in_the_error_text(keys):
+    keys(f"old:{OLD}", "old")
+    numbers = _people(1)
+    # given the old key was removed before every row was rotated
+    keys(f"new:{NEW}", "new")
+    with pytest.raises(DecryptionError) as raised:
+        individual_numbers_reencrypt(batch=10)
+    text = f"{raised.value!r} {raised.value} {raised.value.__cause__!r}"
+    assert "old" in text and next(iter(numbers.values())) not in text
