@@ -6,10 +6,12 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the local demo on p
 
 
 def demo_setup() -> list[str]:
-    """Every part's demo data, in order: operators of each role with TOTP (audit), then the population."""
-    from audit.demo import audit_demo_setup  # roles, TOTP, backup codes, demo terminal, usage approvals
+    """Every part's demo data, in order: the affair catalogue (provision), operators of each role with TOTP,
+    the demo terminal and usage approvals (audit), then the synthetic population."""
+    from audit.demo import audit_demo_setup
 
-    lines = audit_demo_setup(DEMO_PASSWORD)
+    lines = demo_affairs()
+    lines += audit_demo_setup(DEMO_PASSWORD)
     lines.extend(demo_population())
     return lines
 
@@ -30,3 +32,11 @@ def demo_population() -> list[str]:
         prefecture_code=settings.PREFECTURE_CODE, residents=DEMO_POPULATION, history_per_person=1, seed=35
     )
     return [f"合成住民データ: {result.rows['prefserver_identity_person']} 人を投入しました（{result.seconds:.0f} 秒）"]
+
+
+def demo_affairs() -> list[str]:
+    """The affair catalogue and its recipient offices (fixtures/affairs.json; idempotent)."""
+    from provision.catalogue import affair_catalogue_load
+
+    counts = affair_catalogue_load()
+    return [f"事務一覧: 提供・移転先 {counts['offices']} 所属、事務 {counts['affairs']} 件を登録しました"]
