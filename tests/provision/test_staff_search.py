@@ -150,5 +150,5 @@ def test_screen_without_second_factor_is_401_and_logged(clerk, clerk_terminal, c
     client.force_login(clerk)
     page = client.post("/search/", {"file": "identity", "affair": "INT-001", "resident_code": "12345678903"})
     assert page.status_code == 401
-    assert last_log().kind == OperationKind.UNAUTHENTICATED_API_CALL
+    assert last_log().kind == OperationKind.UNAUTHENTICATED_SCREEN_ACCESS
     assert ProvisionRecord.objects.count() == 0
