@@ -6,10 +6,12 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the local demo on p
 
 
 def demo_setup() -> list[str]:
-    """Every part's demo data, in order: operators of each role with TOTP (audit), then the population."""
-    from audit.demo import audit_demo_setup  # roles, TOTP, backup codes, demo terminal, usage approvals
+    """Every part's demo data, in order: the affair catalogue (provision), operators of each role with TOTP,
+    the demo terminal and usage approvals (audit), then the synthetic population."""
+    from audit.demo import audit_demo_setup
 
-    lines = audit_demo_setup(DEMO_PASSWORD)
+    lines = demo_affairs()
+    lines += audit_demo_setup(DEMO_PASSWORD)
     lines.extend(demo_population())
     lines.append(f"市町村CS模擬の認証情報: {len(cs_demo_keys())}市町分（var/secrets/cs-keys.json）")
     return lines
@@ -63,3 +65,11 @@ def cs_demo_keys() -> dict[str, str]:
         with os.fdopen(descriptor, "w") as out:
             json.dump(keys, out)
     return keys
+
+
+def demo_affairs() -> list[str]:
+    """The affair catalogue and its recipient offices (fixtures/affairs.json; idempotent)."""
+    from provision.catalogue import affair_catalogue_load
+
+    counts = affair_catalogue_load()
+    return [f"事務一覧: 提供・移転先 {counts['offices']} 所属、事務 {counts['affairs']} 件を登録しました"]

@@ -12,8 +12,10 @@ urlpatterns = [
     path("logout/", audit_views.logout_view, name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("settings/", views.settings_list, name="settings_list"),
+    path("disclosure/", include("disclosure.urls")),
     path("", include("audit.urls")),
     path("", include("prefserver.urls")),
+    path("", include("provision.urls")),
 ]
 
 if settings.SERVE_STATIC:

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "prefserver",
     "furyo",
     "disclosure",
+    "provision",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +161,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "jukinet 都道府県サーバ API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc served from this server (drf-spectacular-sidecar): the network is closed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery (the inbox in PostgreSQL is the source of truth; Redis messages are wake-ups) --------------
@@ -194,6 +200,16 @@ CELERY_BEAT_SCHEDULE["audit-revocation-sweep"] = {
 CELERY_BEAT_SCHEDULE["audit-access-right-reconciliation"] = {
     "task": "audit.tasks.access_right_reconciliation_task",
     "schedule": crontab(minute=0, hour=6, day_of_week=1),
+}
+# disclosure: closed cases and their PDFs 7 years after closure (domain.md §13), monthly.
+CELERY_BEAT_SCHEDULE["disclosure-purge"] = {
+    "task": "disclosure.tasks.disclosure_purge_task",
+    "schedule": crontab(minute=45, hour=1, day_of_month=1),
+}
+# Provision records: monthly partitions ahead, months past RETENTION_YEARS dropped (domain.md §13).
+CELERY_BEAT_SCHEDULE["provision-records-purge"] = {
+    "task": "provision.tasks.provision_records_purge_task",
+    "schedule": 3600.0,
 }
 # Retention purges (domain.md §13, §5.3): daily history partitions, hourly temporary individual numbers.
 CELERY_BEAT_SCHEDULE["history-purge"] = {"task": "prefserver.tasks.history_purge_task", "schedule": 24 * 3600.0}

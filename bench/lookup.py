@@ -1,0 +1,274 @@
+"""Benchmark: the real lookup endpoint vs a bare DRF endpoint returning the same row (issue 6).
+
+    python bench/lookup.py [--residents 1000000] [--clients 32] [--duration 20] [--workers 3] [--threads 4]
+
+1. Database `bench_lookup` (BENCH_DB): created, migrated, reference data and affair catalogue loaded, and
+   `manage.py generate_population --residents N` run when it holds fewer current persons than asked (an
+   existing load of the right size is reused; `--reload` drops it first).
+2. 32 body operators (教育委員会) with today's usage approval on one registered terminal, each with a §9.6
+   bearer token (audit.authentication.api_token_issue).
+3. gunicorn (`jukinet.wsgi`, settings `bench.settings`, gthread) on 127.0.0.1, and `wrk` (Debian package) with
+   `--clients` connections posting random resident codes of current residents:
+   - real: `POST /api/v1/identity/lookup` — token + terminal auth, usage approval, affair check, the §9.3
+     exact match, one provision record and one hash-chained operation-log entry per request;
+   - bare: `POST /bench/bare/lookup` — the same input serializer and the same row, no auth, no checks, no
+     records (bench-only URLConf; never routed in production).
+4. Prints req/s, p50 and p99 of both, the ratio real/bare, and checks that every real answer was 200.
+   Targets: ≥ 500 req/s, p99 ≤ 50 ms, ratio ≥ 0.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres")
+DB_NAME = os.environ.get("BENCH_DB", "bench_lookup")
+DB_URL = f"postgresql://jukinet:jukinet@127.0.0.1:54329/{DB_NAME}"
+TERMINAL_KEY = "bench-lookup-terminal-key"
+SAMPLE_CODES = 20_000
+
+LUA = """
+local codes = {%(codes)s}
+local tokens = {%(tokens)s}
+local counter = 0
+local threads = {}
+setup = function(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+init = function(args)
+  math.randomseed(os.time() * 1000 + id)
+end
+request = function()
+  local code = codes[math.random(#codes)]
+  local token = tokens[math.random(#tokens)]
+  local body = '{"affair":"S6-EDU-01","conditions":{"resident_code":"' .. code .. '"},"document_reference":"bench"}'
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token, ["X-Terminal-Key"] = "%(key)s"}, body)
+end
+"""
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "JUKINET_TLS": "0",
+        "API_THROTTLE_RATE": "1000000/s",  # the bench measures the path, not the per-operator throttle
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True)
+
+
+def prepare_database(residents: int, reload: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if exists and reload:
+            conn.execute(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    manage("migrate", "--verbosity", "0")
+    manage("load_reference")
+    manage("load_affairs")
+    with psycopg.connect(DB_URL) as conn:
+        held = conn.execute("SELECT count(*) FROM prefserver_identity_person").fetchone()[0]  # type: ignore[index]
+    if held >= residents:
+        print(f"reusing {held:,} persons in {DB_NAME}")
+        return
+    if held:
+        sys.exit(f"{DB_NAME} holds {held:,} persons, fewer than {residents:,}: run with --reload")
+    started = time.monotonic()
+    manage("generate_population", "--prefecture", "35", "--residents", str(residents), "--history-per-person", "0",
+           "--workers", "2")  # fmt: skip
+    print(f"loaded {residents:,} residents in {time.monotonic() - started:.0f} s")
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def prepare_actors(clients: int) -> tuple[list[str], list[str]]:
+    """Operators, terminal, usage approvals, tokens; and a random sample of current residents' codes."""
+    os.environ.update(env())
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    from audit.authentication import api_token_issue
+    from audit.models import Office, Operator, Terminal, UsageApproval
+    from jukinet import clock
+    from provision.access import credential_hash
+
+    with transaction.atomic():
+        office = Office.objects.get(code="BODY-EDU")
+        terminal, _ = Terminal.objects.update_or_create(
+            name="bench-lookup",
+            defaults={"kind": "business", "office": office, "credential_hash": credential_hash(TERMINAL_KEY),
+                      "capabilities": ["search", "provide"], "is_active": True},
+        )  # fmt: skip
+        tokens = []
+        now = clock.now()
+        for index in range(clients):
+            operator, _ = Operator.objects.update_or_create(
+                username=f"bench-edu-{index:02d}",
+                defaults={"office": office, "roles": ["body_operator"], "display_name": f"bench {index}"},
+            )
+            UsageApproval.objects.create(
+                operator=operator, office=office, terminal=terminal, purpose="bench", requested_at=now,
+                status=UsageApproval.Status.APPROVED, devices_checked=True, approved_at=now,
+                valid_until=clock.end_of_day(clock.today()),
+            )  # fmt: skip
+            tokens.append(api_token_issue(operator=operator, terminal=terminal)[0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT v.resident_code FROM prefserver_identity_person p TABLESAMPLE SYSTEM (5)"
+            " JOIN prefserver_identity_version v ON v.id = p.current_version_id"
+            " AND v.expiry_year = p.current_version_expiry_year"
+            " WHERE NOT v.deleted AND NOT v.removed LIMIT %s",
+            [SAMPLE_CODES],
+        )
+        codes = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return codes, tokens
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "jukinet.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env(), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    sys.exit("gunicorn did not start")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the given processes (Linux /proc), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """gunicorn's processes and the PostgreSQL backends serving the bench database."""
+    import psycopg
+
+    children = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True).stdout.split()
+    with psycopg.connect(ADMIN_URL) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME]).fetchall()
+    return [int(pid) for pid in children] + [int(row[0]) for row in rows]
+
+
+def run_wrk(url: str, script: Path, clients: int, duration: int) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "--latency", "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    timeouts = re.search(r"timeout (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),  # type: ignore[index]
+        "p50": _ms(re.search(r"\s50%\s+([\d.]+\w+)", output)[1]),  # type: ignore[index]
+        "p99": _ms(re.search(r"\s99%\s+([\d.]+\w+)", output)[1]),  # type: ignore[index]
+        "requests": float(re.search(r"(\d+) requests in", output)[1]),  # type: ignore[index]
+        "non_2xx": float(non_2xx[1]) if non_2xx else 0.0,
+        "timeouts": float(timeouts[1]) if timeouts else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--reload", action="store_true", help="drop and re-create the bench database")
+    args = parser.parse_args()
+
+    prepare_database(args.residents, args.reload)
+    codes, tokens = prepare_actors(args.clients)
+    print(f"{len(codes):,} sampled resident codes, {len(tokens)} operators with tokens")
+    with tempfile.TemporaryDirectory() as tmp:
+        scripts = {}
+        for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/bench/bare/lookup")):
+            scripts[name] = Path(tmp) / f"{name}.lua"
+            scripts[name].write_text(LUA % {
+                "codes": ",".join(f'"{c}"' for c in codes), "tokens": ",".join(f'"{t}"' for t in tokens),
+                "path": path, "key": TERMINAL_KEY,
+            })  # fmt: skip
+        port = free_port()
+        server = start_gunicorn(port, args.workers, args.threads)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for name in ("bare", "real"):  # warm-up: connections, caches
+                run_wrk(url, scripts[name], args.clients, 3)
+            results = {}
+            for name in ("real", "bare"):
+                pids = _server_pids(server)
+                before = _cpu_seconds(pids)
+                results[name] = run_wrk(url, scripts[name], args.clients, args.duration)
+                # CPU of the server side (gunicorn + its PostgreSQL backends) per request: the shared machine's
+                # wall figures include other processes' load, this does not.
+                results[name]["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / max(results[name]["requests"], 1)
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=30)
+    print(f"\nresidents {args.residents:,}; gunicorn {args.workers} workers × {args.threads} threads (gthread); "
+          f"wrk {args.clients} connections, {args.duration} s each; cores: {os.cpu_count()}")  # fmt: skip
+    for name, label in (("real", "real lookup (auth, affair, record, log)"), ("bare", "bare DRF (same row)")):
+        r = results[name]
+        counts = f"{int(r['requests']):,} requests, non-2xx {int(r['non_2xx'])}, timeouts {int(r['timeouts'])}"
+        print(f"{label:42s} {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  ({counts})")
+        print(
+            f"{'':42s} server CPU {r['cpu_ms']:.2f} ms/request → idle 2-core ceiling ≈ {2000 / r['cpu_ms']:,.0f} req/s"
+        )
+    ratio = results["real"]["rps"] / results["bare"]["rps"]
+    cpu_ratio = results["bare"]["cpu_ms"] / results["real"]["cpu_ms"]
+    print(f"ratio real/bare: {ratio:.2f} (by server CPU per request: {cpu_ratio:.2f})")
+    real = results["real"]
+    met = real["rps"] >= 500 and real["p99"] <= 50 and ratio >= 0.3
+    print(f"targets: ≥ 500 req/s, p99 ≤ 50 ms, ratio ≥ 0.3 → {'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

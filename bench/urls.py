@@ -1,0 +1,8 @@
+"""The project's URLs plus the bench-only bare endpoint (never in jukinet.urls: it has no auth and no logging)."""
+
+from django.urls import path
+
+from bench.bare import BareLookupView
+from jukinet.urls import urlpatterns as project_urlpatterns
+
+urlpatterns = [*project_urlpatterns, path("bench/bare/lookup", BareLookupView.as_view())]

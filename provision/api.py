@@ -1,0 +1,270 @@
+"""The recipient REST API (domain.md §9.6): lookups are POST, answers carry the provision record's id.
+
+Thin views: parse, call one selector, render. Authentication is an OTP-verified operator (the §9.6 bearer
+token from the audit app, or an OTP-verified session) plus the registered terminal's credential; a request
+without one gets 401 and an operation-log entry (audit's DRF exception handler), never a Q code or a provision
+record (§9.2).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, NoReturn, cast
+
+from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+from django.http import HttpRequest
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from audit.authentication import OperatorTokenAuthentication
+from audit.models import OperationKind, Operator
+from audit.services import operation_log_record
+from provision import access
+from provision.codes import http_status, message
+from provision.models import Channel
+from provision.selectors import CONDITION_KEYS, LookupOutcome, national_release, release_lookup
+
+# --- authentication and throttling ------------------------------------------------------------------------
+
+
+class OtpSessionAuthentication(SessionAuthentication):
+    """A logged-in session whose login passed the second factor (django-otp). CSRF stays enforced."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is None or not access.otp_verified(result[0]):
+            return None
+        return result
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="jukinet"'
+
+
+class OtpSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "provision.api.OtpSessionAuthentication"
+    name = "otpSession"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+def api_authentication_classes() -> list[type[BaseAuthentication]]:
+    """The audit app's §9.6 bearer token (bound to the terminal) first, then an OTP-verified session."""
+    return [OperatorTokenAuthentication, OtpSessionAuthentication]
+
+
+@cache
+def _throttle_cache() -> RedisCache:
+    # Shared by every web process (a per-process cache would multiply the rate by the worker count).
+    return RedisCache(settings.REDIS_URL, {"KEY_PREFIX": "throttle"})
+
+
+class OperatorThrottle(UserRateThrottle):
+    """API_THROTTLE_RATE per operator (default 10/s); above it 429, logged."""
+
+    scope = "operator"
+
+    def __init__(self) -> None:
+        self.cache = _throttle_cache()
+        super().__init__()
+
+    def get_rate(self) -> str:
+        return str(settings.API_THROTTLE_RATE)
+
+
+# --- serializers -------------------------------------------------------------------------------------------
+
+
+def _encodable(value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise serializers.ValidationError("文字コードが正しくありません。") from None
+
+
+def _text(max_length: int) -> serializers.CharField:
+    # Names and addresses are never stripped or normalized (domain.md §4.2).
+    return serializers.CharField(
+        required=False, allow_blank=True, max_length=max_length, trim_whitespace=False, validators=[_encodable]
+    )
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown keys are a 400 validation error (§9.6), not silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["許可されていない項目です。"] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class ConditionsSerializer(StrictSerializer):
+    resident_code = _text(11)
+    individual_number = _text(12)
+    name = _text(100)
+    name_kana = _text(100)
+    birth_date = serializers.DateField(required=False)
+    sex = serializers.ChoiceField(choices=[1, 2], required=False)
+    address = _text(200)
+
+
+class LookupInputSerializer(StrictSerializer):
+    affair = serializers.CharField(max_length=20, allow_blank=True, validators=[_encodable])
+    conditions = ConditionsSerializer()
+    include_individual_number = serializers.BooleanField(required=False, default=False)
+    document_reference = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200, validators=[_encodable]
+    )
+
+
+class NationalInputSerializer(LookupInputSerializer):
+    file = serializers.ChoiceField(choices=["identity", "furyo"])  # type: ignore[assignment]
+
+
+class RecordSerializer(serializers.Serializer):
+    resident_code = serializers.CharField(required=False, help_text="経過措置の間のみ（RESIDENT_CODE_RELEASE）")
+    name = serializers.CharField()
+    name_kana = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.IntegerField()
+    address = serializers.CharField()
+    change_reason = serializers.CharField(required=False)
+    change_date = serializers.DateField(required=False)
+    individual_number = serializers.CharField(required=False, help_text="事務が個人番号の利用を認め、求めた場合のみ")
+
+
+class LookupOutputSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=["released", "not_found", "refused"])
+    record = RecordSerializer(required=False)
+    code = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    source = serializers.ChoiceField(choices=["local", "national"], required=False)  # type: ignore[assignment]
+    provision_record = serializers.IntegerField()
+
+
+def outcome_response(outcome: LookupOutcome, *, national: bool = False) -> Response:
+    body: dict[str, Any] = {"result": outcome.result}
+    if outcome.record is not None:
+        body["record"] = outcome.record
+    key = outcome.code or ("not_found" if outcome.result == "not_found" else "")
+    if key:
+        body["code"], body["message"] = key, message(key)
+    if national:
+        body["source"] = outcome.source
+    body["provision_record"] = outcome.provision_record_id
+    status = http_status(key) if key else 200
+    return Response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+_RESPONSES = {
+    200: OpenApiResponse(LookupOutputSerializer, description="released / not_found / Q06 / Q07"),
+    400: OpenApiResponse(description="入力の形式誤り、または Q03・Q04・Q05"),
+    401: OpenApiResponse(description="ワンタイムパスワード認証済みのログインがない"),
+    403: OpenApiResponse(LookupOutputSerializer, description="Q01・Q02・Q08・Q09・Q10・Q11"),
+    429: OpenApiResponse(description="操作者ごとの呼出し回数の上限超過"),
+}
+_EXAMPLE = OpenApiExample(
+    "住民票コードで照会",
+    value={"affair": "S6-EDU-01", "conditions": {"resident_code": "12345678903"}, "document_reference": "教委第12号"},
+    request_only=True,
+)
+
+
+# --- views -------------------------------------------------------------------------------------------------
+
+
+class ProvisionAPIView(APIView):
+    authentication_classes = api_authentication_classes()
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [OperatorThrottle]
+
+    def throttled(self, request: Request, wait: float) -> NoReturn:
+        with transaction.atomic():
+            operation_log_record(
+                actor=cast(Operator, request.user),
+                kind=OperationKind.API_THROTTLED,
+                terminal=access.terminal_for_request(cast(HttpRequest, request)),
+                outcome="failed",
+                conditions={"path": request.path},
+            )
+        super().throttled(request, wait)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"  # personal data never stays on terminals (§10.2)
+        return response
+
+    def lookup(self, request: Request, file: str) -> Response:
+        data = LookupInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        outcome = release_lookup(
+            operator=cast(Operator, request.user),
+            terminal=access.terminal_for_request(cast(HttpRequest, request)),
+            file=file,
+            affair_code=values["affair"],
+            conditions={k: values["conditions"].get(k) for k in CONDITION_KEYS},
+            include_individual_number=values["include_individual_number"],
+            document_reference=values["document_reference"],
+            channel=Channel.API,
+        )
+        return outcome_response(outcome)
+
+
+class IdentityLookupView(ProvisionAPIView):
+    @extend_schema(
+        operation_id="identity_lookup",
+        summary="本人確認情報の照会（提供・移転）",
+        request=LookupInputSerializer,
+        responses=_RESPONSES,
+        examples=[_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        return self.lookup(request, "identity")
+
+
+class FuryoLookupView(ProvisionAPIView):
+    @extend_schema(
+        operation_id="furyo_lookup",
+        summary="附票本人確認情報の照会（個人番号による検索は不可）",
+        request=LookupInputSerializer,
+        responses=_RESPONSES,
+        examples=[_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        return self.lookup(request, "furyo")
+
+
+class NationalLookupView(ProvisionAPIView):
+    @extend_schema(
+        operation_id="national_lookup",
+        summary="県外の者の照会（別表第3、全国サーバ）",
+        request=NationalInputSerializer,
+        responses={**_RESPONSES, 503: OpenApiResponse(LookupOutputSerializer, description="全国サーバに接続できない")},
+    )
+    def post(self, request: Request) -> Response:
+        data = NationalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        outcome = national_release(
+            operator=cast(Operator, request.user),
+            terminal=access.terminal_for_request(cast(HttpRequest, request)),
+            file=values["file"],
+            affair_code=values["affair"],
+            conditions={k: values["conditions"].get(k) for k in CONDITION_KEYS},
+            include_individual_number=values["include_individual_number"],
+            document_reference=values["document_reference"],
+            channel=Channel.API,
+        )
+        return outcome_response(outcome, national=True)

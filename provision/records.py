@@ -1,0 +1,77 @@
+"""Writing provision records (domain.md §9.4): append-only, one per attempt, partitioned by month."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+
+from audit.models import Affair, Office, Operator, Terminal
+from jukinet import clock
+from provision import partitions
+from provision.models import ProvisionRecord, Source
+
+_known_partitions: set[str] = set()
+
+
+def _ensure_partition() -> None:
+    """Safety net for a month the beat job has not created yet; cached only after commit."""
+    month = partitions.month_start(clock.today())
+    name = partitions.partition_name(month)
+    if name in _known_partitions:
+        return
+    if not partitions.partition_exists(month):
+        partitions.partition_create(month)
+    transaction.on_commit(lambda: _known_partitions.add(name))
+
+
+def provision_record_next_id() -> int:
+    """An id for a record about to be written (the emigrant's temporary number links to it first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('provision_record', 'id'))")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def provision_record_write(
+    *,
+    record_id: int | None = None,
+    operator: Operator,
+    terminal: Terminal | None,
+    recipient: Office | None,
+    release_kind: str,
+    affair: Affair | None,
+    affair_code: str,
+    file: str,
+    conditions: dict[str, Any],
+    subjects: list[int],
+    items: list[str],
+    channel: str,
+    result: str,
+    code: str = "",
+    document_reference: str = "",
+    source: str = Source.LOCAL,
+    bulk_request_id: int | None = None,
+) -> ProvisionRecord:
+    """Append one record. `conditions` must already hold any individual number only as its blind index."""
+    _ensure_partition()
+    return ProvisionRecord.objects.create(
+        id=record_id,
+        recorded_at=clock.now(),
+        operator=operator,
+        terminal=terminal,
+        recipient=recipient,
+        release_kind=release_kind,
+        affair=affair,
+        affair_code=(affair_code or "")[:20],
+        file=file,
+        source=source,
+        conditions=conditions,
+        subjects=subjects,
+        items=items,
+        channel=channel,
+        result=result,
+        code=code,
+        document_reference=(document_reference or "")[:200],
+        bulk_request_id=bulk_request_id,
+    )
