@@ -121,6 +121,7 @@ def relay_alone(client: Any) -> tuple[int, float]:
             " SET status = 'pending', acked_at = NULL, attempts = 0, next_attempt_at = now()"
         )
         rows = cursor.rowcount
+        cursor.execute("ANALYZE prefserver_pushoutbox")  # the reset changed every row at once
     started = time.perf_counter()
     while push_relay_run(max_batches=1000, client_factory=lambda: client):
         pass
@@ -272,34 +273,35 @@ def main() -> int:
             p = national.pki
             client = NationalClient(national.url, p.ca_cert, p.client_cert, p.client_key, national.server_pin)
             stats = client.stats()
+            elapsed = finished - started
+            done = counts["applied"] + counts["rejected"]
+            rate = done / elapsed
+            print(f"real path: {done} notices decided and pushed in {elapsed:.1f} s = {rate:,.0f} notices/s end to end")
+            print(f"  receipt (import path) finished after {receipt_seconds(receive_seconds)}")
+            if intake_done is not None:
+                print(
+                    f"  every notice decided after {intake_done - started:.1f} s;"
+                    f" pushes drained {finished - intake_done:.1f} s later"
+                )
+            print(f"  results {counts}")
+            print(
+                f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']}"
+                f" rejected={stats['rejected']} requests={stats['requests']} keys_received_more_than_once="
+                f"{sum(f.get('keys_received_more_than_once', 0) for f in stats['files'].values())}",
+                flush=True,
+            )
+            ok = counts["applied"] == len(notices) and counts["push_sent"] == counts["applied"]
             relay_rows, relay_seconds = relay_alone(client)
             client.close()
-
-        elapsed = finished - started
-        done = counts["applied"] + counts["rejected"]
-        rate = done / elapsed
-        print(f"real path: {done} notices decided and pushed in {elapsed:.1f} s = {rate:,.0f} notices/s end to end")
-        print(f"  receipt (import path) finished after {receipt_seconds(receive_seconds)}")
-        if intake_done is not None:
-            print(
-                f"  every notice decided after {intake_done - started:.1f} s;"
-                f" pushes drained {finished - intake_done:.1f} s later"
-            )
-        print(f"  results {counts}")
-        print(
-            f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']} rejected={stats['rejected']}"
-            f" requests={stats['requests']} keys_received_more_than_once="
-            f"{sum(f.get('keys_received_more_than_once', 0) for f in stats['files'].values())}"
-        )
         print(
             f"  relay alone (one process, outbox reset, national receipts reset): {relay_rows} rows in "
-            f"{relay_seconds:.1f} s = {relay_rows / relay_seconds:,.0f} rows/s"
+            f"{relay_seconds:.1f} s = {relay_rows / relay_seconds:,.0f} rows/s",
+            flush=True,
         )
         base_seconds, written = baseline(notices)
         base_rate = len(notices) / base_seconds
         print(f"baseline (set-based SQL): {written} versions in {base_seconds:.1f} s = {base_rate:,.0f} notices/s")
         print(f"ratio real/baseline: {rate / base_rate:.3f}  (baseline is {base_rate / rate:.1f}x faster)")
-        ok = counts["applied"] == len(notices) and counts["push_sent"] == counts["applied"]
         print("check: every notice applied and pushed exactly once" if ok else "check FAILED")
         return 0 if ok else 1
 

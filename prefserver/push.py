@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from audit.models import OperationKind
 from audit.services import operation_log_record
@@ -239,10 +239,35 @@ BUILDERS: dict[str, Callable[[list[Claimed]], list[dict[str, Any] | None]]] = {
 # --- the relay -------------------------------------------------------------------------------------------
 
 
-def _claim(*, now: dt.datetime, limit: int) -> list[Claimed]:
-    with connection.cursor() as cursor:
+CANDIDATES_TIMEOUT = "15s"
+
+
+def _candidates(cursor: Any, *, now: dt.datetime, limit: int) -> list[int]:
+    """The anti-join is a per-row index probe while the planner knows how many rows are pending. Right after a
+    surge (an outage, a mass reset) the statistics may still say "almost none pending" and the probe becomes a
+    scan per row, quadratic. So the statement gets a timeout; on timeout the table is analysed and the
+    statement retried once with nested loops off (a hash anti-join: linear whatever the statistics say)."""
+    try:
+        with transaction.atomic():
+            cursor.execute(f"SET LOCAL statement_timeout = '{CANDIDATES_TIMEOUT}'")
+            cursor.execute(CANDIDATES_SQL, {"now": now, "limit": limit})
+            ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            return ids
+    except OperationalError:
+        logger.warning("national push: candidate query timed out; analysing the outbox and retrying")
+    with transaction.atomic():
+        cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(CANDIDATES_SQL, {"now": now, "limit": limit})
         ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        return ids
+
+
+def _claim(*, now: dt.datetime, limit: int) -> list[Claimed]:
+    with connection.cursor() as cursor:
+        ids = _candidates(cursor, now=now, limit=limit)
         if not ids:
             return []
         cursor.execute(CLAIM_SQL, {"ids": ids})
