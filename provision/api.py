@@ -109,9 +109,17 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def _digit_code(length: int) -> serializers.RegexField:
+    # ASCII or full-width digits only; anything else is a 400 validation error, never a server error.
+    return serializers.RegexField(
+        rf"^[0-9０-９]{{{length}}}$", required=False, allow_blank=True,
+        error_messages={"invalid": f"{length}桁の数字で入力してください。"},
+    )  # fmt: skip
+
+
 class ConditionsSerializer(StrictSerializer):
-    resident_code = _text(11)
-    individual_number = _text(12)
+    resident_code = _digit_code(11)
+    individual_number = _digit_code(12)
     name = _text(100)
     name_kana = _text(100)
     birth_date = serializers.DateField(required=False)
