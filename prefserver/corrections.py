@@ -32,7 +32,7 @@ from furyo.versions import FuryoEnvelope, furyo_version_mark_deleted, furyo_vers
 from furyo.versions import content_of as furyo_content_of
 from jukinet import clock
 from jukinet.config import setting_value
-from jukinet.crypto import blind_index, decrypt_individual_number, encrypt_individual_number
+from jukinet.crypto import blind_index, decrypt_individual_number, encrypt_individual_number, mask_individual_number
 from prefserver.intake.envelope import (
     ENCRYPTED_MARKER,
     FURYO,
@@ -405,6 +405,9 @@ def manual_correction_check(
     correction.checked_by, correction.checked_at = auditor, clock.now()
     correction.check_verdict, correction.check_notes = verdict, notes
     correction.save(update_fields=["checked_by", "checked_at", "check_verdict", "check_notes"])
+    Alert.objects.filter(
+        kind=Alert.Kind.MANUAL_CORRECTION_UNCHECKED, message=unchecked_alert_message(correction), resolved=False
+    ).update(resolved=True)
     operation_log_record(
         actor=auditor,
         kind=OperationKind.MANUAL_CORRECTION_CHECKED,
@@ -413,6 +416,11 @@ def manual_correction_check(
         conditions={"verdict": verdict},
     )
     return correction
+
+
+def unchecked_alert_message(correction: ManualCorrection) -> str:
+    """The alert's text; the check resolves the alert by it (Alert has no link to a correction)."""
+    return f"例外修正 #{correction.pk} が点検期限を過ぎても点検されていません。"
 
 
 def check_deadline(decided_at: dt.datetime, *, months: int) -> dt.datetime:
@@ -438,10 +446,7 @@ def manual_corrections_unchecked_alerts(*, as_of: dt.datetime) -> int:
         if c.decided_at is not None and check_deadline(c.decided_at, months=months) <= as_of
     ]
     for correction in overdue:
-        Alert.objects.create(
-            kind=Alert.Kind.MANUAL_CORRECTION_UNCHECKED,
-            message=f"例外修正 #{correction.pk} が点検期限を過ぎても点検されていません。",
-        )
+        Alert.objects.create(kind=Alert.Kind.MANUAL_CORRECTION_UNCHECKED, message=unchecked_alert_message(correction))
         correction.unchecked_alerted_at = as_of
         correction.save(update_fields=["unchecked_alerted_at"])
     if overdue:
@@ -452,3 +457,32 @@ def manual_corrections_unchecked_alerts(*, as_of: dt.datetime) -> int:
             conditions={"check": "manual_correction_unchecked", "count": len(overdue), "months": months},
         )
     return len(overdue)
+
+
+# --- reads for the screens ------------------------------------------------------------------------------------
+
+
+def display_changes(correction: ManualCorrection) -> list[tuple[str, Any]]:
+    """The drafted changes for the approver's screen: the number masked as ********3214 (§4.2)."""
+    changes = changes_of(correction)
+    if "individual_number" in changes:
+        changes["individual_number"] = mask_individual_number(str(changes["individual_number"]))
+    return sorted(changes.items())
+
+
+@transaction.atomic
+def manual_correction_for_approval(
+    *, administrator: Operator, terminal: Terminal | None, correction_id: int
+) -> tuple[ManualCorrection, list[tuple[str, Any]]]:
+    """A draft with its values for the administrator who judges it; the view is logged like a record view."""
+    _require_role(administrator, Role.ADMINISTRATOR)
+    correction = ManualCorrection.objects.select_related("drafted_by", "drafted_terminal").get(pk=correction_id)
+    changes = display_changes(correction)
+    operation_log_record(
+        actor=administrator,
+        kind=OperationKind.IDENTITY_VIEWED if correction.file == IDENTITY else OperationKind.FURYO_VIEWED,
+        terminal=terminal,
+        targets=[correction, _person_target(correction.file, correction.person_id)],
+        conditions={"file": correction.file, "view": "manual_correction"},
+    )
+    return correction, changes
