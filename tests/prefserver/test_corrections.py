@@ -312,3 +312,50 @@ def test_check_deadline_follows_fiscal_quarters():
     assert check_deadline(dt.datetime(2026, 2, 1, tzinfo=tokyo), months=3) == dt.datetime(2026, 4, 1, tzinfo=tokyo)
     assert check_deadline(dt.datetime(2026, 12, 31, tzinfo=tokyo), months=3) == dt.datetime(2027, 1, 1, tzinfo=tokyo)
     assert check_deadline(dt.datetime(2026, 11, 1, tzinfo=tokyo), months=6) == dt.datetime(2027, 4, 1, tzinfo=tokyo)
+
+
+def test_feed_row_reaches_the_municipality_through_the_cs_api(clerk, administrator, terminal):
+    from tests.prefserver.intake_helpers import UBE, cs_client
+
+    # given an applied 99, decided more than 5 s ago
+    send_and_process(notice("11", 1))
+    correction = manual_correction_approve(administrator=administrator, correction=_draft(clerk, terminal))
+    ManualCorrection.objects.filter(pk=correction.pk).update(decided_at=clock.now() - dt.timedelta(seconds=6))
+    # when the person's municipality and another one read their feeds
+    own = cs_client(YAMAGUCHI).get("/cs/v1/results?after=0").json()["results"]
+    other = cs_client(UBE).get("/cs/v1/results?after=0").json()["results"]
+    # then only the person's current municipality sees the manual_correction row
+    rows = [r for r in own if r["kind"] == "manual_correction"]
+    assert [(r["resident_code"], r["update_sequence"], r["revision"]) for r in rows] == [(CODE_A, 1, 1)]
+    assert not [r for r in other if r["kind"] == "manual_correction"]
+    # and a cursor after it returns nothing more
+    after = cs_client(YAMAGUCHI).get(f"/cs/v1/results?after={rows[0]['cursor']}").json()
+    assert after["results"] == [] and after["next"] == rows[0]["cursor"]
+
+
+def test_a_removed_person_stays_removed_after_a_99(clerk, administrator, terminal):
+    # given a person who moved out (removed)
+    send_and_process(notice("11", 1))
+    send_and_process(notice("31", 2))
+    assert _current().removed is True
+    # when a correction is applied
+    manual_correction_approve(administrator=administrator, correction=_draft(clerk, terminal))
+    # then the 99 copies removed and keeps the sequence; the next entry (a re-entry, > stored) applies
+    current = _current()
+    assert (current.change_reason, current.removed, current.update_sequence, current.revision) == ("99", True, 2, 1)
+    (entry,) = send_and_process(notice("11", 3, payload=identity_payload(name=CORRECTED)))
+    assert (entry.status, _current().removed) == ("applied", False)
+
+
+def test_cancelling_the_next_notice_restores_the_corrected_content(clerk, administrator, terminal):
+    # given a 99 on sequence 1 and the municipality's 転居 (2) on top of it
+    send_and_process(notice("11", 1))
+    manual_correction_approve(administrator=administrator, correction=_draft(clerk, terminal))
+    (move,) = send_and_process(notice("21", 2, payload=identity_payload(name=CORRECTED, address=MOVED)))
+    # when the municipality cancels the 転居 (3)
+    (cancel,) = send_and_process(notice("92", 3, payload={}, target_notice_id=move.notice_id))
+    # then the state before it is the 99's content (the newest non-deleted older version), not the replaced one
+    current = _current()
+    assert cancel.status == "applied"
+    assert (current.change_reason, current.name, current.address, current.update_sequence) == (
+        "92", CORRECTED, identity_payload()["address"], 3)  # fmt: skip
