@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from audit.models import Affair, Office, Operator, Terminal
 from jukinet import clock
@@ -25,8 +25,17 @@ def _ensure_partition() -> None:
     transaction.on_commit(lambda: _known_partitions.add(name))
 
 
+def provision_record_next_id() -> int:
+    """An id for a record about to be written (the emigrant's temporary number links to it first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('provision_record', 'id'))")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 def provision_record_write(
     *,
+    record_id: int | None = None,
     operator: Operator,
     terminal: Terminal | None,
     recipient: Office | None,
@@ -47,6 +56,7 @@ def provision_record_write(
     """Append one record. `conditions` must already hold any individual number only as its blind index."""
     _ensure_partition()
     return ProvisionRecord.objects.create(
+        id=record_id,
         recorded_at=clock.now(),
         operator=operator,
         terminal=terminal,

@@ -25,19 +25,18 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal, UsageApproval
 from audit.services import operation_log_record
 from furyo.models import FuryoPerson, FuryoStatus, FuryoVersion
-from furyo.temporary_numbers import temporary_number_store
+from furyo.temporary_numbers import temporary_number_pull
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
 from jukinet.models import Prefecture
 from jukinet.partitions import SENTINEL_YEAR
 from jukinet.search_keys import address_key, has_wildcard, name_key, seion_kana
-from prefserver.emigrant import individual_number_for_emigrant
 from prefserver.models import IdentityPerson, IdentityVersion
 from prefserver.versions import individual_number_of
 from provision import access, sql
 from provision.models import Channel, ProvisionRecord, ProvisionSuspension, ReleaseKind, Result, Source
-from provision.records import provision_record_write
+from provision.records import provision_record_next_id, provision_record_write
 
 IDENTITY = Affair.File.IDENTITY
 FURYO = Affair.File.FURYO
@@ -226,25 +225,25 @@ def furyo_items(version: FuryoVersion) -> dict[str, Any]:
     return record
 
 
-def _emigrant_number(version: FuryoVersion, affair: Affair) -> str | None:
-    """§5.3: an emigrant's (status 2) number, pulled from file (1) by resident code through prefserver's one
-    function (one code in, at most one number out)."""
+def _emigrant_number(version: FuryoVersion, affair: Affair, record_id: int) -> str | None:
+    """§5.3: the number of an emigrant (status 2) under a permitting affair, through furyo's
+    `temporary_number_pull` (prefserver's one function, then the temporary store linked to the record)."""
     if version.status != FuryoStatus.ABROAD or not affair.individual_number_permitted:
         return None
-    return individual_number_for_emigrant(version.resident_code, affair, None)
+    return temporary_number_pull(
+        resident_code=version.resident_code, affair=affair, provision_record=ProvisionRecord(pk=record_id)
+    )
 
 
-def _emigrant_number_keep(
-    version: FuryoVersion, number: str, affair: Affair, record_id: int, operator: Operator, terminal: Terminal | None
+def _log_pull(
+    version: FuryoVersion, affair: Affair, record_id: int, operator: Operator, terminal: Terminal | None
 ) -> None:
-    """The pulled number lives only in the temporary store, linked to the provision record; the pull is logged."""
-    stored = temporary_number_store(resident_code=version.resident_code, number=number, provision_record_id=record_id)
     operation_log_record(
         actor=operator,
         kind=OperationKind.TEMPORARY_NUMBER_PULLED,
         terminal=terminal,
         affair=affair,
-        targets=[stored, ("provision.provisionrecord", record_id), _person_target(FURYO, version.person_id)],
+        targets=[("provision.provisionrecord", record_id), _person_target(FURYO, version.person_id)],
     )
 
 
@@ -377,17 +376,22 @@ def release_lookup(
         subjects = subjects if code in ("Q11",) else []
     items: list[str] = []
     emigrant_number: str | None = None
+    # The record's id is taken first so that the temporary store can link the pulled number to it and the
+    # append-only record can list the number among the items released.
+    record_id: int | None = None
     if result == Result.RELEASED:
         if file == IDENTITY:
             record = identity_items(version, with_number=include_individual_number)
         else:
             record = furyo_items(version)
             if include_individual_number and affair is not None:
-                emigrant_number = _emigrant_number(version, affair)
+                record_id = provision_record_next_id()
+                emigrant_number = _emigrant_number(version, affair, record_id)
                 if emigrant_number is not None:
                     record["individual_number"] = emigrant_number
         items = list(record)
     provision = provision_record_write(
+        record_id=record_id,
         operator=operator,
         terminal=terminal,
         recipient=target,
@@ -405,7 +409,7 @@ def release_lookup(
         bulk_request_id=bulk_request_id,
     )
     if emigrant_number is not None and affair is not None:
-        _emigrant_number_keep(version, emigrant_number, affair, provision.pk, operator, terminal)
+        _log_pull(version, affair, provision.pk, operator, terminal)
     if not log:
         return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision.pk)
     operation_log_record(

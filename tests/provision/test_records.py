@@ -67,3 +67,12 @@ def test_purge_keeps_a_month_not_yet_seven_years_old(db):
     partitions.partition_create(month)
     provision_records_purge(as_of=dt.date(2022, 4, 30))
     assert partitions.partition_exists(month)
+
+
+def test_purge_command_dry_run_prints_and_keeps(db, capsys):
+    from django.core.management import call_command
+
+    old = dt.date(2014, 1, 1)
+    partitions.partition_create(old)
+    call_command("purge_provision_records", "--as-of", "2022-01-01", "--dry-run")
+    assert partitions.partition_name(old) in capsys.readouterr().out and partitions.partition_exists(old)

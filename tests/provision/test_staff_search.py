@@ -150,6 +150,15 @@ def test_screen_without_second_factor_is_401_and_logged(clerk, clerk_terminal, c
     client.force_login(clerk)
     page = client.post("/search/", {"file": "identity", "affair": "INT-001", "resident_code": "12345678903"})
     assert page.status_code == 401
-    # audit logs a screen's 401 under its own kind (channel "screen") since 0b708ba's series
     assert last_log().kind == OperationKind.UNAUTHENTICATED_SCREEN_ACCESS
     assert ProvisionRecord.objects.count() == 0
+
+
+def test_contractor_is_refused_on_the_search_screen(section, clerk_terminal, catalogue):
+    # scenario 33: even with a verified login and a registered terminal
+    from tests.provision.conftest import make_operator
+
+    contractor = make_operator("contractor-screen", section, "contractor", "clerk")
+    person()
+    page = verified_client(contractor, "clerk-terminal-key").get("/search/")
+    assert page.status_code == 403 and ProvisionRecord.objects.count() == 0
