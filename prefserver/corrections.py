@@ -54,8 +54,9 @@ from prefserver.versions import content_of as identity_content_of
 
 CORRECTION_TABLE = "prefserver_manualcorrection"
 SYSTEM_ACTOR = "system:corrections"
-# Field 14 is copied by a 99 (§6.6): file (2)'s 附票管理市町村コード is a payload key, so it is not correctable.
-FIXED_KEYS = {IDENTITY: frozenset[str](), FURYO: frozenset({"furyo_municipality_code"})}
+# A 99 copies field 14 and `removed` (§6.6). In file (2) both are payload content (附票管理市町村コード, and
+# `status`, whose 9 is `removed`, §6.2), so neither is correctable here: they change by the municipality's notices.
+FIXED_KEYS = {IDENTITY: frozenset[str](), FURYO: frozenset({"furyo_municipality_code", "status"})}
 KEY_LABELS = {
     "E001": "値の型が正しくありません", "E002": "修正できない項目です", "E003": "値が正しくありません",
     "E004": "住民票コードが正しくありません", "E005": "個人番号が正しくありません",
@@ -296,7 +297,10 @@ def _lock_person(file: str, person_id: int) -> tuple[Any, Any]:
     locked: set[str] = set()
     while True:
         person = person_model.objects.get(pk=person_id)
-        code = current_version(file, person).resident_code
+        version = current_version(file, person)
+        if version is None:
+            raise CorrectionError("対象者が見つかりません。")
+        code = version.resident_code
         if code in locked:
             break
         with connection.cursor() as cursor:

@@ -266,12 +266,13 @@ def test_furyo_correction_copies_field_14_and_removed(clerk, administrator, term
     assert FuryoVersion.objects.get(pk=old.pk).deleted is True
     assert PushOutbox.objects.filter(file="furyo", revision=1, version_id=new.pk).exists()
     assert [r["file"] for r in _feed() if r["kind"] == "manual_correction"] == ["furyo"]
-    # and field 14 cannot be corrected by hand
-    with pytest.raises(CorrectionError):
-        manual_correction_draft(
-            clerk=clerk, terminal=terminal.terminal, file="furyo", person_id=person.pk,
-            changes={"furyo_municipality_code": "352021"}, reason="誤記", document_reference="x",
-        )  # fmt: skip
+    # and neither field 14 nor the status (removed) can be corrected by hand
+    for changes in ({"furyo_municipality_code": "352021"}, {"status": 9}):
+        with pytest.raises(CorrectionError, match="修正できない項目"):
+            manual_correction_draft(
+                clerk=clerk, terminal=terminal.terminal, file="furyo", person_id=person.pk,
+                changes=changes, reason="誤記", document_reference="x",
+            )  # fmt: skip
 
 
 def test_check_by_an_auditor_not_involved(clerk, administrator, auditor, terminal):
