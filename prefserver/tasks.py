@@ -52,3 +52,11 @@ def history_purge_task() -> int:
     from jukinet.retention import purge_expired
 
     return purge_expired(as_of=clock.today(), dry_run=False).pk
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def manual_corrections_unchecked_task() -> int:
+    """例外修正 left unchecked after its quarter raise an alert on the auditor's dashboard (§6.6, §15)."""
+    from prefserver.corrections import manual_corrections_unchecked_alerts
+
+    return manual_corrections_unchecked_alerts(as_of=clock.now())

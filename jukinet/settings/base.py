@@ -231,3 +231,8 @@ LOGGING = {
 # --- Intake (prefserver): wake-up sweeper and hold sweep (domain.md §6.3, §6.5) -------------------------
 CELERY_BEAT_SCHEDULE["intake-redispatch"] = {"task": "prefserver.tasks.intake_redispatch_task", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["intake-hold-sweep"] = {"task": "prefserver.tasks.intake_hold_sweep_task", "schedule": 60.0}
+# 例外修正 (prefserver.corrections): unchecked after their quarter → an alert for the auditors, daily.
+CELERY_BEAT_SCHEDULE["manual-corrections-unchecked"] = {
+    "task": "prefserver.tasks.manual_corrections_unchecked_task",
+    "schedule": crontab(minute=20, hour=0),
+}
