@@ -107,7 +107,7 @@ def main() -> None:
     rng.shuffle(notices)  # arrival order need not be sequence order
     started = time.perf_counter()
     for start in range(0, len(notices), 1000):
-        notices_receive(municipality_code=SENDER, elements=notices[start : start + 1000], actor="bench")
+        notices_receive(municipality_code=SENDER, elements=notices[start : start + 1000], actor="system:bench")
     receipt_rate = len(notices) / (time.perf_counter() - started)
     started = time.perf_counter()
     intake_process_pending(limit=args.batch_size)

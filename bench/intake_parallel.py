@@ -45,7 +45,9 @@ def main() -> None:
     random.Random(args.seed).shuffle(notices)
     first_id = (Notice.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     for start in range(0, len(notices), 1000):
-        notices_receive(municipality_code=intake_apply.SENDER, elements=notices[start : start + 1000], actor="bench")
+        notices_receive(
+            municipality_code=intake_apply.SENDER, elements=notices[start : start + 1000], actor="system:bench"
+        )
     connection.close()
     started = time.perf_counter()
     processes = [multiprocessing.Process(target=work, args=(args.batch_size,)) for _ in range(args.workers)]
