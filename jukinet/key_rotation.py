@@ -103,26 +103,55 @@ def _recompute_index(row: _Row) -> list[object] | None:
     return None if value == row.blind_index else [value]
 
 
+ROTATION_ACTOR = "system:key_rotation"
+
+
+@transaction.atomic
+def _log_rotation(*, operation: str, counts: RotationCounts) -> None:
+    """THE single call site for the operation log of a rotation run (domain.md §11: key rotations are logged):
+    one entry per run, after its last chunk committed, with counts and the active key id (never a key)."""
+    from audit.models import OperationKind  # audit builds on jukinet: imported where used
+    from audit.services import operation_log_record
+
+    operation_log_record(
+        actor=ROTATION_ACTOR,
+        kind=OperationKind.KEY_ROTATION,
+        conditions={
+            "operation": operation,
+            "active_key_id": keyring().active_id,
+            "rows_examined": counts.rows_examined,
+            "rows_updated": counts.rows_updated,
+            "chunks": counts.chunks,
+            "tables": list(NUMBER_TABLES),
+        },
+        result_count=counts.rows_updated,
+    )
+
+
 def individual_numbers_reencrypt(*, batch: int = 1000, max_chunks: int | None = None) -> RotationCounts:
     """Re-encrypt every version not under the active key id (resumable; `max_chunks` stops early)."""
-    return _run(
+    counts = _run(
         batch=batch,
         only_old_keys=True,
         rewrite=_reencrypt,
         set_clause="individual_number_ciphertext = %s, individual_number_key_id = %s",
         max_chunks=max_chunks,
     )
+    _log_rotation(operation="reencrypt", counts=counts)
+    return counts
 
 
 def blind_indexes_recompute(*, batch: int = 1000, max_chunks: int | None = None) -> RotationCounts:
     """Recompute every 照合値 under the current BLIND_INDEX_KEY; writes only the rows that differ."""
-    return _run(
+    counts = _run(
         batch=batch,
         only_old_keys=False,
         rewrite=_recompute_index,
         set_clause="individual_number_blind_index = %s",
         max_chunks=max_chunks,
     )
+    _log_rotation(operation="blind_index", counts=counts)
+    return counts
 
 
 def key_usage() -> dict[str, int]:
