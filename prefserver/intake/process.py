@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
+from furyo import versions as furyo_versions
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
@@ -28,7 +29,6 @@ from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
-from prefserver.intake import furyo_writer
 from prefserver.intake.bulk import BulkWriter
 from prefserver.intake.copy import copy_rows
 from prefserver.intake.envelope import (
@@ -235,7 +235,7 @@ def comparable(file: str, content: dict[str, Any]) -> dict[str, Any]:
 
 
 def current_comparable(file: str, version: Any) -> dict[str, Any]:
-    keys = furyo_writer.CONTENT_KEYS if file == FURYO else _identity_keys()
+    keys = furyo_versions.CONTENT_KEYS if file == FURYO else _identity_keys()
     values = {key: getattr(version, key) for key in keys if key != "individual_number"}
     if file == IDENTITY:
         values["individual_number"] = bytes(version.individual_number_blind_index)
@@ -491,11 +491,14 @@ class BatchRun:
         if p.file == FURYO:
             removed = p.content["status"] == 9
         current = state.current if state is not None else None
+        envelope_values = self._envelope_values(notice, p, p.resident_code)
+        content = p.content
+        if p.file == FURYO:
+            content = furyo_content(content, former_code=None, current=current)
+            envelope_values["notice_kind"] = envelope_values.pop("change_reason")
         version = self.writer.write_version(
-            p.file, person=person, content=p.content, removed=removed,
-            former_code=current.former_resident_code if p.file == FURYO and current is not None else None,
-            new_person_code=p.resident_code if state is None else None,
-            envelope_values=self._envelope_values(notice, p, p.resident_code),
+            p.file, person=person, content=content, removed=removed, current=current,
+            new_person_code=p.resident_code if state is None else None, envelope_values=envelope_values,
         )  # fmt: skip
         if state is None:
             state = PersonState(person, None)
@@ -729,7 +732,7 @@ def files_of(keys: set[tuple[str, str]]) -> list[str]:
 def create_person(file: str, *, resident_code: str, assigned_on: dt.date) -> Any:
     if file == IDENTITY:
         return identity_person_create(resident_code=resident_code, assigned_on=assigned_on)
-    return furyo_writer.furyo_person_create(resident_code=resident_code, assigned_on=assigned_on)
+    return furyo_versions.furyo_person_create(resident_code=resident_code, assigned_on=assigned_on)
 
 
 def move_code(file: str, *, person: Any, old: str, new: str, on: dt.date) -> None:
@@ -743,11 +746,11 @@ def mark_deleted(file: str, version: Any) -> None:
     if file == IDENTITY:
         identity_version_mark_deleted(version=version)
     else:
-        furyo_writer.furyo_version_mark_deleted(version=version)
+        furyo_versions.furyo_version_mark_deleted(version=version)
 
 
 def content_from(file: str, version: Any) -> dict[str, Any]:
-    return content_of(version) if file == IDENTITY else furyo_writer.furyo_content_of(version)
+    return content_of(version) if file == IDENTITY else furyo_versions.content_of(version)
 
 
 def restored_state(file: str, target: Any) -> tuple[dict[str, Any], bool, bool]:
@@ -785,12 +788,25 @@ def write_version(
             person=state.person, content=content, envelope=Envelope(**envelope_values), removed=removed,
             deleted=deleted,
         )  # fmt: skip
-    if former_code is None and state.current is not None:
-        former_code = state.current.former_resident_code
-    return furyo_writer.furyo_version_write(
-        person=state.person, content=content, envelope=furyo_writer.FuryoEnvelope(**envelope_values),
-        removed=removed, deleted=deleted, former_resident_code=former_code,
+    return furyo_versions.furyo_version_write(
+        person=state.person, content=furyo_content(content, former_code=former_code, current=state.current),
+        envelope=furyo_envelope(envelope_values), removed=removed, deleted=deleted,
     )  # fmt: skip
+
+
+def furyo_content(content: dict[str, Any], *, former_code: str | None, current: Any) -> dict[str, Any]:
+    """A 附票 version's content: the payload plus 旧住民票コード, which the system sets on a code change and
+    carries forward otherwise (domain.md §5.1 field 13)."""
+    if former_code is None and current is not None:
+        former_code = current.former_resident_code
+    return {**content, "former_resident_code": former_code}
+
+
+def furyo_envelope(envelope_values: dict[str, Any]) -> furyo_versions.FuryoEnvelope:
+    """File (2) calls field 18 the notice kind (notice_kind); intake's envelope calls it change_reason."""
+    values = dict(envelope_values)
+    values["notice_kind"] = values.pop("change_reason")
+    return furyo_versions.FuryoEnvelope(**values)
 
 
 def field_breach(file: str, reason: str, before: dict[str, Any], after: dict[str, Any], changed: set[str]) -> set[str]:
