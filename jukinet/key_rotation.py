@@ -107,7 +107,7 @@ ROTATION_ACTOR = "system:key_rotation"
 
 
 @transaction.atomic
-def _log_rotation(*, operation: str, counts: RotationCounts) -> None:
+def log_rotation(*, operation: str, counts: RotationCounts, tables: tuple[str, ...] = NUMBER_TABLES) -> None:
     """THE single call site for the operation log of a rotation run (domain.md §11: key rotations are logged):
     one entry per run, after its last chunk committed, with counts and the active key id (never a key)."""
     from audit.models import OperationKind  # audit builds on jukinet: imported where used
@@ -122,7 +122,7 @@ def _log_rotation(*, operation: str, counts: RotationCounts) -> None:
             "rows_examined": counts.rows_examined,
             "rows_updated": counts.rows_updated,
             "chunks": counts.chunks,
-            "tables": list(NUMBER_TABLES),
+            "tables": list(tables),
         },
         result_count=counts.rows_updated,
     )
@@ -137,7 +137,7 @@ def individual_numbers_reencrypt(*, batch: int = 1000, max_chunks: int | None = 
         set_clause="individual_number_ciphertext = %s, individual_number_key_id = %s",
         max_chunks=max_chunks,
     )
-    _log_rotation(operation="reencrypt", counts=counts)
+    log_rotation(operation="reencrypt", counts=counts)
     return counts
 
 
@@ -150,7 +150,7 @@ def blind_indexes_recompute(*, batch: int = 1000, max_chunks: int | None = None)
         set_clause="individual_number_blind_index = %s",
         max_chunks=max_chunks,
     )
-    _log_rotation(operation="blind_index", counts=counts)
+    log_rotation(operation="blind_index", counts=counts)
     return counts
 
 

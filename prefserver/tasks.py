@@ -52,3 +52,12 @@ def history_purge_task() -> int:
     from jukinet.retention import purge_expired
 
     return purge_expired(as_of=clock.today(), dry_run=False).pk
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def intake_records_purge_task() -> int:
+    """Daily (beat): notices, results and the duplicate log past RETENTION_YEARS go (domain.md §6.5). Returns
+    the number of notices removed."""
+    from prefserver.intake.keeping import intake_records_purge
+
+    return intake_records_purge(as_of=clock.now())["notice"]

@@ -215,3 +215,8 @@ LOGGING = {
 # --- Intake (prefserver): wake-up sweeper and hold sweep (domain.md §6.3, §6.5) -------------------------
 CELERY_BEAT_SCHEDULE["intake-redispatch"] = {"task": "prefserver.tasks.intake_redispatch_task", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["intake-hold-sweep"] = {"task": "prefserver.tasks.intake_hold_sweep_task", "schedule": 60.0}
+# Intake's records past RETENTION_YEARS (notices, results, duplicate log; domain.md §6.5): daily at 02:15.
+CELERY_BEAT_SCHEDULE["intake-records-purge"] = {
+    "task": "prefserver.tasks.intake_records_purge_task",
+    "schedule": crontab(minute=15, hour=2),
+}

@@ -48,6 +48,7 @@ from prefserver.intake.envelope import (
     ParsedNotice,
     parse_notice,
 )
+from prefserver.intake.keeping import notice_aad
 from prefserver.intake.receive import NOTICE_TABLE
 from prefserver.intake_log import log_intake_event
 from prefserver.models import (
@@ -259,7 +260,7 @@ def decrypt_notice_number(notice: StoredNotice) -> str | None:
         return None
     blob = bytes(notice.individual_number_ciphertext)
     key = keyring().keys[key_id_of(blob)]
-    aad = f"{NOTICE_TABLE}|{notice.municipality_code}|{notice.notice_id}|individual_number".encode()
+    aad = notice_aad(municipality_code=notice.municipality_code, notice_id=notice.notice_id)
     return decrypt_with_key(blob, key=key, aad=aad)
 
 

@@ -22,6 +22,7 @@ from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
 from jukinet.models import Municipality
 from prefserver.intake.envelope import ENCRYPTED_MARKER, content_sha256, receipt_check
+from prefserver.intake.keeping import notice_aad
 from prefserver.intake_log import log_intake_event
 from prefserver.models import Alert, DuplicateReceipt, IntakeBatch, MunicipalCredential, Notice
 
@@ -94,7 +95,7 @@ class _Candidate:
 def encrypt_notice_number(number: str, *, municipality_code: str, notice_id: str) -> bytes:
     """AES-256-GCM bound to the notice (associated data: table, sender and notice id)."""
     ring = keyring()
-    aad = f"{NOTICE_TABLE}|{municipality_code}|{notice_id}|individual_number".encode()
+    aad = notice_aad(municipality_code=municipality_code, notice_id=notice_id)
     return encrypt_with_key(number, key_id=ring.active_id, key=ring.active_key, aad=aad)
 
 
