@@ -70,7 +70,7 @@ from prefserver.versions import (
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 MAX_ERRORS = 3
 ACTOR = "system:intake"
 
