@@ -25,7 +25,7 @@ from furyo.versions import version_values as furyo_version_values
 from jukinet import clock
 from jukinet.partitions import ensure_partitions
 from jukinet.version_retention import RETENTION_FIELDS, superseded_retention, superseded_values
-from prefserver.intake.copy import copy_rows
+from prefserver.intake.copy import array_literal, copy_rows
 from prefserver.intake.envelope import IDENTITY
 from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
 from prefserver.versions import Envelope, version_values
@@ -41,6 +41,7 @@ class BulkWriter:
     """Stages the writes of one batch per file; `flush()` writes them in a few statements."""
 
     def __init__(self) -> None:
+        self.recorded_at = clock.now()  # one recording time per batch: its versions commit together
         self._ids: dict[tuple[str, str], list[int]] = {}
         self.persons: dict[str, list[Any]] = {}
         self.codes: dict[str, list[tuple[str, int, dt.date]]] = {}
@@ -101,12 +102,14 @@ class BulkWriter:
         rule reads; `content` of a file (2) version includes `former_resident_code`."""
         if file == IDENTITY:
             values = version_values(
-                person_id=person.pk, content=content, envelope=Envelope(**envelope_values), removed=removed
-            )
+                person_id=person.pk, content=content, envelope=Envelope(**envelope_values), removed=removed,
+                recorded_at=self.recorded_at,
+            )  # fmt: skip
         else:
             values = furyo_version_values(
-                person_id=person.pk, content=content, envelope=FuryoEnvelope(**envelope_values), removed=removed
-            )
+                person_id=person.pk, content=content, envelope=FuryoEnvelope(**envelope_values), removed=removed,
+                recorded_at=self.recorded_at,
+            )  # fmt: skip
         # A plain namespace with the version's columns (a model instance per row costs more than its COPY).
         version_id = self._next_id(file, "version")
         version = SimpleNamespace(id=version_id, pk=version_id, **values)
@@ -184,7 +187,7 @@ class BulkWriter:
                   AS x (id, old_expiry, flag, start, expiry)
                 WHERE v.id = x.id AND v.expiry_year = x.old_expiry
                 """,  # noqa: S608 (constant table name; values are parameters)
-                [list(column) for column in zip(*rows, strict=True)],
+                [array_literal(column) for column in zip(*rows, strict=True)],
             )
 
     def _flush_pointers(self, file: str) -> None:
@@ -200,8 +203,8 @@ class BulkWriter:
                 WHERE p.id = x.id
                 """,  # noqa: S608 (constant table name; values are parameters)
                 [
-                    [p.pk for p in persons],
-                    [p.current_version_id for p in persons],
-                    [p.current_version_expiry_year for p in persons],
+                    array_literal(p.pk for p in persons),
+                    array_literal(p.current_version_id for p in persons),
+                    array_literal(p.current_version_expiry_year for p in persons),
                 ],
             )

@@ -18,3 +18,21 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal ('{1,"a b",NULL}') of ints, bools, strings, dates and datetimes, passed as one
+    text parameter and cast in SQL (`%s::bigint[]`): building it is several times cheaper than having the
+    driver adapt a long list element by element. Every element but NULL is double-quoted and escaped."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif isinstance(value, bool):
+            parts.append("t" if value else "f")
+        elif isinstance(value, int):
+            parts.append(str(value))
+        else:
+            text = value if isinstance(value, str) else value.isoformat()
+            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"

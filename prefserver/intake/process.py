@@ -30,7 +30,7 @@ from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import copy_rows
+from prefserver.intake.copy import array_literal, copy_rows
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -365,7 +365,7 @@ class BatchRun:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS s",
-                [wanted],
+                [array_literal(wanted)],
             )
         self.locked.update(wanted)
 
@@ -705,7 +705,7 @@ class BatchRun:
                                 %s::timestamptz[], %s::boolean[])
                          AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
                     WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
-                    [self.batch.pk, *columns],
+                    [self.batch.pk, *(array_literal(column) for column in columns)],
                 )
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
