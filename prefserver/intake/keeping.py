@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from jukinet import clock
-from jukinet.crypto import DecryptionError, decrypt_with_key, encrypt_with_key, keyring
-from jukinet.key_rotation import RotationCounts, log_rotation
+from jukinet.crypto import DecryptionError, decrypt_with_key, encrypt_with_key, key_id_of, keyring
+from jukinet.key_rotation import RotationCounts, log_rotation, rewrite_in_chunks
 
 NOTICE_TABLE = "prefserver_notice"
 DUPLICATE_TABLE = "prefserver_duplicatereceipt"
@@ -115,38 +115,37 @@ def notice_numbers_reencrypt(*, batch: int = 1000, max_chunks: int | None = None
     """Re-encrypt every notice's individual number not under the active key id (resumable; logged)."""
     counts = RotationCounts()
     ring = keyring()
-    active = ring.active_id.encode("ascii")
-    after_id = 0
-    while max_chunks is None or counts.chunks < max_chunks:
-        with transaction.atomic(), connection.cursor() as cursor:  # one chunk = one commit
+
+    def fetch(after_id: int) -> list[tuple[int, str, str, bytes]]:
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"""SELECT id, municipality_code, notice_id, individual_number_ciphertext FROM {NOTICE_TABLE}
                     WHERE id > %s AND individual_number_ciphertext IS NOT NULL
                       AND substring(individual_number_ciphertext FROM 2
                                     FOR get_byte(individual_number_ciphertext, 0)) <> %s
                     ORDER BY id LIMIT %s FOR UPDATE""",  # noqa: S608 (constant table name)
-                [after_id, active, batch],
+                [after_id, ring.active_id.encode("ascii"), batch],
             )
-            rows = cursor.fetchall()
-            if not rows:
-                break
-            updates = []
-            for pk, municipality_code, notice_id, blob in rows:
-                blob = bytes(blob)
-                aad = notice_aad(municipality_code=municipality_code, notice_id=notice_id)
-                old_key = ring.keys.get(blob[1 : 1 + blob[0]].decode("ascii"))
-                if old_key is None:
-                    raise DecryptionError(f"通知 #{pk} の鍵IDが設定にありません")
-                number = decrypt_with_key(blob, key=old_key, aad=aad)
-                updates.append([encrypt_with_key(number, key_id=ring.active_id, key=ring.active_key, aad=aad), pk])
-            cursor.executemany(
-                f"UPDATE {NOTICE_TABLE} SET individual_number_ciphertext = %s WHERE id = %s",  # noqa: S608
-                updates,
-            )
-            counts.rows_examined += len(rows)
-            counts.rows_updated += len(updates)
-            counts.chunks += 1
-            after_id = rows[-1][0]
+            return [(pk, code, notice_id, bytes(blob)) for pk, code, notice_id, blob in cursor.fetchall()]
+
+    def reencrypt(row: tuple[int, str, str, bytes]) -> list[object]:
+        pk, municipality_code, notice_id, blob = row
+        aad = notice_aad(municipality_code=municipality_code, notice_id=notice_id)
+        old_key = ring.keys.get(key_id_of(blob))
+        if old_key is None:
+            raise DecryptionError(f"通知 #{pk} の鍵IDが設定にありません")
+        number = decrypt_with_key(blob, key=old_key, aad=aad)
+        return [encrypt_with_key(number, key_id=ring.active_id, key=ring.active_key, aad=aad)]
+
+    rewrite_in_chunks(
+        counts=counts,
+        fetch=fetch,
+        rewrite=reencrypt,
+        update_sql=f"UPDATE {NOTICE_TABLE} SET individual_number_ciphertext = %s WHERE id = %s",  # noqa: S608
+        row_key=lambda row: [row[0]],
+        row_id=lambda row: row[0],
+        max_chunks=max_chunks,
+    )
     log_rotation(operation="notice_reencrypt", counts=counts, tables=(NOTICE_TABLE,))
     return counts
 
