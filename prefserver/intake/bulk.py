@@ -1,9 +1,10 @@
 """Set-based writes of one intake batch (the fast path of prefserver.intake.process).
 
-Entries, changes and removals are staged in memory and written together: new person rows and code-history
-rows (ids taken from their sequences in one query each), one UPDATE … FROM (VALUES …) that supersedes the
-previous current versions, one multi-row INSERT of the new versions, one UPDATE of the person pointers. A
-version staged in this batch and superseded in the same batch is changed in memory before its insert.
+Entries, changes and removals are staged in memory and written together: new person rows (with their final
+pointers) and code-history rows (ids taken from their sequences in one query each), one UPDATE … FROM unnest
+that supersedes the previous current versions, one COPY of the new versions, one UPDATE of the pointers of
+the persons that existed before the batch. A version staged in this batch and superseded in the same batch
+is changed in memory before its insert.
 
 Content and retention come from the writers themselves: prefserver.versions / furyo.versions `version_values`
 for a new version and jukinet.version_retention (the one supersede rule, also behind `superseded_values`)
@@ -157,7 +158,8 @@ class BulkWriter:
         copy_rows(
             PERSON_TABLES[file],
             ("id", "current_version_id", "current_version_expiry_year", "created_at"),
-            ((p.pk, None, None, now) for p in self.persons.get(file, [])),
+            # a new person is written with its final pointers (no UPDATE of a row this batch inserted)
+            ((p.pk, p.current_version_id, p.current_version_expiry_year, now) for p in self.persons.get(file, [])),
         )
         copy_rows(
             CODE_MODELS[file]._meta.db_table,
@@ -191,7 +193,8 @@ class BulkWriter:
             )
 
     def _flush_pointers(self, file: str) -> None:
-        persons = list(self.pointers.get(file, {}).values())
+        new = {p.pk for p in self.persons.get(file, [])}
+        persons = [p for p in self.pointers.get(file, {}).values() if p.pk not in new]
         if not persons:
             return
         with connection.cursor() as cursor:
