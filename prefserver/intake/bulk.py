@@ -84,7 +84,7 @@ class BulkWriter:
 
     def new_person(self, file: str) -> Any:
         """A person row with its id; staged only by the write_version that gives it its first version."""
-        return PERSON_MODELS[file](pk=self._next_id(file, "person"))
+        return PERSON_MODELS[file](pk=self._next_id(file, "person"), created_at=self.recorded_at)
 
     def write_version(
         self,
@@ -154,12 +154,14 @@ class BulkWriter:
             superseded["expiry_year"] for _, superseded in self.supersedes.get(file, {}).values()
         }
         ensure_partitions(VERSION_TABLES[file], years)
-        now = clock.now()
         copy_rows(
             PERSON_TABLES[file],
             ("id", "current_version_id", "current_version_expiry_year", "created_at"),
             # a new person is written with its final pointers (no UPDATE of a row this batch inserted)
-            ((p.pk, p.current_version_id, p.current_version_expiry_year, now) for p in self.persons.get(file, [])),
+            (
+                (p.pk, p.current_version_id, p.current_version_expiry_year, p.created_at)
+                for p in self.persons.get(file, [])
+            ),
         )
         copy_rows(
             CODE_MODELS[file]._meta.db_table,

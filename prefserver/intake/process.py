@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import heapq
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -206,12 +206,19 @@ def stored_notices(queryset: Any) -> list[StoredNotice]:
     return [StoredNotice(*row) for row in queryset.values_list(*STORED_FIELDS)]
 
 
-@dataclass(order=True)
+@dataclass(eq=False)
 class WorkItem:
+    """A notice to decide; items go in (update_sequence, notice id) order."""
+
     update_sequence: int
     notice_pk: int
-    notice: StoredNotice = field(compare=False)
-    parsed: ParsedNotice = field(compare=False)
+    notice: StoredNotice
+    parsed: ParsedNotice
+
+    def __lt__(self, other: WorkItem) -> bool:  # the heap's only comparison (dataclass order builds tuples)
+        if self.update_sequence != other.update_sequence:
+            return self.update_sequence < other.update_sequence
+        return self.notice_pk < other.notice_pk
 
 
 # --- per-file storage -------------------------------------------------------------------------------------
@@ -353,7 +360,7 @@ class BatchRun:
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
             rows = Notice.objects.filter(
-                status=Notice.Status.HELD, file=file, resident_code__in=codes, change_reason=CODE_CHANGE
+                status=Notice.Status.HELD, file=file, resident_code__any_of=codes, change_reason=CODE_CHANGE
             ).values_list("new_resident_code", flat=True)
             found |= {(file, code) for code in rows if code}
         return found
@@ -375,7 +382,7 @@ class BatchRun:
             codes = [code for f, code in keys if f == file]
             rows = (
                 CODE_MODELS[file]
-                .objects.filter(resident_code__in=codes)
+                .objects.filter(resident_code__any_of=codes)
                 .values_list("resident_code", "person_id", "replaced_by")
             )
             for code in codes:
@@ -392,9 +399,9 @@ class BatchRun:
         person_ids = [pk for pk in person_ids if (file, pk) not in self.states]
         if not person_ids:
             return
-        persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__in=person_ids).order_by("pk"))
+        persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk"))
         version_ids = [p.current_version_id for p in persons if p.current_version_id is not None]
-        versions = {v.pk: v for v in VERSION_MODELS[file].objects.filter(pk__in=version_ids)}
+        versions = {v.pk: v for v in VERSION_MODELS[file].objects.filter(pk__any_of=version_ids)}
         for person in persons:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 
@@ -404,9 +411,9 @@ class BatchRun:
             codes = [code for f, code in keys if f == file]
             held = stored_notices(
                 Notice.objects.select_for_update(skip_locked=True)
-                .filter(status=Notice.Status.HELD, file=file, resident_code__in=codes)
+                .filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
-                .exclude(pk__in=exclude)
+                .exclude(pk__any_of=sorted(exclude))
                 .order_by("update_sequence", "pk")
             )
             for notice in held:

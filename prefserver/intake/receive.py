@@ -214,7 +214,7 @@ def notices_receive(
     existing: dict[str, dict[str, Any]] = {
         row["notice_id"]: dict(row)
         for row in Notice.objects.filter(
-            municipality_code=municipality_code, notice_id__in=[c.element["notice_id"] for c in candidates]
+            municipality_code=municipality_code, notice_id__any_of=[c.element["notice_id"] for c in candidates]
         ).values("id", "notice_id", "content_sha256", "status", "code")
     }
     first_in_request: dict[str, _Candidate] = {}
@@ -237,9 +237,9 @@ def notices_receive(
         existing.update(
             {
                 row["notice_id"]: dict(row)
-                for row in Notice.objects.filter(municipality_code=municipality_code, notice_id__in=missing).values(
-                    "id", "notice_id", "content_sha256", "status", "code"
-                )
+                for row in Notice.objects.filter(
+                    municipality_code=municipality_code, notice_id__any_of=sorted(missing)
+                ).values("id", "notice_id", "content_sha256", "status", "code")
             }
         )
     _record_duplicates(duplicates, existing=existing, stored=stored, first_in_request=first_in_request,
