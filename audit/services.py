@@ -279,11 +279,7 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
     return signed
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+_years_before = clock.years_before
 
 
 @transaction.atomic

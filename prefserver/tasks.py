@@ -60,3 +60,12 @@ def manual_corrections_unchecked_task() -> int:
     from prefserver.corrections import manual_corrections_unchecked_alerts
 
     return manual_corrections_unchecked_alerts(as_of=clock.now())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def intake_records_purge_task() -> int:
+    """Daily (beat): notices, results and the duplicate log past RETENTION_YEARS go (domain.md §6.5). Returns
+    the number of notices removed."""
+    from prefserver.intake.keeping import intake_records_purge
+
+    return intake_records_purge(as_of=clock.now())["notice"]

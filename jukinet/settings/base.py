@@ -236,3 +236,8 @@ CELERY_BEAT_SCHEDULE["manual-corrections-unchecked"] = {
     "task": "prefserver.tasks.manual_corrections_unchecked_task",
     "schedule": crontab(minute=20, hour=0),
 }
+# Intake's records past RETENTION_YEARS (notices, results, duplicate log; domain.md §6.5): daily at 02:15.
+CELERY_BEAT_SCHEDULE["intake-records-purge"] = {
+    "task": "prefserver.tasks.intake_records_purge_task",
+    "schedule": crontab(minute=15, hour=2),
+}

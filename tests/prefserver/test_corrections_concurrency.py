@@ -72,7 +72,7 @@ def test_approval_waits_for_an_intake_batch_on_the_same_person(clerk, administra
         reason="誤記", document_reference="市町課第12号",
     )  # fmt: skip
     moved = identity_payload(address="山口県下関市見本町二丁目1番")
-    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice("21", 2, payload=moved)], actor="test")
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice("21", 2, payload=moved)], actor="cs:352039")
     batch_locked, approval_started = threading.Event(), threading.Event()
     original_load = process.BatchRun._load
 
