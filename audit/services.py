@@ -185,14 +185,17 @@ def operation_log_record(
 # In READ COMMITTED this statement's snapshot is taken after the lock is granted, so it sees the head committed
 # by the previous holder (as the two-statement path below). The entry's canonical text (audit.oplog) is
 # assembled here from the parts Python encoded around the time and the sequence, formatted as the verifier
-# does (audit.verify._FETCH), and hashed with PostgreSQL's sha256(). The time is the caller's clock, but never
-# earlier than the previous entry's: sequence order and time order still agree, so a dropped month is always a
-# prefix of the chain.
+# does (audit.verify._FETCH), and hashed with PostgreSQL's sha256(). The time is the caller's clock, read just
+# before the round trip instead of under the lock; a previous entry stamped up to a second later (another
+# process that read its clock after ours but took the lock first) lends its time, so sequence order and time
+# order still agree and a dropped month is always a prefix of the chain. A clock set back further on purpose
+# (tests, `--as-of` runs) is kept as it is, as before.
 _APPEND = """
 WITH head AS (
   SELECT h.sequence + 1 AS sequence, h.hash AS previous,
     GREATEST(%(now)s::timestamptz, (SELECT max(e.recorded_at) FROM audit_operationlogentry e
-      WHERE e.sequence = h.sequence AND e.recorded_at > %(now)s::timestamptz)) AS recorded_at
+      WHERE e.sequence = h.sequence AND e.recorded_at > %(now)s::timestamptz
+        AND e.recorded_at < %(now)s::timestamptz + interval '1 second')) AS recorded_at
   FROM audit_operationloghead h WHERE h.id = 1
 ), entry AS (
   SELECT head.sequence, head.recorded_at, sha256(head.previous || convert_to(
