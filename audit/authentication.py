@@ -228,7 +228,7 @@ def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
         "now": now, "today": clock.local_date(now), "key": _token_hash(token), "terminal": terminal_credential,
         "idle_default": int(DEFAULTS["IDLE_LOCK_MINUTES"]),
     }  # fmt: skip
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:  # planned once per connection (psycopg's prepare_threshold)
         cursor.execute(_TOKEN_TOUCH, params)
         row = cursor.fetchone()
     if row is None:
@@ -246,6 +246,19 @@ def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
     ApiToken._meta.get_field("operator").set_cached_value(record, operator)  # type: ignore[union-attr]
     ApiToken._meta.get_field("terminal").set_cached_value(record, terminal)  # type: ignore[union-attr]
     return record
+
+
+def _prepared_cursor() -> Any:
+    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
+    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
+    hot path's statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
 
 
 _TOKEN_COLUMNS_ATTNAMES = [field.attname for field in ApiToken._meta.concrete_fields]

@@ -304,7 +304,7 @@ def _release_access(
         "operator": operator.pk, "terminal": terminal.pk, "approved": UsageApproval.Status.APPROVED, "now": now,
         "code": affair_code, "on": clock.local_date(now), "office": recipient.pk if recipient else None,
     }  # fmt: skip
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(sql.RELEASE_ACCESS, params)
         row = cursor.fetchone()
     approval_id, record_id = row[0], int(row[1])
@@ -339,9 +339,8 @@ def _release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list
     if "address" in c:
         conditions["address_key"] = address_key(c["address"])
     statement, params, columns = sql.release_match(model, conditions)
-    params.update(affair_code=affair_code, file=file, today=clock.today(),
-                  sentinel=SENTINEL_YEAR)  # fmt: skip
-    with connection.cursor() as cursor:
+    params.update(affair_code=affair_code, file=file, today=clock.today())
+    with sql.prepared_cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
     release_setting = DEFAULTS["RESIDENT_CODE_RELEASE"]

@@ -8,6 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from jukinet.partitions import SENTINEL_YEAR
+
+
+def prepared_cursor() -> Any:
+    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
+    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
+    hot path's statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
+
+
 # The affair in force on a date (Q01), whether the recipient is assigned to it (Q02) and whether the usage
 # approval covers it (an approval naming no affair covers all; Q10). %(office)s and %(approval)s may be NULL.
 AFFAIR_IN_FORCE = """
@@ -60,14 +76,15 @@ def release_match(model: type[Any], conditions: dict[str, Any]) -> tuple[str, di
     history, as `person__codes__resident_code` did). Current, not removed, not deleted versions pinned to the
     sentinel partition (selectors._release_versions); two rows at most (Q07). Extra columns: `suspended`
     (an active ProvisionSuspension for subject, file and affair: Q11) and the RESIDENT_CODE_RELEASE row in
-    force today (NULL: the default). Parameters still to add: affair_code, file, today, sentinel.
+    force today (NULL: the default). Parameters still to add: affair_code, file, today. The sentinel year is a
+    literal, so a prepared statement's generic plan still prunes to its partition.
     """
     meta = model._meta
     fields = meta.concrete_fields
     table = meta.db_table
     codes = meta.get_field("person").related_model._meta.get_field("codes")
     join = ""
-    where = ["NOT v.deleted", "v.is_current", "v.expiry_year = %(sentinel)s", "NOT v.removed"]
+    where = ["NOT v.deleted", "v.is_current", f"v.expiry_year = {int(SENTINEL_YEAR)}", "NOT v.removed"]
     params: dict[str, Any] = {}
     for column, value in conditions.items():
         meta.get_field(column)  # only the model's own columns
