@@ -70,7 +70,7 @@ def main() -> None:
     print(f"SQL statements per request: {len(queries)}")
     if args.sql:
         for query in queries.captured_queries:
-            print(f"  [{query['time']}] {query['sql'][:400]}")
+            print(f"  [{query['time']}] {(query['sql'] or '(prepared statement)')[:400]}")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]  # type: ignore[index]

@@ -316,10 +316,10 @@ def _release_access(
     return approval_id is not None, record_id, affair, assigned
 
 
-def _release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[Any], bool]:
+def release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[Any], bool]:
     """The §9.3 exact match in one statement (provision.sql.release_match): up to two current, not removed,
     not deleted versions meeting every given condition, each with `suspended` (an active suspension for the
-    subject and affair, Q11); and RESIDENT_CODE_RELEASE in force today."""
+    subject and affair, Q11); and RESIDENT_CODE_RELEASE in force today. The bench's bare endpoint uses it too."""
     model = IdentityVersion if file == IDENTITY else FuryoVersion
     conditions: dict[str, Any] = {}
     if "resident_code" in c:
@@ -440,7 +440,7 @@ def release_lookup(
             raise Refused("Q03")
         if ("individual_number" in c or include_individual_number) and not affair.individual_number_permitted:
             raise Refused("Q08")
-        found, resident_code_release = _release_match(file, c, affair.code)
+        found, resident_code_release = release_match(file, c, affair.code)
         if len(found) > 1:
             raise Refused("Q07")
         if found:

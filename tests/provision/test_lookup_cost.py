@@ -56,7 +56,7 @@ def test_release_lookup_statement_count_has_an_upper_bound(body_operator, body_t
         response = client.post(IDENTITY, body, format="json")
     # then
     assert response.status_code == 200 and response.json()["result"] == "released"
-    assert len(queries) <= MAX_STATEMENTS, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    assert len(queries) <= MAX_STATEMENTS, "\n".join(str(q["sql"])[:120] for q in queries.captured_queries)
     stored = ProvisionRecord.objects.get(pk=response.json()["provision_record"])
     assert stored.subjects == [someone.pk] and stored.document_reference == "教委第1号"
     assert stored.conditions == {"resident_code": code} and stored.items == list(response.json()["record"])
