@@ -108,6 +108,7 @@ def operation_log_record(
     conditions: dict[str, Any] | None = None,
     result_count: int | None = None,
     preceding: tuple[str, list[Any]] | None = None,
+    commit: bool = False,
 ) -> OperationLogEntry:
     """Append one entry to the operation log, chained to the previous one (domain.md §11.1).
 
@@ -118,7 +119,11 @@ def operation_log_record(
 
     `preceding`: the action's own last write as (SQL with %s placeholders, parameters), sent in the same round
     trip just before the lock (the lookup path's provision record), so that write + lock + append cost one
-    round trip.
+    round trip. `commit=True`: the caller's transaction ends with this entry, so COMMIT goes in the same round
+    trip and the chain lock is released by the server at once, not after the process is next scheduled (on a
+    busy machine that wait serialised every append). Only when the caller's block is the outermost
+    `transaction.atomic`; inside an outer transaction (or a test's) it is ignored. Django's own commit at the end
+    of the block then finds nothing to commit and runs the on_commit callbacks as usual.
     """
     if not connection.in_atomic_block:
         raise OperationLogError("operation_log_record must run inside the action's transaction")
@@ -130,8 +135,9 @@ def operation_log_record(
     target_pairs = [_target_pair(target) for target in targets]
 
     entry = _append_in_one_round_trip(
-        operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count, preceding
-    )
+        operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count, preceding,
+        commit=commit and _head_seen and _outermost_block(),
+    )  # fmt: skip
     if entry is not None:
         return entry
     # First append of a database (no head row yet): the head is created under the lock, then the append.
@@ -234,7 +240,7 @@ def _canonical_parts(
 def _append_in_one_round_trip(
     operator: Operator | None, actor_label: str, terminal: Terminal | None, kind: OperationKind | int,
     affair: Affair | None, target_pairs: list[list[str]], outcome: str, conditions: dict[str, Any] | None,
-    result_count: int | None, preceding: tuple[str, list[Any]] | None,
+    result_count: int | None, preceding: tuple[str, list[Any]] | None, *, commit: bool = False,
 ) -> OperationLogEntry | None:  # fmt: skip
     """`preceding`, the lock and the append in one round trip; None when there is no head row yet."""
     now = clock.now()
@@ -256,12 +262,17 @@ def _append_in_one_round_trip(
         lock = cursor.mogrify("SELECT pg_advisory_xact_lock(%s)", [OPLOG_LOCK_KEY])
         append = cursor.mogrify(_APPEND, named)
         prefix = cursor.mogrify(first_sql, first_params) + ";" if first_sql else ""
-        cursor.execute(f"{prefix}{lock}; {append}")
-        while cursor.nextset():
-            pass
-        row = cursor.fetchone()
+        cursor.execute(f"{prefix}{lock}; {append}" + ("; COMMIT" if commit else ""))
+        row = None
+        while True:  # the append's row is the last result with rows (COMMIT has none)
+            if cursor.description is not None:
+                row = cursor.fetchone()
+            if not cursor.nextset():
+                break
     if row is None:
         return None
+    global _head_seen
+    _head_seen = True  # the head row exists: later appends of this process may commit in the same round trip
     entry = OperationLogEntry(
         sequence=int(row[0]),
         recorded_at=row[1],
@@ -278,6 +289,16 @@ def _append_in_one_round_trip(
     )
     entry._state.adding, entry._state.db = False, connection.alias  # a stored row now; never saved again
     return entry
+
+
+# Set after this process's first append found the head row. Until then no COMMIT is sent with the append, so
+# that a missing head (first append of a database) still gets its entry in the same transaction.
+_head_seen = False
+
+
+def _outermost_block() -> bool:
+    """The current `transaction.atomic` is the outermost one (no savepoint, nothing marked for rollback)."""
+    return len(connection.atomic_blocks) == 1 and not connection.savepoint_ids and not connection.needs_rollback
 
 
 def entry_canonical(entry: OperationLogEntry) -> bytes:

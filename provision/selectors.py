@@ -493,6 +493,7 @@ def release_lookup(
         conditions={**logged, "file": file},
         result_count=len(subjects),
         preceding=preceding,
+        commit=True,  # nothing follows: the transaction ends with the entry (only if release_lookup's is outermost)
     )
     return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision_id)
 

@@ -133,3 +133,24 @@ def test_token_from_another_terminal_is_401(body_operator, body_terminal, tax_te
     # then
     assert response.status_code == 401
     assert not ProvisionRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outermost_lookup_commits_with_its_log_entry(body_operator, body_terminal):
+    # given: no test transaction around the request, so the append sends COMMIT in its own round trip
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    # when
+    answers = [client.post(IDENTITY, body, format="json") for _ in range(2)]
+    with CaptureQueriesContext(connection) as queries:
+        answers.append(client.post(IDENTITY, body, format="json"))
+    # then: every record and entry is committed, the chain verifies and the connection goes on working
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert any(str(q["sql"]).endswith("; COMMIT") for q in queries.captured_queries)
+    ids = [a.json()["provision_record"] for a in answers]
+    assert ProvisionRecord.objects.filter(pk__in=ids).count() == 3
+    assert not connection.in_atomic_block and connection.connection.info.transaction_status == 0  # IDLE
+    target = ["provision.provisionrecord", str(ids[-1])]
+    assert sum(target in entry.targets for entry in OperationLogEntry.objects.all()) == 1
+    assert operation_log_verify().ok
