@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.models import Affair
 from jukinet.partitions import SENTINEL_YEAR
 
 
@@ -44,6 +45,7 @@ LIMIT 1
 # (audit.access.usage_approval_valid), the affair entry in force with `assigned` and `approval_covers` as in
 # AFFAIR_IN_FORCE, and the id of the provision record the attempt will write. The caller decides in §9.2
 # order from the columns; an empty affair code finds no affair (Q01).
+# Explicit columns: a prepared statement's result type must not change when a migration adds a column.
 RELEASE_ACCESS = """
 WITH approval AS (
   SELECT u.id FROM audit_usageapproval u
@@ -53,7 +55,7 @@ WITH approval AS (
 )
 SELECT (SELECT id FROM approval) AS approval_id,
   nextval(pg_get_serial_sequence('provision_record', 'id')) AS record_id,
-  a.*,
+  %(affair_columns)s,
   EXISTS (SELECT 1 FROM audit_affair_recipients r WHERE r.affair_id = a.id AND r.office_id = %(office)s)
     AS assigned,
   (NOT EXISTS (SELECT 1 FROM audit_usageapproval_affairs ua WHERE ua.usageapproval_id = (SELECT id FROM approval))
@@ -66,7 +68,7 @@ LEFT JOIN LATERAL (
   WHERE code = %(code)s AND effective_from <= %(on)s AND (effective_to IS NULL OR effective_to >= %(on)s)
   ORDER BY effective_from DESC LIMIT 1
 ) a ON true
-"""
+""".replace("%(affair_columns)s", ", ".join(f"a.{f.column}" for f in Affair._meta.concrete_fields))
 
 
 def release_match(model: type[Any], conditions: dict[str, Any]) -> tuple[str, dict[str, Any], list[str]]:
