@@ -105,6 +105,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+# provision: the lookup path's server-side-binding cursors are prepared after 5 runs per connection (Django's own
+# cursors bind client-side and are never prepared).
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5  # type: ignore[index]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{env_int('JUKINET_REDIS_PORT', 63799)}/0")
