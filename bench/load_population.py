@@ -3,14 +3,18 @@
     python bench/load_population.py --sizes 100000 1000000 [--workers 2] [--history-per-person 1]
 
 For each size, in a fresh child process (so that its peak RSS is its own) and a fresh database
-`bench_population` (dropped and re-created, migrated, reference data loaded):
+`$BENCH_DB` (default `bench_population`; dropped and re-created, migrated, reference data loaded):
 
 1. real path: `jukinet.population.population_load` (generate: names, codes with check digits, search keys,
-   AES-256-GCM ciphertext + blind index through prefserver/furyo version_values; COPY FROM STDIN in chunks);
-2. raw baseline: the same rows exported with server-side `COPY (SELECT …) TO '<file>'`, the tables emptied,
-   then loaded back with server-side `COPY <table> FROM '<file>'` into the same tables (same indexes, same
-   partitions, same FK, one transaction). Neither generation nor client traffic is in the baseline: it is
-   what PostgreSQL alone needs for these rows.
+   AES-256-GCM ciphertext + blind index through prefserver/furyo version_values; COPY FROM STDIN in chunks).
+   The tables are empty, so it takes the empty-tables fast path: drop indexes and keys, COPY, rebuild them;
+2a. raw baseline: the same rows exported with server-side `COPY (SELECT …) TO '<file>'`, the tables emptied,
+   then loaded back with server-side `COPY <table> FROM '<file>'` into the same tables, starting from the
+   same state as the real path (empty, every index, key and FK of the migrations, same partitions), in one
+   transaction. Neither generation nor client traffic is in the baseline: it is what PostgreSQL alone needs
+   for these rows as the schema stands. The ratio uses this baseline (the issue's definition);
+2b. (unless --no-raw-fast) the same server-side COPY wrapped in the same fast path as the real path (drop,
+   COPY, rebuild): what PostgreSQL alone needs with the real path's strategy. Printed with its own ratio.
 
 Prints rows, both rates, the ratio raw_time / real_time (target ≥ 0.5), and the peak RSS of the loading
 process and of the largest worker. Partitions for every expiry year are created before both timings.
@@ -169,13 +173,13 @@ def report(r: dict[str, object]) -> None:
     print(f"raw server-side COPY FROM file ({r['export_mb']} MB):      {raw:8.1f} s  {rows / raw:>10,.0f} rows/s")
     print(
         f"real path: {r['real_copy_seconds']} s of it inside COPY, the rest waiting for generated chunks; "
-        f"empty-tables fast path: {r['real_deferred_ddl']}, rebuild + ANALYZE {r['real_rebuild_seconds']} s"
+        f"empty-tables fast path: {r['real_deferred_ddl']}, index rebuild {r['real_rebuild_seconds']} s"
     )
     print(f"raw seconds per table: {r['raw_seconds_per_table']}")
     print(f"ratio raw/real = {raw / real:.2f} (target >= 0.5)")
     raw_fast = float(r["raw_fast_seconds"])  # type: ignore[arg-type]
     if raw_fast:
-        print(f"raw COPY with the same fast path (drop, COPY, rebuild, ANALYZE): {raw_fast:.1f} s "
+        print(f"raw COPY with the same fast path (drop, COPY, rebuild): {raw_fast:.1f} s "
               f"{rows / raw_fast:>10,.0f} rows/s, steps {r['raw_fast_seconds_per_step']}, PostgreSQL CPU "
               f"{r['raw_fast_backend_cpu_seconds']} s; ratio raw_fast/real = {raw_fast / real:.2f}")  # fmt: skip
     cpu = (r["loader_cpu_seconds"], r["worker_cpu_seconds"], r["real_backend_cpu_seconds"])
