@@ -9,6 +9,7 @@ No individual number anywhere in file (2) (seeds/002_b6d1246946737152.txt:1052-1
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,12 @@ from jukinet.version_retention import new_version_retention, supersede_stored_ve
 from jukinet.version_retention import superseded_values as shared_superseded_values
 
 VERSION_TABLE = "furyo_version"
+
+# The same search-key functions, memoised: a person's versions (and a 附票 beside a file (1) version) repeat
+# names and addresses, and bulk loaders write millions of them. Pure functions of their text; bounded.
+_seion_kana = functools.lru_cache(maxsize=8192)(seion_kana)
+_name_key = functools.lru_cache(maxsize=8192)(name_key)
+_address_key = functools.lru_cache(maxsize=8192)(address_key)
 
 # The payload keys of a 附票 notice (domain.md §5.1, §6.1): the content a version holds.
 CONTENT_KEYS = (
@@ -90,9 +97,9 @@ def version_values(
         source_notice_id=envelope.source_notice_id,
         revision=envelope.revision,
         recorded_at=recorded_at or clock.now(),
-        seion_kana=seion_kana(content["name_kana"]),
-        name_key=name_key(content["name"]),
-        address_key=address_key(content["address"]),
+        seion_kana=_seion_kana(content["name_kana"]),
+        name_key=_name_key(content["name"]),
+        address_key=_address_key(content["address"]),
         is_current=True,
         removed=removed,
         deleted=deleted,

@@ -8,6 +8,7 @@ holds the person row lock (`select_for_update`) inside its transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,12 @@ from jukinet.version_retention import superseded_values as shared_superseded_val
 from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
 
 VERSION_TABLE = "prefserver_identity_version"
+
+# The same search-key functions, memoised: a person's versions (and a 附票 beside a file (1) version) repeat
+# names and addresses, and bulk loaders write millions of them. Pure functions of their text; bounded.
+_seion_kana = functools.lru_cache(maxsize=8192)(seion_kana)
+_name_key = functools.lru_cache(maxsize=8192)(name_key)
+_address_key = functools.lru_cache(maxsize=8192)(address_key)
 
 # The payload keys of an identity notice (domain.md §6.1): the content a version holds.
 CONTENT_KEYS = (
@@ -96,9 +103,9 @@ def version_values(
         individual_number_ciphertext=ciphertext,
         individual_number_key_id=key_id,
         individual_number_blind_index=blind_index(content["individual_number"]),
-        seion_kana=seion_kana(content["name_kana"]),
-        name_key=name_key(content["name"]),
-        address_key=address_key(content["address"]),
+        seion_kana=_seion_kana(content["name_kana"]),
+        name_key=_name_key(content["name"]),
+        address_key=_address_key(content["address"]),
         is_current=True,
         removed=removed,
         deleted=deleted,
