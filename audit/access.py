@@ -69,6 +69,23 @@ def terminal_from_request(request: HttpRequest) -> Terminal | None:
     return terminal
 
 
+def terminal_credential_hash(request: HttpRequest) -> str | None:
+    """The credential hash a request presents in a header (trusted proxy's certificate fingerprint, or the
+    X-Terminal-Key), or None (enrolment cookie or nothing): lets the token check find the terminal in the same
+    statement (audit.authentication)."""
+    fingerprint = request.META.get(FINGERPRINT_HEADER)
+    if fingerprint and request.META.get("REMOTE_ADDR") in settings.TRUSTED_PROXY_IPS:
+        return credential_hash(fingerprint.lower())
+    key = request.META.get(TERMINAL_HEADER)
+    return credential_hash(key) if key else None
+
+
+def terminal_remember(request: HttpRequest, terminal: Terminal | None) -> None:
+    """Cache the request's terminal (found by another statement) for `terminal_from_request`."""
+    target = getattr(request, "_request", request)  # a DRF Request proxies attribute reads to its HttpRequest
+    target._audit_terminal = terminal  # type: ignore[union-attr]
+
+
 def _terminal_lookup(request: HttpRequest) -> Terminal | None:
     fingerprint = request.META.get(FINGERPRINT_HEADER)
     if fingerprint and request.META.get("REMOTE_ADDR") in settings.TRUSTED_PROXY_IPS:

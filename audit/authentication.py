@@ -19,11 +19,11 @@ from django.http import HttpRequest
 from django_otp.models import Device
 from rest_framework import authentication, exceptions, throttling
 
-from audit.access import terminal_from_request, usage_approval_valid
-from audit.models import ApiToken, OperationKind, Operator, Role, Terminal
+from audit.access import terminal_credential_hash, terminal_from_request, terminal_remember, usage_approval_valid
+from audit.models import ApiToken, Office, OperationKind, Operator, Role, Terminal
 from audit.services import operation_log_record
 from jukinet import clock
-from jukinet.config import setting_value
+from jukinet.config import DEFAULTS, setting_value
 
 FAILED_MESSAGE = "操作者ID、パスワードまたはワンタイムパスワードが正しくありません。"
 LOCKED_MESSAGE = "アカウントがロックされています。管理者にロックの解除を依頼してください。"
@@ -192,6 +192,81 @@ def api_token_check(*, token: str, terminal: Terminal | None) -> ApiToken | None
     return record
 
 
+def _columns(model: type[Any]) -> list[str]:
+    return [field.column for field in model._meta.concrete_fields]
+
+
+_TOKEN_COLUMNS = _columns(ApiToken)
+_OPERATOR_COLUMNS = _columns(Operator)
+_OFFICE_COLUMNS = _columns(Office)
+_TERMINAL_COLUMNS = _columns(Terminal)
+
+# api_token_check in one statement, with the terminal found by its credential hash: the token's row is
+# touched (idle clock) only when token, terminal, operator and the IDLE_LOCK_MINUTES in force all allow it.
+_TOKEN_TOUCH = f"""
+UPDATE audit_apitoken t SET last_used_at = %(now)s
+FROM audit_terminal term, audit_operator o LEFT JOIN audit_office f ON f.id = o.office_id
+WHERE t.key_hash = %(key)s AND term.credential_hash = %(terminal)s AND term.is_active
+  AND t.terminal_id = term.id AND o.id = t.operator_id AND o.is_active AND o.locked_at IS NULL
+  AND %(now)s < t.expires_at
+  AND %(now)s - t.last_used_at <= make_interval(mins => COALESCE(
+      (SELECT (s.value #>> '{{}}')::int FROM jukinet_settingvalue s
+       WHERE s.name = 'IDLE_LOCK_MINUTES' AND s.effective_from <= %(today)s
+       ORDER BY s.effective_from DESC LIMIT 1), %(idle_default)s))
+RETURNING {", ".join(f"t.{c}" for c in _TOKEN_COLUMNS)}, {", ".join(f"o.{c}" for c in _OPERATOR_COLUMNS)},
+  {", ".join(f"f.{c}" for c in _OFFICE_COLUMNS)}, {", ".join(f"term.{c}" for c in _TERMINAL_COLUMNS)}
+"""  # noqa: S608 - column names from the models
+
+
+def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
+    """`api_token_check` for a terminal known by its credential hash, in one statement (the lookup path's
+    authentication, domain.md §9.6): the same rules, the operator (with its office) and the terminal loaded."""
+    from django.db import connection
+
+    now = clock.now()
+    params: dict[str, Any] = {
+        "now": now, "today": clock.local_date(now), "key": _token_hash(token), "terminal": terminal_credential,
+        "idle_default": int(DEFAULTS["IDLE_LOCK_MINUTES"]),
+    }  # fmt: skip
+    with _prepared_cursor() as cursor:  # planned once per connection (psycopg's prepare_threshold)
+        cursor.execute(_TOKEN_TOUCH, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    db = connection.alias
+    cut = [len(_TOKEN_COLUMNS), len(_OPERATOR_COLUMNS), len(_OFFICE_COLUMNS)]
+    token_row, rest = row[: cut[0]], row[cut[0] :]
+    operator_row, rest = rest[: cut[1]], rest[cut[1] :]
+    office_row, terminal_row = rest[: cut[2]], rest[cut[2] :]
+    record = ApiToken.from_db(db, _TOKEN_COLUMNS_ATTNAMES, token_row)
+    operator = Operator.from_db(db, _OPERATOR_ATTNAMES, operator_row)
+    office = Office.from_db(db, _OFFICE_ATTNAMES, office_row) if office_row[0] is not None else None
+    Operator._meta.get_field("office").set_cached_value(operator, office)  # type: ignore[union-attr]
+    terminal = Terminal.from_db(db, _TERMINAL_ATTNAMES, terminal_row)
+    ApiToken._meta.get_field("operator").set_cached_value(record, operator)  # type: ignore[union-attr]
+    ApiToken._meta.get_field("terminal").set_cached_value(record, terminal)  # type: ignore[union-attr]
+    return record
+
+
+def _prepared_cursor() -> Any:
+    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
+    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
+    hot path's statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
+
+
+_TOKEN_COLUMNS_ATTNAMES = [field.attname for field in ApiToken._meta.concrete_fields]
+_OPERATOR_ATTNAMES = [field.attname for field in Operator._meta.concrete_fields]
+_OFFICE_ATTNAMES = [field.attname for field in Office._meta.concrete_fields]
+_TERMINAL_ATTNAMES = [field.attname for field in Terminal._meta.concrete_fields]
+
+
 class OperatorTokenAuthentication(authentication.BaseAuthentication):
     """DRF authentication: `Authorization: Bearer <token>` plus the same terminal credential (§9.6)."""
 
@@ -203,7 +278,15 @@ class OperatorTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("認証情報が正しくありません。")
-        record = api_token_check(token=header[1].decode(errors="replace"), terminal=terminal_from_request(request))
+        token = header[1].decode(errors="replace")
+        credential = terminal_credential_hash(request)
+        if credential is not None:
+            # One statement: terminal, token, operator, office and the idle clock (the lookup path).
+            record = api_token_touch(token=token, terminal_credential=credential)
+            if record is not None:
+                terminal_remember(request, record.terminal)
+        else:
+            record = api_token_check(token=token, terminal=terminal_from_request(request))
         if record is None:
             raise exceptions.AuthenticationFailed("トークンが無効か、有効期限が切れています。")
         return record.operator, record

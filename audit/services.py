@@ -107,6 +107,8 @@ def operation_log_record(
     outcome: str = "ok",
     conditions: dict[str, Any] | None = None,
     result_count: int | None = None,
+    preceding: tuple[str, list[Any]] | None = None,
+    commit: bool = False,
 ) -> OperationLogEntry:
     """Append one entry to the operation log, chained to the previous one (domain.md §11.1).
 
@@ -114,6 +116,14 @@ def operation_log_record(
     is held until the transaction commits, so concurrent appends never fork the chain. Raises
     `OperationLogError` when no transaction is open, when `conditions` hold a float or anything that looks
     like an individual number (pass `blind_index_condition(...)` instead), or on a malformed outcome.
+
+    `preceding`: the action's own last write as (SQL with %s placeholders, parameters), sent in the same round
+    trip just before the lock (the lookup path's provision record), so that write + lock + append cost one
+    round trip. `commit=True`: the caller's transaction ends with this entry, so COMMIT goes in the same round
+    trip and the chain lock is released by the server at once, not after the process is next scheduled (on a
+    busy machine that wait serialised every append). Only when the caller's block is the outermost
+    `transaction.atomic`; inside an outer transaction (or a test's) it is ignored. Django's own commit at the end
+    of the block then finds nothing to commit and runs the on_commit callbacks as usual.
     """
     if not connection.in_atomic_block:
         raise OperationLogError("operation_log_record must run inside the action's transaction")
@@ -124,6 +134,13 @@ def operation_log_record(
     actor_label, operator = _actor_fields(actor)
     target_pairs = [_target_pair(target) for target in targets]
 
+    entry = _append_in_one_round_trip(
+        operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count, preceding,
+        commit=commit and _head_seen and _outermost_block(),
+    )  # fmt: skip
+    if entry is not None:
+        return entry
+    # First append of a database (no head row yet): the head is created under the lock, then the append.
     previous_sequence, previous_hash = _lock_and_read_head()
     # The time is read under the lock, so sequence order and time order agree and a dropped month is
     # always a prefix of the chain.
@@ -168,6 +185,120 @@ def operation_log_record(
         )
     entry._state.adding, entry._state.db = False, connection.alias  # a stored row now; never saved again
     return entry
+
+
+# Head read + entry insert + head update as one statement, sent after the advisory lock in the same round trip.
+# In READ COMMITTED this statement's snapshot is taken after the lock is granted, so it sees the head committed
+# by the previous holder (as the two-statement path below). The entry's canonical text (audit.oplog) is
+# assembled here from the parts Python encoded around the time and the sequence, formatted as the verifier
+# does (audit.verify._FETCH), and hashed with PostgreSQL's sha256(). The time is the caller's clock, read just
+# before the round trip instead of under the lock; a previous entry stamped up to a second later (another
+# process that read its clock after ours but took the lock first) lends its time, so sequence order and time
+# order still agree and a dropped month is always a prefix of the chain. A clock set back further on purpose
+# (tests, `--as-of` runs) is kept as it is, as before.
+_APPEND = """
+WITH head AS (
+  SELECT h.sequence + 1 AS sequence, h.hash AS previous,
+    GREATEST(%(now)s::timestamptz, (SELECT max(e.recorded_at) FROM audit_operationlogentry e
+      WHERE e.sequence = h.sequence AND e.recorded_at > %(now)s::timestamptz
+        AND e.recorded_at < %(now)s::timestamptz + interval '1 second')) AS recorded_at
+  FROM audit_operationloghead h WHERE h.id = 1
+), entry AS (
+  SELECT head.sequence, head.recorded_at, sha256(head.previous || convert_to(
+    %(before_time)s || to_char(head.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    || %(before_sequence)s || head.sequence::text || %(after_sequence)s, 'UTF8')) AS hash
+  FROM head
+), inserted AS (
+  INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id,
+    targets, outcome, conditions, result_count, hash)
+  SELECT entry.sequence, entry.recorded_at, %(operator)s, %(actor)s, %(terminal)s, %(kind)s, %(affair)s,
+    %(targets)s::json, %(outcome)s, %(conditions)s::json, %(result_count)s, entry.hash
+  FROM entry
+  RETURNING sequence, recorded_at, hash
+)
+UPDATE audit_operationloghead h SET sequence = inserted.sequence, hash = inserted.hash
+FROM inserted WHERE h.id = 1
+RETURNING inserted.sequence, inserted.recorded_at, inserted.hash
+"""
+
+
+def _canonical_parts(
+    actor: str, terminal_id: int | None, kind: int, affair_id: int | None, targets: list[list[str]],
+    outcome: str, conditions: Any, result_count: int | None,
+) -> tuple[str, str, str]:  # fmt: skip
+    """audit.oplog.canonical_entry's text split around `recorded_at`'s value and `sequence`'s value (its keys
+    sorted: actor, affair, conditions, kind, outcome | recorded_at, result_count, sequence | targets, terminal)."""
+    head = canonical_json(
+        {"actor": actor, "affair": affair_id, "conditions": conditions, "kind": kind, "outcome": outcome}
+    )
+    before_time = head[:-1] + ',"recorded_at":"'
+    before_sequence = f'","result_count":{canonical_json(result_count)},"sequence":'
+    after_sequence = f',"targets":{canonical_json(targets)},"terminal":{canonical_json(terminal_id)}}}'
+    return before_time, before_sequence, after_sequence
+
+
+def _append_in_one_round_trip(
+    operator: Operator | None, actor_label: str, terminal: Terminal | None, kind: OperationKind | int,
+    affair: Affair | None, target_pairs: list[list[str]], outcome: str, conditions: dict[str, Any] | None,
+    result_count: int | None, preceding: tuple[str, list[Any]] | None, *, commit: bool = False,
+) -> OperationLogEntry | None:  # fmt: skip
+    """`preceding`, the lock and the append in one round trip; None when there is no head row yet."""
+    now = clock.now()
+    _ensure_partition(now)
+    terminal_id, affair_id = (terminal.pk if terminal else None), (affair.pk if affair else None)
+    before_time, before_sequence, after_sequence = _canonical_parts(
+        actor_label, terminal_id, int(kind), affair_id, target_pairs, outcome, conditions, result_count
+    )
+    named = {
+        "now": now, "before_time": before_time, "before_sequence": before_sequence,
+        "after_sequence": after_sequence, "operator": operator.pk if operator else None, "actor": actor_label,
+        "terminal": terminal_id, "kind": int(kind), "affair": affair_id, "targets": canonical_json(target_pairs),
+        "outcome": outcome, "conditions": None if conditions is None else canonical_json(conditions),
+        "result_count": result_count,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        # Client-side binding (Django's default with psycopg 3) lets several statements share one round trip.
+        first_sql, first_params = preceding if preceding else ("", [])
+        lock = cursor.mogrify("SELECT pg_advisory_xact_lock(%s)", [OPLOG_LOCK_KEY])
+        append = cursor.mogrify(_APPEND, named)
+        prefix = cursor.mogrify(first_sql, first_params) + ";" if first_sql else ""
+        cursor.execute(f"{prefix}{lock}; {append}" + ("; COMMIT" if commit else ""))
+        row = None
+        while True:  # the append's row is the last result with rows (COMMIT has none)
+            if cursor.description is not None:
+                row = cursor.fetchone()
+            if not cursor.nextset():
+                break
+    if row is None:
+        return None
+    global _head_seen
+    _head_seen = True  # the head row exists: later appends of this process may commit in the same round trip
+    entry = OperationLogEntry(
+        sequence=int(row[0]),
+        recorded_at=row[1],
+        operator=operator,
+        actor=actor_label,
+        terminal=terminal,
+        kind=int(kind),
+        affair=affair,
+        targets=target_pairs,
+        outcome=outcome,
+        conditions=conditions,
+        result_count=result_count,
+        hash=bytes(row[2]),
+    )
+    entry._state.adding, entry._state.db = False, connection.alias  # a stored row now; never saved again
+    return entry
+
+
+# Set after this process's first append found the head row. Until then no COMMIT is sent with the append, so
+# that a missing head (first append of a database) still gets its entry in the same transaction.
+_head_seen = False
+
+
+def _outermost_block() -> bool:
+    """The current `transaction.atomic` is the outermost one (no savepoint, nothing marked for rollback)."""
+    return len(connection.atomic_blocks) == 1 and not connection.savepoint_ids and not connection.needs_rollback
 
 
 def entry_canonical(entry: OperationLogEntry) -> bytes:
@@ -279,11 +410,7 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
     return signed
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+_years_before = clock.years_before
 
 
 @transaction.atomic

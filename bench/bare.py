@@ -1,4 +1,11 @@
-"""Baseline for bench/lookup.py: the same input parsing and the same row, without auth, checks or logging."""
+"""Baseline for bench/lookup.py: the same stack and the same row, without auth, checks, records or logging.
+
+Includes what every API request pays: Django's middleware stack (jukinet settings), DRF's dispatch, content
+negotiation and JSON parsing/rendering, the lookup's input serializer, and the release's row fetch itself
+(`provision.selectors.release_match`: the same single prepared statement as the real path) with the same items.
+Leaves out: token + terminal authentication, the per-operator throttle, usage approval and affair checks, the
+transaction, the provision record and the operation-log entry.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jukinet.partitions import SENTINEL_YEAR
-from prefserver.models import IdentityVersion
 from provision.api import LookupInputSerializer
-from provision.selectors import identity_items
+from provision.selectors import identity_items, release_match
 
 
 class BareLookupView(APIView):
@@ -24,14 +29,8 @@ class BareLookupView(APIView):
         data = LookupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         code = data.validated_data["conditions"].get("resident_code")
-        version = IdentityVersion.objects.filter(
-            person__codes__resident_code=code,
-            resident_code=code,
-            is_current=True,
-            deleted=False,
-            removed=False,
-            expiry_year=SENTINEL_YEAR,
-        ).first()
-        if version is None:
+        found, resident_code_release = release_match("identity", {"resident_code": code}, data.validated_data["affair"])
+        if len(found) != 1:
             return Response({"result": "not_found"})
-        return Response({"result": "released", "record": identity_items(version, with_number=False)})
+        record = identity_items(found[0], with_number=False, resident_code=resident_code_release)
+        return Response({"result": "released", "record": record})

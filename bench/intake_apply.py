@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from jukinet.identifiers import individual_number_check_digit, resident_code_check_digit, with_check_digit  # noqa: E402
 from prefserver.intake import receive as receive_module  # noqa: E402
-from prefserver.intake.process import intake_process_pending  # noqa: E402
+from prefserver.intake.process import BATCH_SIZE, intake_process_pending  # noqa: E402
 from prefserver.intake.receive import notices_receive  # noqa: E402
 
 SENDER = "352012"
@@ -69,6 +70,44 @@ def _envelope(notice_id: str, reason: str, sequence: int, code: str, body: dict)
     }  # fmt: skip
 
 
+def _backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend (same machine: /proc/<pid>/stat utime + stime)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuMeter:
+    """Wall time and CPU time (this process + its database backend) of one phase."""
+
+    def __enter__(self) -> CpuMeter:
+        self.wall, self.client, self.server = time.perf_counter(), _client_cpu(), _backend_cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.client = _client_cpu() - self.client
+        self.server = _backend_cpu() - self.server
+
+    def line(self, label: str, count: int) -> str:
+        cpu = self.client + self.server
+        return (
+            f"{label:<24} {count / self.wall:8.0f} notices/s wall; CPU {1e6 * self.client / count:6.0f} µs client"
+            f" + {1e6 * self.server / count:6.0f} µs db = {1e6 * cpu / count:6.0f} µs/notice"
+            f" (≈ {count / cpu:6.0f} notices/s per core)"
+        )
+
+
 def baseline(rows: int) -> float:
     """Raw set-based SQL: insert `rows` version-sized rows into a temporary copy of the version table."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -98,24 +137,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=5000)
     parser.add_argument("--changes", type=int, default=1, help="转居 notices per person after the entry")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     receive_module.wake_intake_worker = lambda: None  # this process does the work; no Celery involved
     notices = stream(args.persons, args.changes, args.seed)
     rng = random.Random(args.seed)
     rng.shuffle(notices)  # arrival order need not be sequence order
-    started = time.perf_counter()
-    for start in range(0, len(notices), 1000):
-        notices_receive(municipality_code=SENDER, elements=notices[start : start + 1000], actor="bench")
-    receipt_rate = len(notices) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    intake_process_pending(limit=args.batch_size)
-    process_rate = len(notices) / (time.perf_counter() - started)
+    connection.ensure_connection()
+    with CpuMeter() as receipt:
+        for start in range(0, len(notices), 1000):
+            notices_receive(municipality_code=SENDER, elements=notices[start : start + 1000], actor="system:bench")
+    with CpuMeter() as processing:
+        intake_process_pending(limit=args.batch_size)
+    process_rate = len(notices) / processing.wall
     raw_rate = baseline(len(notices))
     print(f"notices: {len(notices)} ({args.persons} persons, {args.changes} changes each), shuffled")
-    print(f"receipt (inbox insert):  {receipt_rate:10.0f} notices/s")
-    print(f"processing (apply path): {process_rate:10.0f} notices/s")
+    print(receipt.line("receipt (inbox insert):", len(notices)))
+    print(processing.line("processing (apply path):", len(notices)))
     print(f"raw set-based baseline:  {raw_rate:10.0f} rows/s")
     print(f"ratio processing/baseline: {process_rate / raw_rate:.3f}")
 

@@ -22,7 +22,7 @@ import intake_apply
 from django.db import connection
 
 from prefserver.intake import receive as receive_module
-from prefserver.intake.process import intake_process_pending
+from prefserver.intake.process import BATCH_SIZE, intake_process_pending
 from prefserver.intake.receive import notices_receive
 from prefserver.models import IdentityVersion, Notice, PushOutbox
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=10000)
     parser.add_argument("--changes", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=random.randrange(10**6))
     args = parser.parse_args()
     receive_module.wake_intake_worker = lambda: None
@@ -45,7 +45,9 @@ def main() -> None:
     random.Random(args.seed).shuffle(notices)
     first_id = (Notice.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     for start in range(0, len(notices), 1000):
-        notices_receive(municipality_code=intake_apply.SENDER, elements=notices[start : start + 1000], actor="bench")
+        notices_receive(
+            municipality_code=intake_apply.SENDER, elements=notices[start : start + 1000], actor="system:bench"
+        )
     connection.close()
     started = time.perf_counter()
     processes = [multiprocessing.Process(target=work, args=(args.batch_size,)) for _ in range(args.workers)]

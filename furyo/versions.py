@@ -9,6 +9,7 @@ No individual number anywhere in file (2) (seeds/002_b6d1246946737152.txt:1052-1
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,18 @@ from django.db import transaction
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoStatus, FuryoVersion
 from jukinet import clock
-from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
+from jukinet.partitions import ensure_partitions
 from jukinet.search_keys import address_key, name_key, seion_kana
+from jukinet.version_retention import new_version_retention, supersede_stored_version
+from jukinet.version_retention import superseded_values as shared_superseded_values
 
 VERSION_TABLE = "furyo_version"
+
+# The same search-key functions, memoised: a person's versions (and a 附票 beside a file (1) version) repeat
+# names and addresses, and bulk loaders write millions of them. Pure functions of their text; bounded.
+_seion_kana = functools.lru_cache(maxsize=8192)(seion_kana)
+_name_key = functools.lru_cache(maxsize=8192)(name_key)
+_address_key = functools.lru_cache(maxsize=8192)(address_key)
 
 # The payload keys of a 附票 notice (domain.md §5.1, §6.1): the content a version holds.
 CONTENT_KEYS = (
@@ -43,11 +52,6 @@ class FuryoEnvelope:
     update_sequence: int
     source_notice_id: int | None = None
     revision: int = 0
-
-
-def retention_for(received_on: dt.date) -> tuple[dt.date, int]:
-    """Clock start and expiry year: 150 years from the receipt date (domain.md §5.2 Decision, §13)."""
-    return received_on, expiry_year_for(received_on.year)
 
 
 def furyo_person_create(*, resident_code: str, assigned_on: dt.date) -> FuryoPerson:
@@ -79,7 +83,6 @@ def version_values(
     if "individual_number" in content:
         # domain.md §5.2: a file (2) notice carrying one is rejected (E002) before it gets here.
         raise ValueError("file (2) holds no individual number")
-    retention_start, expiry_year = retention_for(envelope.received_on) if removed else (None, SENTINEL_YEAR)
     values = {key: content[key] for key in CONTENT_KEYS}
     values.update(
         person_id=person_id,
@@ -94,27 +97,21 @@ def version_values(
         source_notice_id=envelope.source_notice_id,
         revision=envelope.revision,
         recorded_at=recorded_at or clock.now(),
-        seion_kana=seion_kana(content["name_kana"]),
-        name_key=name_key(content["name"]),
-        address_key=address_key(content["address"]),
+        seion_kana=_seion_kana(content["name_kana"]),
+        name_key=_name_key(content["name"]),
+        address_key=_address_key(content["address"]),
         is_current=True,
         removed=removed,
         deleted=deleted,
         # A removal version carries its retention from its insert, current or not (domain.md §13).
-        retention_flag=1 if removed else 0,
-        retention_start=retention_start,
-        expiry_year=expiry_year,
+        **new_version_retention(removed=removed, received_on=envelope.received_on),
     )
     return values
 
 
 def superseded_values(values: dict[str, Any], *, received_on: dt.date) -> dict[str, Any]:
     """In-memory counterpart of furyo_version_supersede for bulk loaders: the same retention rule."""
-    if values["retention_start"] is None:
-        start, expiry = retention_for(received_on)
-        values.update(retention_flag=1, retention_start=start, expiry_year=expiry)
-    values["is_current"] = False
-    return values
+    return shared_superseded_values(values, received_on=received_on)
 
 
 def furyo_version_write(
@@ -151,13 +148,12 @@ def furyo_version_supersede(*, person: FuryoPerson, received_on: dt.date) -> Non
     """
     if person.current_version_id is None or person.current_version_expiry_year is None:
         return
-    start, expiry = retention_for(received_on)
-    ensure_partitions(VERSION_TABLE, [expiry])
-    current = FuryoVersion.objects.filter(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)
-    current.filter(retention_start__isnull=True).update(
-        is_current=False, retention_flag=1, retention_start=start, expiry_year=expiry
+    supersede_stored_version(
+        FuryoVersion,
+        pk=person.current_version_id,
+        expiry_year=person.current_version_expiry_year,
+        received_on=received_on,
     )
-    current.filter(retention_start__isnull=False).update(is_current=False)
 
 
 def furyo_version_mark_deleted(*, version: FuryoVersion) -> None:

@@ -34,3 +34,11 @@ def start_of_day(day: dt.date) -> dt.datetime:
 def end_of_day(day: dt.date) -> dt.datetime:
     """24:00 Asia/Tokyo of the day (usage approvals, API tokens)."""
     return start_of_day(day + dt.timedelta(days=1))
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier (29 February → 28 February): retention cut-offs (domain.md §13)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)

@@ -120,7 +120,8 @@ def decrypt_individual_number(blob: bytes, *, table: str, person_id: int) -> str
 
 def blind_index(number: str) -> bytes:
     """照合値: HMAC-SHA-256 of the 12 digits under its own key; exact lookup only."""
-    return hmac.new(_blind_index_key(), number.encode("ascii"), hashlib.sha256).digest()
+    # UTF-8, not ASCII: a malformed search input must hash (and match nothing), never raise.
+    return hmac.new(_blind_index_key(), number.encode("utf-8"), hashlib.sha256).digest()
 
 
 def blind_index_hex(number: str) -> str:

@@ -6,6 +6,7 @@ resident code: r = 0 and 1 give 0; municipality code: r = 0 and 10 give 1).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from functools import cache
 from typing import TypeGuard
@@ -28,7 +29,7 @@ def to_ascii_digits(text: str) -> str:
 def _weighted_sum(digits: str, weights: tuple[int, ...]) -> int:
     if len(digits) != len(weights) or not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"expected {len(weights)} ASCII digits")
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+    return sum(map(operator.mul, map(int, digits), weights))  # lengths checked above
 
 
 def _is_digits(value: object, length: int) -> TypeGuard[str]:

@@ -63,32 +63,54 @@ def _chunk(table: str, *, after_id: int, batch: int, only_old_keys: bool) -> lis
         return [_Row(table, row[0], row[1], row[2], bytes(row[3]), bytes(row[4])) for row in cursor.fetchall()]
 
 
+def rewrite_in_chunks(
+    *,
+    counts: RotationCounts,
+    fetch: Callable[[int], list[Any]],
+    rewrite: Callable[[Any], list[object] | None],
+    update_sql: str,
+    row_key: Callable[[Any], list[object]],
+    row_id: Callable[[Any], int],
+    max_chunks: int | None,
+) -> None:
+    """The resumable loop of every rotation: fetch a chunk after the last id (locked), rewrite each row, write
+    the changed ones with `update_sql` (new values, then `row_key`), commit the chunk, go on."""
+    after_id = 0
+    while max_chunks is None or counts.chunks < max_chunks:
+        with transaction.atomic():  # one chunk = one commit
+            rows = fetch(after_id)
+            if not rows:
+                break
+            updates: list[list[Any]] = []
+            for row in rows:
+                values = rewrite(row)
+                if values is not None:
+                    updates.append([*values, *row_key(row)])
+            if updates:
+                with connection.cursor() as cursor:
+                    cursor.executemany(update_sql, updates)
+            counts.rows_examined += len(rows)
+            counts.rows_updated += len(updates)
+            counts.chunks += 1
+            after_id = row_id(rows[-1])
+
+
 def _run(
     *, batch: int, only_old_keys: bool, rewrite: Rewrite, set_clause: str, max_chunks: int | None
 ) -> RotationCounts:
     counts = RotationCounts()
     for table in NUMBER_TABLES:
-        after_id = 0
-        while max_chunks is None or counts.chunks < max_chunks:
-            with transaction.atomic():  # one chunk = one commit
-                rows = _chunk(table, after_id=after_id, batch=batch, only_old_keys=only_old_keys)
-                if not rows:
-                    break
-                updates: list[list[Any]] = []
-                for row in rows:
-                    values = rewrite(row)
-                    if values is not None:
-                        updates.append([*values, row.id, row.expiry_year])
-                if updates:
-                    with connection.cursor() as cursor:
-                        cursor.executemany(
-                            f"UPDATE {table} SET {set_clause} WHERE id = %s AND expiry_year = %s",  # noqa: S608
-                            updates,
-                        )
-                counts.rows_examined += len(rows)
-                counts.rows_updated += len(updates)
-                counts.chunks += 1
-                after_id = rows[-1].id
+        rewrite_in_chunks(
+            counts=counts,
+            fetch=lambda after_id, table=table: _chunk(  # type: ignore[misc]
+                table, after_id=after_id, batch=batch, only_old_keys=only_old_keys
+            ),
+            rewrite=rewrite,
+            update_sql=f"UPDATE {table} SET {set_clause} WHERE id = %s AND expiry_year = %s",  # noqa: S608
+            row_key=lambda row: [row.id, row.expiry_year],
+            row_id=lambda row: row.id,
+            max_chunks=max_chunks,
+        )
     return counts
 
 
@@ -103,26 +125,55 @@ def _recompute_index(row: _Row) -> list[object] | None:
     return None if value == row.blind_index else [value]
 
 
+ROTATION_ACTOR = "system:key_rotation"
+
+
+@transaction.atomic
+def log_rotation(*, operation: str, counts: RotationCounts, tables: tuple[str, ...] = NUMBER_TABLES) -> None:
+    """THE single call site for the operation log of a rotation run (domain.md §11: key rotations are logged):
+    one entry per run, after its last chunk committed, with counts and the active key id (never a key)."""
+    from audit.models import OperationKind  # audit builds on jukinet: imported where used
+    from audit.services import operation_log_record
+
+    operation_log_record(
+        actor=ROTATION_ACTOR,
+        kind=OperationKind.KEY_ROTATION,
+        conditions={
+            "operation": operation,
+            "active_key_id": keyring().active_id,
+            "rows_examined": counts.rows_examined,
+            "rows_updated": counts.rows_updated,
+            "chunks": counts.chunks,
+            "tables": list(tables),
+        },
+        result_count=counts.rows_updated,
+    )
+
+
 def individual_numbers_reencrypt(*, batch: int = 1000, max_chunks: int | None = None) -> RotationCounts:
     """Re-encrypt every version not under the active key id (resumable; `max_chunks` stops early)."""
-    return _run(
+    counts = _run(
         batch=batch,
         only_old_keys=True,
         rewrite=_reencrypt,
         set_clause="individual_number_ciphertext = %s, individual_number_key_id = %s",
         max_chunks=max_chunks,
     )
+    log_rotation(operation="reencrypt", counts=counts)
+    return counts
 
 
 def blind_indexes_recompute(*, batch: int = 1000, max_chunks: int | None = None) -> RotationCounts:
     """Recompute every 照合値 under the current BLIND_INDEX_KEY; writes only the rows that differ."""
-    return _run(
+    counts = _run(
         batch=batch,
         only_old_keys=False,
         rewrite=_recompute_index,
         set_clause="individual_number_blind_index = %s",
         max_chunks=max_chunks,
     )
+    log_rotation(operation="blind_index", counts=counts)
+    return counts
 
 
 def key_usage() -> dict[str, int]:

@@ -106,8 +106,8 @@ class SettingValue(models.Model):
 class PurgeRun(models.Model):
     """One run of a retention purge (domain.md §13): what it removed, when, and whether it was a dry run.
 
-    Until the operation log (audit) is wired in, this is the run's record; the purge services call
-    `_log_purge(run)` once per run for that (jukinet.retention).
+    The purge services finish each run with `purge_run_finish(run)`, which writes its one operation-log entry
+    (`_log_purge`, jukinet.retention; kind PURGE, actor system:purge) in the same transaction.
     """
 
     class Kind(models.TextChoices):

@@ -44,17 +44,38 @@ VERSION_FILES = (
 )
 
 
+PURGE_ACTOR = "system:purge"
+
+
 def _log_purge(run: PurgeRun) -> None:
-    """THE single call site for the operation log (domain.md §11, §13: each run logged under a system
-    principal with counts, partitions and run id). The lead wires it to
-    `audit.services.operation_log_record(actor=<system principal>, kind=<purge>, ...)`; until then the
-    PurgeRun row is the record."""
+    """THE single call site for the operation log of a purge run (domain.md §11, §13: each run logged under a
+    system principal with counts, partitions and run id). Runs inside the transaction that finishes the run,
+    as its last statement."""
+    from audit.models import OperationKind  # audit builds on jukinet: imported where used
+    from audit.services import operation_log_record
+
+    operation_log_record(
+        actor=PURGE_ACTOR,
+        kind=OperationKind.PURGE,
+        targets=[run],
+        conditions={
+            "run_id": run.pk,
+            "purge_kind": run.kind,
+            "as_of": run.as_of.isoformat(),
+            "dry_run": run.dry_run,
+            "counts": run.counts,
+            "partitions_dropped": run.partitions_dropped,
+            "partitions_created": run.partitions_created,
+        },
+        result_count=sum(value for value in run.counts.values() if isinstance(value, int)),
+    )
 
 
 def purge_run_start(*, kind: str, as_of: dt.datetime, dry_run: bool) -> PurgeRun:
     return PurgeRun.objects.create(kind=kind, as_of=as_of, dry_run=dry_run, started_at=clock.now())
 
 
+@transaction.atomic
 def purge_run_finish(run: PurgeRun) -> PurgeRun:
     run.finished_at = clock.now()
     run.save(update_fields=["finished_at", "counts", "partitions_dropped", "partitions_created"])

@@ -33,7 +33,9 @@ def _credential(request: HttpRequest) -> MunicipalCredential | None:
 @transaction.atomic
 def _refuse(request: HttpRequest) -> JsonResponse:
     """401: nothing stored but one log entry (the path only, no header values)."""
-    log_intake_event(actor="anonymous", kind=IntakeBatch.Kind.REFUSED, outcome="401", conditions={"path": request.path})
+    log_intake_event(
+        actor="anonymous:cs", kind=IntakeBatch.Kind.REFUSED, outcome="failed", conditions={"path": request.path[:200]}
+    )
     return JsonResponse({"detail": "認証情報がないか、正しくありません。"}, status=401)
 
 

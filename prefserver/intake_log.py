@@ -1,16 +1,30 @@
 """The one funnel for intake's operation-log entries (domain.md §11: one entry per received request and per
-processing batch, E009 receipts as security events, refused credentials).
+processing batch with its notice-id range and counts by result, E009 receipts as security events,
+unauthenticated CS calls).
 
-Until audit.services.operation_log_record is merged, the entry is kept as an IntakeBatch row (the batches
-themselves are rows already). On merge, point `log_intake_event` at operation_log_record.
+Each event is also kept as an IntakeBatch row (a processing batch or sweep already is one), which the intake
+monitoring screen reads; the operation-log entry is written last, inside the caller's transaction, as
+audit.services.operation_log_record requires.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from audit.models import OperationKind
+from audit.services import operation_log_record
 from jukinet import clock
 from prefserver.models import IntakeBatch
+
+# IntakeBatch.Kind -> the operation-log kind of its entry
+OPERATION_KINDS: dict[str, OperationKind] = {
+    IntakeBatch.Kind.RECEIPT: OperationKind.INTAKE_REQUEST_RECEIVED,
+    IntakeBatch.Kind.IMPORT: OperationKind.INTAKE_REQUEST_RECEIVED,
+    IntakeBatch.Kind.PROCESS: OperationKind.INTAKE_BATCH_PROCESSED,
+    IntakeBatch.Kind.HOLD_SWEEP: OperationKind.INTAKE_BATCH_PROCESSED,
+    IntakeBatch.Kind.REFUSED: OperationKind.UNAUTHENTICATED_CS_CALL,
+    IntakeBatch.Kind.SECURITY: OperationKind.INTAKE_SECURITY_EVENT,
+}
 
 
 def log_intake_event(
@@ -22,13 +36,27 @@ def log_intake_event(
     conditions: dict[str, Any] | None = None,
     result_count: int | None = None,
 ) -> None:
-    """Record one intake event. `kind` is an IntakeBatch.Kind; `conditions` hold counts, never values."""
-    if any(isinstance(target, IntakeBatch) for target in targets):
-        return  # a processing batch or sweep is its own row
-    IntakeBatch.objects.create(
-        kind=kind,
+    """Record one intake event. `kind` is an IntakeBatch.Kind; `conditions` hold counts, never values.
+
+    Call it as the last statement of the action's transaction (it appends to the chained operation log)."""
+    conditions = dict(conditions or {})
+    batch = next((target for target in targets if isinstance(target, IntakeBatch)), None)
+    if batch is None:
+        batch = IntakeBatch.objects.create(
+            kind=kind,
+            actor=actor,
+            outcome=outcome,
+            counts={**conditions, **({"result_count": result_count} if result_count is not None else {})},
+            finished_at=clock.now(),
+        )
+        targets = (*targets, batch)
+    elif batch.first_notice is not None:
+        conditions |= {"first_notice": batch.first_notice, "last_notice": batch.last_notice}
+    operation_log_record(
         actor=actor,
+        kind=OPERATION_KINDS[kind],
+        targets=targets,
         outcome=outcome,
-        counts={**(conditions or {}), **({"result_count": result_count} if result_count is not None else {})},
-        finished_at=clock.now(),
+        conditions=conditions,
+        result_count=result_count,
     )

@@ -319,6 +319,7 @@ class Alert(models.Model):
     class Kind(models.TextChoices):
         CONTENT_MISMATCH = "content_mismatch", "受信済みの通知と内容が異なります"
         INTAKE_ERROR = "intake_error", "通知の処理エラー"
+        MANUAL_CORRECTION_UNCHECKED = "manual_correction_unchecked", "点検されていない例外修正があります"
 
     kind = models.CharField("種別", max_length=32, choices=Kind.choices)
     message = models.CharField("内容", max_length=400)
@@ -333,6 +334,8 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"Alert #{self.pk} ({self.kind})"
 
+
+from prefserver.correction_models import ManualCorrection  # noqa: E402, F401  (例外修正, domain.md §6.6)
 
 # --- Incidents register (domain.md §15, minimal form) ------------------------------------------------------
 

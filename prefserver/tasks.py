@@ -56,6 +56,23 @@ def history_purge_task() -> int:
     return purge_expired(as_of=clock.today(), dry_run=False).pk
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def manual_corrections_unchecked_task() -> int:
+    """例外修正 left unchecked after its quarter raise an alert on the auditor's dashboard (§6.6, §15)."""
+    from prefserver.corrections import manual_corrections_unchecked_alerts
+
+    return manual_corrections_unchecked_alerts(as_of=clock.now())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def intake_records_purge_task() -> int:
+    """Daily (beat): notices, results and the duplicate log past RETENTION_YEARS go (domain.md §6.5). Returns
+    the number of notices removed."""
+    from prefserver.intake.keeping import intake_records_purge
+
+    return intake_records_purge(as_of=clock.now())["notice"]
+
+
 # --- National push relay (domain.md §7) ------------------------------------------------------------------
 
 PUSH_MAX_BATCHES_PER_RUN = 50

@@ -8,6 +8,7 @@ holds the person row lock (`select_for_update`) inside its transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +16,19 @@ from django.db import transaction
 
 from jukinet import clock
 from jukinet.crypto import blind_index, decrypt_individual_number, encrypt_individual_number
-from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
+from jukinet.partitions import ensure_partitions
 from jukinet.search_keys import address_key, name_key, seion_kana
-from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion, RetentionFlag
+from jukinet.version_retention import new_version_retention, supersede_stored_version
+from jukinet.version_retention import superseded_values as shared_superseded_values
+from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
 
 VERSION_TABLE = "prefserver_identity_version"
+
+# The same search-key functions, memoised: a person's versions (and a 附票 beside a file (1) version) repeat
+# names and addresses, and bulk loaders write millions of them. Pure functions of their text; bounded.
+_seion_kana = functools.lru_cache(maxsize=8192)(seion_kana)
+_name_key = functools.lru_cache(maxsize=8192)(name_key)
+_address_key = functools.lru_cache(maxsize=8192)(address_key)
 
 # The payload keys of an identity notice (domain.md §6.1): the content a version holds.
 CONTENT_KEYS = (
@@ -43,11 +52,6 @@ class Envelope:
     update_sequence: int
     source_notice_id: int | None = None
     revision: int = 0
-
-
-def retention_for(received_on: dt.date) -> tuple[dt.date, int]:
-    """Clock start and expiry year: 150 years from the receipt date (住基法施行令 第30条の6)."""
-    return received_on, expiry_year_for(received_on.year)
 
 
 def identity_person_create(*, resident_code: str, assigned_on: dt.date) -> IdentityPerson:
@@ -82,7 +86,6 @@ def version_values(
     key_id, ciphertext = encrypt_individual_number(
         content["individual_number"], table=VERSION_TABLE, person_id=person_id
     )
-    retention_start, expiry_year = retention_for(envelope.received_on) if removed else (None, SENTINEL_YEAR)
     values = {key: content[key] for key in CONTENT_KEYS if key != "individual_number"}
     values.update(
         person_id=person_id,
@@ -100,27 +103,21 @@ def version_values(
         individual_number_ciphertext=ciphertext,
         individual_number_key_id=key_id,
         individual_number_blind_index=blind_index(content["individual_number"]),
-        seion_kana=seion_kana(content["name_kana"]),
-        name_key=name_key(content["name"]),
-        address_key=address_key(content["address"]),
+        seion_kana=_seion_kana(content["name_kana"]),
+        name_key=_name_key(content["name"]),
+        address_key=_address_key(content["address"]),
         is_current=True,
         removed=removed,
         deleted=deleted,
         # A removal version carries its retention from its insert, current or not (domain.md §13).
-        retention_flag=RetentionFlag.RETAINED if removed else RetentionFlag.CURRENT,
-        retention_start=retention_start,
-        expiry_year=expiry_year,
+        **new_version_retention(removed=removed, received_on=envelope.received_on),
     )
     return values
 
 
 def superseded_values(values: dict[str, Any], *, received_on: dt.date) -> dict[str, Any]:
     """In-memory counterpart of identity_version_supersede for bulk loaders: the same retention rule."""
-    if values["retention_start"] is None:
-        start, expiry = retention_for(received_on)
-        values.update(retention_flag=RetentionFlag.RETAINED, retention_start=start, expiry_year=expiry)
-    values["is_current"] = False
-    return values
+    return shared_superseded_values(values, received_on=received_on)
 
 
 def identity_version_write(
@@ -152,18 +149,12 @@ def identity_version_supersede(*, person: IdentityPerson, received_on: dt.date) 
     """
     if person.current_version_id is None or person.current_version_expiry_year is None:
         return
-    start, expiry = retention_for(received_on)
-    ensure_partitions(VERSION_TABLE, [expiry])
-    IdentityVersion.objects.filter(
+    supersede_stored_version(
+        IdentityVersion,
         pk=person.current_version_id,
         expiry_year=person.current_version_expiry_year,
-        retention_start__isnull=True,
-    ).update(is_current=False, retention_flag=RetentionFlag.RETAINED, retention_start=start, expiry_year=expiry)
-    IdentityVersion.objects.filter(
-        pk=person.current_version_id,
-        expiry_year=person.current_version_expiry_year,
-        retention_start__isnull=False,
-    ).update(is_current=False)
+        received_on=received_on,
+    )
 
 
 def identity_version_mark_deleted(*, version: IdentityVersion) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import connection, transaction
@@ -75,3 +76,44 @@ def provision_record_write(
         document_reference=(document_reference or "")[:200],
         bulk_request_id=bulk_request_id,
     )
+
+
+_INSERT = (
+    "INSERT INTO provision_record (id, recorded_at, operator_id, terminal_id, recipient_id, release_kind,"
+    " affair_id, affair_code, file, source, conditions, subjects, items, channel, result, code,"
+    " document_reference, bulk_request_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s)"
+)
+
+
+def provision_record_statement(
+    *,
+    record_id: int,
+    operator: Operator,
+    terminal: Terminal | None,
+    recipient: Office | None,
+    release_kind: str,
+    affair: Affair | None,
+    affair_code: str,
+    file: str,
+    conditions: dict[str, Any],
+    subjects: list[int],
+    items: list[str],
+    channel: str,
+    result: str,
+    code: str = "",
+    document_reference: str = "",
+    source: str = Source.LOCAL,
+    bulk_request_id: int | None = None,
+) -> tuple[str, list[Any]]:
+    """`provision_record_write` as (SQL, parameters) for the caller to send with its operation-log append
+    (`operation_log_record(preceding=...)`), so record, lock and log entry cost one round trip. The id comes
+    from the sequence beforehand (provision.sql.RELEASE_ACCESS). Checks the month's partition like the write."""
+    _ensure_partition()
+    params = [
+        record_id, clock.now(), operator.pk, terminal.pk if terminal else None, recipient.pk if recipient else None,
+        release_kind, affair.pk if affair else None, (affair_code or "")[:20], file, source,
+        json.dumps(conditions), json.dumps(subjects), json.dumps(items), channel, result,
+        code, (document_reference or "")[:200], bulk_request_id,
+    ]  # fmt: skip
+    return _INSERT, params

@@ -14,20 +14,21 @@ and staff searches, and writes the operation-log entry in the same transaction a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 
 from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal, UsageApproval
 from audit.services import operation_log_record
 from furyo.models import FuryoPerson, FuryoStatus, FuryoVersion
 from furyo.temporary_numbers import temporary_number_pull
 from jukinet import clock
-from jukinet.config import setting_value
+from jukinet.config import DEFAULTS, setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
 from jukinet.models import Prefecture
 from jukinet.partitions import SENTINEL_YEAR
@@ -35,8 +36,8 @@ from jukinet.search_keys import address_key, has_wildcard, name_key, seion_kana
 from prefserver.models import IdentityPerson, IdentityVersion
 from prefserver.versions import individual_number_of
 from provision import access, sql
-from provision.models import Channel, ProvisionRecord, ProvisionSuspension, ReleaseKind, Result, Source
-from provision.records import provision_record_next_id, provision_record_write
+from provision.models import Channel, ProvisionRecord, ReleaseKind, Result, Source
+from provision.records import provision_record_next_id, provision_record_statement, provision_record_write
 
 IDENTITY = Affair.File.IDENTITY
 FURYO = Affair.File.FURYO
@@ -191,10 +192,11 @@ def _own_prefecture_code() -> str:
 # --- items released (§9.3) -----------------------------------------------------------------------------------
 
 
-def identity_items(version: IdentityVersion, *, with_number: bool) -> dict[str, Any]:
+def identity_items(version: IdentityVersion, *, with_number: bool, resident_code: bool | None = None) -> dict[str, Any]:
+    """File (1) items; `resident_code`: RESIDENT_CODE_RELEASE as already read (None: read it now)."""
     record: dict[str, Any] = {}
     # 番号整備法 第22条第7項 (seeds/002_b6d1246946737152.txt:870-872): transitional, a setting.
-    if setting_value("RESIDENT_CODE_RELEASE"):
+    if setting_value("RESIDENT_CODE_RELEASE") if resident_code is None else resident_code:
         record["resident_code"] = version.resident_code
     record.update(
         name=version.name,
@@ -211,9 +213,9 @@ def identity_items(version: IdentityVersion, *, with_number: bool) -> dict[str, 
     return record
 
 
-def furyo_items(version: FuryoVersion) -> dict[str, Any]:
+def furyo_items(version: FuryoVersion, *, resident_code: bool | None = None) -> dict[str, Any]:
     record: dict[str, Any] = {}
-    if setting_value("RESIDENT_CODE_RELEASE"):
+    if setting_value("RESIDENT_CODE_RELEASE") if resident_code is None else resident_code:
         record["resident_code"] = version.resident_code
     record.update(
         name=version.name,
@@ -250,13 +252,18 @@ def _log_pull(
 # --- shared checks ------------------------------------------------------------------------------------------
 
 
-def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | None, capability: str) -> UsageApproval:
-    """Q09 (terminal and its capability), the role rule (recorded as Q02), Q10 (today's usage approval)."""
+def _check_terminal_and_role(*, operator: Operator, terminal: Terminal | None, capability: str) -> None:
+    """Q09 (terminal and its capability), the role rule (recorded as Q02)."""
     if terminal is None or not terminal.can(capability):
         raise Refused("Q09")
     if not access.may_see_personal_data(operator, capability):
         raise Refused("Q02")  # the contractor, and roles without this capability (§10.1)
-    approval = access.usage_approval(operator=operator, terminal=terminal)
+
+
+def _check_terminal_and_approval(*, operator: Operator, terminal: Terminal | None, capability: str) -> UsageApproval:
+    """Q09 (terminal and its capability), the role rule (recorded as Q02), Q10 (today's usage approval)."""
+    _check_terminal_and_role(operator=operator, terminal=terminal, capability=capability)
+    approval = access.usage_approval(operator=operator, terminal=terminal)  # type: ignore[arg-type]
     if approval is None:
         raise Refused("Q10")
     return approval
@@ -281,6 +288,74 @@ def _affair(
     if affair is None:
         raise Refused("Q01")
     return affair
+
+
+_AFFAIR_COLUMNS = [f.attname for f in Affair._meta.concrete_fields]
+
+
+def _release_access(
+    operator: Operator, terminal: Terminal, affair_code: str, recipient: Office | None
+) -> tuple[bool, int, Affair | None, bool]:
+    """One statement (provision.sql.RELEASE_ACCESS): whether today's usage approval exists, the id of the
+    provision record this attempt writes, the affair in force today (with `approval_covers`) or None, and
+    whether it is assigned to the recipient. The caller applies §9.2's order."""
+    now = clock.now()
+    params: dict[str, Any] = {
+        "operator": operator.pk, "terminal": terminal.pk, "approved": UsageApproval.Status.APPROVED, "now": now,
+        "code": affair_code, "on": clock.local_date(now), "office": recipient.pk if recipient else None,
+    }  # fmt: skip
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(sql.RELEASE_ACCESS, params)
+        row = cursor.fetchone()
+    approval_id, record_id = row[0], int(row[1])
+    affair_row, assigned, covers = row[2:-2], bool(row[-2]), bool(row[-1])
+    affair = None
+    if affair_row[0] is not None:
+        affair = Affair.from_db(connection.alias, _AFFAIR_COLUMNS, affair_row)
+        affair.approval_covers = covers  # type: ignore[attr-defined]
+    return approval_id is not None, record_id, affair, assigned
+
+
+def release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[Any], bool]:
+    """The §9.3 exact match in one statement (provision.sql.release_match): up to two current, not removed,
+    not deleted versions meeting every given condition, each with `suspended` (an active suspension for the
+    subject and affair, Q11); and RESIDENT_CODE_RELEASE in force today. The bench's bare endpoint uses it too."""
+    model = IdentityVersion if file == IDENTITY else FuryoVersion
+    conditions: dict[str, Any] = {}
+    if "resident_code" in c:
+        conditions["resident_code"] = c["resident_code"]
+    if "individual_number" in c:
+        conditions["individual_number_blind_index"] = blind_index(
+            unicodedata.normalize("NFKC", c["individual_number"]).strip()
+        )
+    if "name" in c:
+        conditions["name_key"] = name_key(c["name"])
+    if "name_kana" in c:
+        conditions["seion_kana"] = seion_kana(c["name_kana"])
+    if "birth_date" in c:
+        conditions["birth_date"] = c["birth_date"]
+    if "sex" in c:
+        conditions["sex"] = c["sex"]
+    if "address" in c:
+        conditions["address_key"] = address_key(c["address"])
+    statement, params, columns = sql.release_match(model, conditions)
+    params.update(affair_code=affair_code, file=file, today=clock.today())
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    release_setting = DEFAULTS["RESIDENT_CODE_RELEASE"]
+    found = []
+    for row in rows:
+        version = model.from_db(connection.alias, columns, row[: len(columns)])
+        version.suspended = bool(row[len(columns)])  # type: ignore[union-attr]
+        if row[len(columns) + 1] is not None:
+            release_setting = _json_value(row[len(columns) + 1])
+        found.append(version)
+    return found, bool(release_setting)
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _assigned(affair: Affair, recipient: Office) -> bool:
@@ -343,12 +418,19 @@ def release_lookup(
     subjects: list[int] = []
     record: dict[str, Any] | None = None
     version: Any = None
+    record_id: int | None = None
+    resident_code_release: bool | None = None
     try:
         capability = Terminal.Capability.MEDIA_EXPORT if channel == Channel.MEDIA else Terminal.Capability.PROVIDE
-        approval = _check_terminal_and_approval(operator=operator, terminal=terminal, capability=capability)
-        affair = _affair(affair_code, clock.today(), approval=approval, recipient=target)
-        _check_affair_approval(approval, affair)
-        if target is None or file not in affair.files or not _assigned(affair, target):
+        _check_terminal_and_role(operator=operator, terminal=terminal, capability=capability)
+        approved, record_id, affair, assigned = _release_access(operator, terminal, affair_code, target)  # type: ignore[arg-type]
+        if not approved:
+            raise Refused("Q10")
+        if affair is None:
+            raise Refused("Q01")
+        if not affair.approval_covers:  # type: ignore[attr-defined]  # an approval naming affairs (§10.4)
+            raise Refused("Q10")
+        if target is None or file not in affair.files or not assigned:
             raise Refused("Q02")
         if file == FURYO and "individual_number" in c:
             raise Refused("Q05")
@@ -358,11 +440,7 @@ def release_lookup(
             raise Refused("Q03")
         if ("individual_number" in c or include_individual_number) and not affair.individual_number_permitted:
             raise Refused("Q08")
-        suspension = ProvisionSuspension.objects.filter(
-            person_id=OuterRef("person_id"), file=file, affair_code=affair.code, active=True
-        )
-        versions = _release_versions(file).annotate(suspended=Exists(suspension))
-        found = list(_filter(versions, c, exact=True)[:2])
+        found, resident_code_release = release_match(file, c, affair.code)
         if len(found) > 1:
             raise Refused("Q07")
         if found:
@@ -376,53 +454,48 @@ def release_lookup(
         subjects = subjects if code in ("Q11",) else []
     items: list[str] = []
     emigrant_number: str | None = None
-    # The record's id is taken first so that the temporary store can link the pulled number to it and the
-    # append-only record can list the number among the items released.
-    record_id: int | None = None
+    # The record's id is taken first (with the access statement) so that the temporary store can link the
+    # pulled number to it and the append-only record can list the number among the items released.
     if result == Result.RELEASED:
         if file == IDENTITY:
-            record = identity_items(version, with_number=include_individual_number)
+            record = identity_items(version, with_number=include_individual_number, resident_code=resident_code_release)
         else:
-            record = furyo_items(version)
+            record = furyo_items(version, resident_code=resident_code_release)
             if include_individual_number and affair is not None:
-                record_id = provision_record_next_id()
+                record_id = record_id or provision_record_next_id()
                 emigrant_number = _emigrant_number(version, affair, record_id)
                 if emigrant_number is not None:
                     record["individual_number"] = emigrant_number
         items = list(record)
-    provision = provision_record_write(
-        record_id=record_id,
-        operator=operator,
-        terminal=terminal,
-        recipient=target,
-        release_kind=kind,
-        affair=affair,
-        affair_code=affair_code,
-        file=file,
-        conditions=logged_conditions(c),
-        subjects=subjects,
-        items=items,
-        channel=channel,
-        result=result,
-        code=code,
-        document_reference=document_reference,
-        bulk_request_id=bulk_request_id,
-    )
+    logged = logged_conditions(c)
+    fields = dict(operator=operator, terminal=terminal, recipient=target, release_kind=kind, affair=affair,
+                  affair_code=affair_code, file=file, conditions=logged, subjects=subjects, items=items,
+                  channel=channel, result=result, code=code, document_reference=document_reference,
+                  bulk_request_id=bulk_request_id)  # fmt: skip
+    preceding = None
+    if log and emigrant_number is None and record_id is not None:
+        # The record goes with the log append: record + lock + entry in one round trip (§9.4, §11.1).
+        preceding = provision_record_statement(record_id=record_id, **fields)  # type: ignore[arg-type]
+        provision_id = record_id
+    else:
+        provision_id = provision_record_write(record_id=record_id, **fields).pk  # type: ignore[arg-type]
     if emigrant_number is not None and affair is not None:
-        _log_pull(version, affair, provision.pk, operator, terminal)
+        _log_pull(version, affair, provision_id, operator, terminal)
     if not log:
-        return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision.pk)
+        return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision_id)
     operation_log_record(
         actor=operator,
         kind=_log_kind(kind, Source.LOCAL),
         terminal=terminal,
         affair=affair,
-        targets=[*(_person_target(file, s) for s in subjects), ("provision.provisionrecord", provision.pk)],
+        targets=[*(_person_target(file, s) for s in subjects), ("provision.provisionrecord", provision_id)],
         outcome=code or result,
-        conditions={**logged_conditions(c), "file": file},
+        conditions={**logged, "file": file},
         result_count=len(subjects),
+        preceding=preceding,
+        commit=True,  # nothing follows: the transaction ends with the entry (only if release_lookup's is outermost)
     )
-    return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision.pk)
+    return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision_id)
 
 
 # --- national queries (別表第3, §7) -------------------------------------------------------------------------

@@ -6,6 +6,25 @@ Exists() annotations cost more than the round trips they saved.
 
 from __future__ import annotations
 
+from typing import Any
+
+from audit.models import Affair
+from jukinet.partitions import SENTINEL_YEAR
+
+
+def prepared_cursor() -> Any:
+    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
+    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
+    hot path's statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
+
+
 # The affair in force on a date (Q01), whether the recipient is assigned to it (Q02) and whether the usage
 # approval covers it (an approval naming no affair covers all; Q10). %(office)s and %(approval)s may be NULL.
 AFFAIR_IN_FORCE = """
@@ -21,3 +40,69 @@ WHERE a.code = %(code)s AND a.effective_from <= %(on)s AND (a.effective_to IS NU
 ORDER BY a.effective_from DESC
 LIMIT 1
 """
+
+# A release's access in one statement (§9.2 Q10 → Q01 → Q02): today's usage approval of operator and terminal
+# (audit.access.usage_approval_valid), the affair entry in force with `assigned` and `approval_covers` as in
+# AFFAIR_IN_FORCE, and the id of the provision record the attempt will write. The caller decides in §9.2
+# order from the columns; an empty affair code finds no affair (Q01).
+# Explicit columns: a prepared statement's result type must not change when a migration adds a column.
+RELEASE_ACCESS = """
+WITH approval AS (
+  SELECT u.id FROM audit_usageapproval u
+  WHERE u.operator_id = %(operator)s AND u.terminal_id = %(terminal)s AND u.status = %(approved)s
+    AND u.approved_at <= %(now)s AND u.valid_until > %(now)s
+  ORDER BY u.approved_at DESC LIMIT 1
+)
+SELECT (SELECT id FROM approval) AS approval_id,
+  nextval(pg_get_serial_sequence('provision_record', 'id')) AS record_id,
+  %(affair_columns)s,
+  EXISTS (SELECT 1 FROM audit_affair_recipients r WHERE r.affair_id = a.id AND r.office_id = %(office)s)
+    AS assigned,
+  (NOT EXISTS (SELECT 1 FROM audit_usageapproval_affairs ua WHERE ua.usageapproval_id = (SELECT id FROM approval))
+   OR EXISTS (SELECT 1 FROM audit_usageapproval_affairs ua JOIN audit_affair named ON named.id = ua.affair_id
+              WHERE ua.usageapproval_id = (SELECT id FROM approval) AND named.code = a.code))
+    AS approval_covers
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT * FROM audit_affair
+  WHERE code = %(code)s AND effective_from <= %(on)s AND (effective_to IS NULL OR effective_to >= %(on)s)
+  ORDER BY effective_from DESC LIMIT 1
+) a ON true
+""".replace("%(affair_columns)s", ", ".join(f"a.{f.column}" for f in Affair._meta.concrete_fields))
+
+
+def release_match(model: type[Any], conditions: dict[str, Any]) -> tuple[str, dict[str, Any], list[str]]:
+    """The §9.3 exact match of a release as one statement, and its version columns (attnames, in order).
+
+    `conditions` maps version columns to exact values (`resident_code` also matches the person's code
+    history, as `person__codes__resident_code` did). Current, not removed, not deleted versions pinned to the
+    sentinel partition (selectors._release_versions); two rows at most (Q07). Extra columns: `suspended`
+    (an active ProvisionSuspension for subject, file and affair: Q11) and the RESIDENT_CODE_RELEASE row in
+    force today (NULL: the default). Parameters still to add: affair_code, file, today. The sentinel year is a
+    literal, so a prepared statement's generic plan still prunes to its partition.
+    """
+    meta = model._meta
+    fields = meta.concrete_fields
+    table = meta.db_table
+    codes = meta.get_field("person").related_model._meta.get_field("codes")
+    join = ""
+    where = ["NOT v.deleted", "v.is_current", f"v.expiry_year = {int(SENTINEL_YEAR)}", "NOT v.removed"]
+    params: dict[str, Any] = {}
+    for column, value in conditions.items():
+        meta.get_field(column)  # only the model's own columns
+        where.append(f"v.{column} = %(c_{column})s")
+        params[f"c_{column}"] = value
+    if "resident_code" in conditions:
+        join = (
+            f" JOIN {codes.related_model._meta.db_table} rc ON rc.{codes.field.column} = v.person_id"
+            " AND rc.resident_code = %(c_resident_code)s"
+        )
+    statement = (
+        f"SELECT {', '.join(f'v.{f.column}' for f in fields)},"  # noqa: S608 - names from the model
+        " EXISTS (SELECT 1 FROM provision_provisionsuspension s WHERE s.active AND s.affair_code = %(affair_code)s"
+        " AND s.file = %(file)s AND s.person_id = v.person_id) AS suspended,"
+        " (SELECT sv.value FROM jukinet_settingvalue sv WHERE sv.name = 'RESIDENT_CODE_RELEASE'"
+        " AND sv.effective_from <= %(today)s ORDER BY sv.effective_from DESC LIMIT 1) AS resident_code_release"
+        f" FROM {table} v{join} WHERE {' AND '.join(where)} LIMIT 2"
+    )
+    return statement, params, [f.attname for f in fields]

@@ -105,6 +105,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+# provision: the lookup path's server-side-binding cursors are prepared after 5 runs per connection (Django's own
+# cursors bind client-side and are never prepared).
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5  # type: ignore[index]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{env_int('JUKINET_REDIS_PORT', 63799)}/0")
@@ -231,6 +234,17 @@ LOGGING = {
 # --- Intake (prefserver): wake-up sweeper and hold sweep (domain.md §6.3, §6.5) -------------------------
 CELERY_BEAT_SCHEDULE["intake-redispatch"] = {"task": "prefserver.tasks.intake_redispatch_task", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["intake-hold-sweep"] = {"task": "prefserver.tasks.intake_hold_sweep_task", "schedule": 60.0}
+# 例外修正 (prefserver.corrections): unchecked after their quarter → an alert for the auditors, daily.
+CELERY_BEAT_SCHEDULE["manual-corrections-unchecked"] = {
+    "task": "prefserver.tasks.manual_corrections_unchecked_task",
+    "schedule": crontab(minute=20, hour=0),
+}
+# Intake's records past RETENTION_YEARS (notices, results, duplicate log; domain.md §6.5): daily at 02:15.
+CELERY_BEAT_SCHEDULE["intake-records-purge"] = {
+    "task": "prefserver.tasks.intake_records_purge_task",
+    "schedule": crontab(minute=15, hour=2),
+}
+
 
 # --- National push relay (prefserver.push, domain.md §7) ------------------------------------------------
 PUSH_BATCH_MAX = env_int("PUSH_BATCH_MAX", 2000, minimum=1, maximum=10_000)

@@ -3,5 +3,5 @@
 - `envelope`: the §6.1 envelope, the receipt check (E001) and the format checks of steps 4–9;
 - `receive`: credentials and the receipt of a batch (steps 1–3, then the inbox);
 - `process`: the batch processor (steps 10–22, holds, apply, push outbox);
-- `furyo_writer`: a stand-in for furyo/versions.py until it lands (same shape).
+- `bulk`: the set-based writes of a batch (versions through prefserver.versions / furyo.versions).
 """

@@ -1,12 +1,14 @@
 """Set-based writes of one intake batch (the fast path of prefserver.intake.process).
 
-Entries, changes and removals are staged in memory and written together: new person rows and code-history
-rows (ids taken from their sequences in one query each), one UPDATE … FROM (VALUES …) that supersedes the
-previous current versions, one multi-row INSERT of the new versions, one UPDATE of the person pointers. A
-version staged in this batch and superseded in the same batch is changed in memory before its insert.
+Entries, changes and removals are staged in memory and written together: new person rows (with their final
+pointers) and code-history rows (ids taken from their sequences in one query each), one UPDATE … FROM unnest
+that supersedes the previous current versions, one COPY of the new versions, one UPDATE of the pointers of
+the persons that existed before the batch. A version staged in this batch and superseded in the same batch
+is changed in memory before its insert.
 
-This is the same content and retention computation as prefserver.versions / furyo's writer (their value
-functions are reused); only the round trips differ. Any database error here aborts the batch, which the
+Content and retention come from the writers themselves: prefserver.versions / furyo.versions `version_values`
+for a new version and jukinet.version_retention (the one supersede rule, also behind `superseded_values`)
+for a superseded one, so only the round trips differ. Any database error here aborts the batch, which the
 caller then re-runs on the per-notice path (one savepoint per notice) to isolate the failing notice.
 """
 
@@ -19,12 +21,14 @@ from typing import Any
 from django.db import connection
 
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
+from furyo.versions import FuryoEnvelope
+from furyo.versions import version_values as furyo_version_values
 from jukinet import clock
-from jukinet.partitions import ensure_partitions, expiry_year_for
-from prefserver.intake import furyo_writer
-from prefserver.intake.copy import copy_rows
+from jukinet.partitions import ensure_partitions
+from jukinet.version_retention import RETENTION_FIELDS, superseded_retention, superseded_values
+from prefserver.intake.copy import array_literal, copy_rows
 from prefserver.intake.envelope import IDENTITY
-from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion, RetentionFlag
+from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
 from prefserver.versions import Envelope, version_values
 
 PERSON_MODELS: dict[str, Any] = {IDENTITY: IdentityPerson, "furyo": FuryoPerson}
@@ -38,11 +42,13 @@ class BulkWriter:
     """Stages the writes of one batch per file; `flush()` writes them in a few statements."""
 
     def __init__(self) -> None:
+        self.recorded_at = clock.now()  # one recording time per batch: its versions commit together
         self._ids: dict[tuple[str, str], list[int]] = {}
         self.persons: dict[str, list[Any]] = {}
         self.codes: dict[str, list[tuple[str, int, dt.date]]] = {}
         self.versions: dict[str, dict[int, Any]] = {}
-        self.supersedes: dict[str, dict[int, tuple[int, dt.date]]] = {}  # id → (expiry_year, received_on)
+        # version id → (expiry_year now, retention columns once superseded)
+        self.supersedes: dict[str, dict[int, tuple[int, dict[str, Any]]]] = {}
         self.pointers: dict[str, dict[int, Any]] = {}  # person id → person instance
 
     # -- ids --
@@ -78,7 +84,7 @@ class BulkWriter:
 
     def new_person(self, file: str) -> Any:
         """A person row with its id; staged only by the write_version that gives it its first version."""
-        return PERSON_MODELS[file](pk=self._next_id(file, "person"))
+        return PERSON_MODELS[file](pk=self._next_id(file, "person"), created_at=self.recorded_at)
 
     def write_version(
         self,
@@ -88,18 +94,22 @@ class BulkWriter:
         content: dict[str, Any],
         envelope_values: dict[str, Any],
         removed: bool,
-        former_code: str | None,
+        current: Any = None,
         new_person_code: str | None = None,
     ) -> Any:
-        """Stage a new current version. Its values are computed first, so an error leaves nothing staged."""
+        """Stage a new current version. Its values are computed first, so an error leaves nothing staged.
+
+        `current` is the person's current version (stored or staged), whose retention columns the supersede
+        rule reads; `content` of a file (2) version includes `former_resident_code`."""
         if file == IDENTITY:
             values = version_values(
-                person_id=person.pk, content=content, envelope=Envelope(**envelope_values), removed=removed
-            )
+                person_id=person.pk, content=content, envelope=Envelope(**envelope_values), removed=removed,
+                recorded_at=self.recorded_at,
+            )  # fmt: skip
         else:
-            values = furyo_writer.furyo_version_values(
-                person_id=person.pk, content=content, envelope=furyo_writer.FuryoEnvelope(**envelope_values),
-                removed=removed, former_resident_code=former_code,
+            values = furyo_version_values(
+                person_id=person.pk, content=content, envelope=FuryoEnvelope(**envelope_values), removed=removed,
+                recorded_at=self.recorded_at,
             )  # fmt: skip
         # A plain namespace with the version's columns (a model instance per row costs more than its COPY).
         version_id = self._next_id(file, "version")
@@ -108,25 +118,24 @@ class BulkWriter:
             self.persons.setdefault(file, []).append(person)
             self.codes.setdefault(file, []).append((new_person_code, person.pk, envelope_values["change_date"]))
         if person.current_version_id is not None:
-            self._supersede(file, person, received_on=envelope_values["received_on"])
+            self._supersede(file, person, current, received_on=envelope_values["received_on"])
         self.versions.setdefault(file, {})[version.pk] = version
         person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
         self.pointers.setdefault(file, {})[person.pk] = person
         return version
 
-    def _supersede(self, file: str, person: Any, *, received_on: dt.date) -> None:
+    def _supersede(self, file: str, person: Any, current: Any, *, received_on: dt.date) -> None:
         staged = self.versions.get(file, {}).get(person.current_version_id)
-        if staged is None:
-            self.supersedes.setdefault(file, {})[person.current_version_id] = (
-                person.current_version_expiry_year,
-                received_on,
-            )
+        if staged is not None:
+            superseded_values(vars(staged), received_on=received_on)  # changed in memory before its insert
             return
-        staged.is_current = False
-        if staged.retention_start is None:  # a removal version keeps the clock of its insert (§13)
-            staged.retention_flag = RetentionFlag.RETAINED
-            staged.retention_start = received_on
-            staged.expiry_year = expiry_year_for(received_on.year)
+        if current is None or current.pk != person.current_version_id:
+            raise RuntimeError("the supersede rule needs the person's current version")
+        retention = {key: getattr(current, key) for key in RETENTION_FIELDS}
+        self.supersedes.setdefault(file, {})[current.pk] = (
+            person.current_version_expiry_year,
+            superseded_retention(**retention, received_on=received_on),
+        )
 
     @property
     def pending(self) -> bool:
@@ -142,14 +151,17 @@ class BulkWriter:
     def _flush_file(self, file: str) -> None:
         versions = sorted(self.versions.get(file, {}).values(), key=lambda v: v.pk)
         years = {v.expiry_year for v in versions} | {
-            expiry_year_for(on.year) for _, on in self.supersedes.get(file, {}).values()
+            superseded["expiry_year"] for _, superseded in self.supersedes.get(file, {}).values()
         }
         ensure_partitions(VERSION_TABLES[file], years)
-        now = clock.now()
         copy_rows(
             PERSON_TABLES[file],
             ("id", "current_version_id", "current_version_expiry_year", "created_at"),
-            ((p.pk, None, None, now) for p in self.persons.get(file, [])),
+            # a new person is written with its final pointers (no UPDATE of a row this batch inserted)
+            (
+                (p.pk, p.current_version_id, p.current_version_expiry_year, p.created_at)
+                for p in self.persons.get(file, [])
+            ),
         )
         copy_rows(
             CODE_MODELS[file]._meta.db_table,
@@ -163,9 +175,10 @@ class BulkWriter:
         self._flush_pointers(file)
 
     def _flush_supersedes(self, file: str) -> None:
+        """One UPDATE with the values the supersede rule gave (jukinet.version_retention), none derived here."""
         rows = [
-            (version_id, expiry, on, expiry_year_for(on.year))
-            for version_id, (expiry, on) in self.supersedes.get(file, {}).items()
+            (version_id, old_expiry, new["retention_flag"], new["retention_start"], new["expiry_year"])
+            for version_id, (old_expiry, new) in self.supersedes.get(file, {}).items()
         ]
         if not rows:
             return
@@ -173,19 +186,17 @@ class BulkWriter:
             cursor.execute(
                 f"""
                 UPDATE {VERSION_TABLES[file]} AS v SET
-                  is_current = false,
-                  retention_flag = CASE WHEN v.retention_start IS NULL THEN 1 ELSE v.retention_flag END,
-                  retention_start = COALESCE(v.retention_start, x.start),
-                  expiry_year = CASE WHEN v.retention_start IS NULL THEN x.expiry ELSE v.expiry_year END
-                FROM unnest(%s::bigint[], %s::smallint[], %s::date[], %s::smallint[])
-                  AS x (id, old_expiry, start, expiry)
+                  is_current = false, retention_flag = x.flag, retention_start = x.start, expiry_year = x.expiry
+                FROM unnest(%s::bigint[], %s::smallint[], %s::smallint[], %s::date[], %s::smallint[])
+                  AS x (id, old_expiry, flag, start, expiry)
                 WHERE v.id = x.id AND v.expiry_year = x.old_expiry
                 """,  # noqa: S608 (constant table name; values are parameters)
-                [list(column) for column in zip(*rows, strict=True)],
+                [array_literal(column) for column in zip(*rows, strict=True)],
             )
 
     def _flush_pointers(self, file: str) -> None:
-        persons = list(self.pointers.get(file, {}).values())
+        new = {p.pk for p in self.persons.get(file, [])}
+        persons = [p for p in self.pointers.get(file, {}).values() if p.pk not in new]
         if not persons:
             return
         with connection.cursor() as cursor:
@@ -197,8 +208,8 @@ class BulkWriter:
                 WHERE p.id = x.id
                 """,  # noqa: S608 (constant table name; values are parameters)
                 [
-                    [p.pk for p in persons],
-                    [p.current_version_id for p in persons],
-                    [p.current_version_expiry_year for p in persons],
+                    array_literal(p.pk for p in persons),
+                    array_literal(p.current_version_id for p in persons),
+                    array_literal(p.current_version_expiry_year for p in persons),
                 ],
             )

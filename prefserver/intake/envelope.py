@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
@@ -222,19 +222,32 @@ def check_allowed_keys(envelope: dict[str, Any]) -> Failure | None:
 
 
 def _value_ok(key: str, value: object) -> bool:
+    return bool(_value_check(key)(value))
+
+
+_MISSING = object()
+
+
+@cache
+def _value_check(key: str) -> Any:
+    """The value rule of one key (built once per key: the branch on the key is taken here, not per value)."""
     if key in DATE_KEYS:
-        return _parse_date(value) is not None
+        return lambda value: _parse_date(value) is not None
     if key == "sex":
-        return value in (1, 2)
+        return lambda value: value in (1, 2)
     if key == "status":
-        return value in (1, 2, 9)
+        return lambda value: value in (1, 2, 9)
     if key in INTEGER_KEYS:  # *_count are smallint columns, *_revision integer columns
-        return isinstance(value, int) and 0 <= value <= (32_767 if key.endswith("_count") else 2_147_483_647)
-    if isinstance(value, str):
-        if key in NON_EMPTY_KEYS and not value:
-            return False
-        return len(value) <= MAX_LENGTHS.get(key, 10_000)
-    return True
+        top = 32_767 if key.endswith("_count") else 2_147_483_647
+        return lambda value: isinstance(value, int) and 0 <= value <= top
+    non_empty, limit = key in NON_EMPTY_KEYS, MAX_LENGTHS.get(key, 10_000)
+    return lambda value: (bool(value) or not non_empty) and len(value) <= limit if isinstance(value, str) else True
+
+
+@cache
+def _payload_rules(file: str) -> tuple[tuple[str, bool, Any], ...]:
+    """(key, nullable, value check) for each payload key of a file, in the order E003 names them."""
+    return tuple((key, key in NULLABLE_KEYS, _value_check(key)) for key in PAYLOAD_KEYS[file])
 
 
 def check_required(envelope: dict[str, Any]) -> Failure | None:
@@ -261,10 +274,12 @@ def check_required(envelope: dict[str, Any]) -> Failure | None:
             bad.append(key)
     payload = envelope.get("payload")
     if isinstance(payload, dict) and reason != CANCELLATION:
-        for key in PAYLOAD_KEYS[envelope["file"]]:
-            value = payload.get(key)
-            missing = key not in payload or (value is None and key not in NULLABLE_KEYS)
-            if missing or (value is not None and not _value_ok(key, value)):
+        for key, nullable, value_ok in _payload_rules(envelope["file"]):
+            value = payload.get(key, _MISSING)
+            if value is None:
+                if not nullable:
+                    bad.append(key)
+            elif value is _MISSING or not value_ok(value):
                 bad.append(key)
         if reason == CODE_CHANGE and payload.get(NEW_RESIDENT_CODE) is None:
             bad.append(NEW_RESIDENT_CODE)

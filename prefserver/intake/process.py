@@ -14,13 +14,14 @@ import datetime as dt
 import hashlib
 import heapq
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
+from furyo import versions as furyo_versions
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
@@ -28,9 +29,8 @@ from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
-from prefserver.intake import furyo_writer
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import copy_rows
+from prefserver.intake.copy import array_literal, copy_rows
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -48,6 +48,7 @@ from prefserver.intake.envelope import (
     ParsedNotice,
     parse_notice,
 )
+from prefserver.intake.keeping import notice_aad
 from prefserver.intake.receive import NOTICE_TABLE
 from prefserver.intake_log import log_intake_event
 from prefserver.models import (
@@ -69,7 +70,7 @@ from prefserver.versions import (
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 MAX_ERRORS = 3
 ACTOR = "system:intake"
 
@@ -205,12 +206,19 @@ def stored_notices(queryset: Any) -> list[StoredNotice]:
     return [StoredNotice(*row) for row in queryset.values_list(*STORED_FIELDS)]
 
 
-@dataclass(order=True)
+@dataclass(eq=False)
 class WorkItem:
+    """A notice to decide; items go in (update_sequence, notice id) order."""
+
     update_sequence: int
     notice_pk: int
-    notice: StoredNotice = field(compare=False)
-    parsed: ParsedNotice = field(compare=False)
+    notice: StoredNotice
+    parsed: ParsedNotice
+
+    def __lt__(self, other: WorkItem) -> bool:  # the heap's only comparison (dataclass order builds tuples)
+        if self.update_sequence != other.update_sequence:
+            return self.update_sequence < other.update_sequence
+        return self.notice_pk < other.notice_pk
 
 
 # --- per-file storage -------------------------------------------------------------------------------------
@@ -235,7 +243,7 @@ def comparable(file: str, content: dict[str, Any]) -> dict[str, Any]:
 
 
 def current_comparable(file: str, version: Any) -> dict[str, Any]:
-    keys = furyo_writer.CONTENT_KEYS if file == FURYO else _identity_keys()
+    keys = furyo_versions.CONTENT_KEYS if file == FURYO else _identity_keys()
     values = {key: getattr(version, key) for key in keys if key != "individual_number"}
     if file == IDENTITY:
         values["individual_number"] = bytes(version.individual_number_blind_index)
@@ -259,7 +267,7 @@ def decrypt_notice_number(notice: StoredNotice) -> str | None:
         return None
     blob = bytes(notice.individual_number_ciphertext)
     key = keyring().keys[key_id_of(blob)]
-    aad = f"{NOTICE_TABLE}|{notice.municipality_code}|{notice.notice_id}|individual_number".encode()
+    aad = notice_aad(municipality_code=notice.municipality_code, notice_id=notice.notice_id)
     return decrypt_with_key(blob, key=key, aad=aad)
 
 
@@ -352,7 +360,7 @@ class BatchRun:
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
             rows = Notice.objects.filter(
-                status=Notice.Status.HELD, file=file, resident_code__in=codes, change_reason=CODE_CHANGE
+                status=Notice.Status.HELD, file=file, resident_code__any_of=codes, change_reason=CODE_CHANGE
             ).values_list("new_resident_code", flat=True)
             found |= {(file, code) for code in rows if code}
         return found
@@ -364,7 +372,7 @@ class BatchRun:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS s",
-                [wanted],
+                [array_literal(wanted)],
             )
         self.locked.update(wanted)
 
@@ -374,7 +382,7 @@ class BatchRun:
             codes = [code for f, code in keys if f == file]
             rows = (
                 CODE_MODELS[file]
-                .objects.filter(resident_code__in=codes)
+                .objects.filter(resident_code__any_of=codes)
                 .values_list("resident_code", "person_id", "replaced_by")
             )
             for code in codes:
@@ -391,9 +399,9 @@ class BatchRun:
         person_ids = [pk for pk in person_ids if (file, pk) not in self.states]
         if not person_ids:
             return
-        persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__in=person_ids).order_by("pk"))
+        persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk"))
         version_ids = [p.current_version_id for p in persons if p.current_version_id is not None]
-        versions = {v.pk: v for v in VERSION_MODELS[file].objects.filter(pk__in=version_ids)}
+        versions = {v.pk: v for v in VERSION_MODELS[file].objects.filter(pk__any_of=version_ids)}
         for person in persons:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 
@@ -403,9 +411,9 @@ class BatchRun:
             codes = [code for f, code in keys if f == file]
             held = stored_notices(
                 Notice.objects.select_for_update(skip_locked=True)
-                .filter(status=Notice.Status.HELD, file=file, resident_code__in=codes)
+                .filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
-                .exclude(pk__in=exclude)
+                .exclude(pk__any_of=sorted(exclude))
                 .order_by("update_sequence", "pk")
             )
             for notice in held:
@@ -491,11 +499,14 @@ class BatchRun:
         if p.file == FURYO:
             removed = p.content["status"] == 9
         current = state.current if state is not None else None
+        envelope_values = self._envelope_values(notice, p, p.resident_code)
+        content = p.content
+        if p.file == FURYO:
+            content = furyo_content(content, former_code=None, current=current)
+            envelope_values["notice_kind"] = envelope_values.pop("change_reason")
         version = self.writer.write_version(
-            p.file, person=person, content=p.content, removed=removed,
-            former_code=current.former_resident_code if p.file == FURYO and current is not None else None,
-            new_person_code=p.resident_code if state is None else None,
-            envelope_values=self._envelope_values(notice, p, p.resident_code),
+            p.file, person=person, content=content, removed=removed, current=current,
+            new_person_code=p.resident_code if state is None else None, envelope_values=envelope_values,
         )  # fmt: skip
         if state is None:
             state = PersonState(person, None)
@@ -701,7 +712,7 @@ class BatchRun:
                                 %s::timestamptz[], %s::boolean[])
                          AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
                     WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
-                    [self.batch.pk, *columns],
+                    [self.batch.pk, *(array_literal(column) for column in columns)],
                 )
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
@@ -729,7 +740,7 @@ def files_of(keys: set[tuple[str, str]]) -> list[str]:
 def create_person(file: str, *, resident_code: str, assigned_on: dt.date) -> Any:
     if file == IDENTITY:
         return identity_person_create(resident_code=resident_code, assigned_on=assigned_on)
-    return furyo_writer.furyo_person_create(resident_code=resident_code, assigned_on=assigned_on)
+    return furyo_versions.furyo_person_create(resident_code=resident_code, assigned_on=assigned_on)
 
 
 def move_code(file: str, *, person: Any, old: str, new: str, on: dt.date) -> None:
@@ -743,11 +754,11 @@ def mark_deleted(file: str, version: Any) -> None:
     if file == IDENTITY:
         identity_version_mark_deleted(version=version)
     else:
-        furyo_writer.furyo_version_mark_deleted(version=version)
+        furyo_versions.furyo_version_mark_deleted(version=version)
 
 
 def content_from(file: str, version: Any) -> dict[str, Any]:
-    return content_of(version) if file == IDENTITY else furyo_writer.furyo_content_of(version)
+    return content_of(version) if file == IDENTITY else furyo_versions.content_of(version)
 
 
 def restored_state(file: str, target: Any) -> tuple[dict[str, Any], bool, bool]:
@@ -785,12 +796,25 @@ def write_version(
             person=state.person, content=content, envelope=Envelope(**envelope_values), removed=removed,
             deleted=deleted,
         )  # fmt: skip
-    if former_code is None and state.current is not None:
-        former_code = state.current.former_resident_code
-    return furyo_writer.furyo_version_write(
-        person=state.person, content=content, envelope=furyo_writer.FuryoEnvelope(**envelope_values),
-        removed=removed, deleted=deleted, former_resident_code=former_code,
+    return furyo_versions.furyo_version_write(
+        person=state.person, content=furyo_content(content, former_code=former_code, current=state.current),
+        envelope=furyo_envelope(envelope_values), removed=removed, deleted=deleted,
     )  # fmt: skip
+
+
+def furyo_content(content: dict[str, Any], *, former_code: str | None, current: Any) -> dict[str, Any]:
+    """A 附票 version's content: the payload plus 旧住民票コード, which the system sets on a code change and
+    carries forward otherwise (domain.md §5.1 field 13)."""
+    if former_code is None and current is not None:
+        former_code = current.former_resident_code
+    return {**content, "former_resident_code": former_code}
+
+
+def furyo_envelope(envelope_values: dict[str, Any]) -> furyo_versions.FuryoEnvelope:
+    """File (2) calls field 18 the notice kind (notice_kind); intake's envelope calls it change_reason."""
+    values = dict(envelope_values)
+    values["notice_kind"] = values.pop("change_reason")
+    return furyo_versions.FuryoEnvelope(**values)
 
 
 def field_breach(file: str, reason: str, before: dict[str, Any], after: dict[str, Any], changed: set[str]) -> set[str]:

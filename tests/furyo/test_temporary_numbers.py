@@ -6,6 +6,7 @@ import logging
 import pytest
 from django.db import connection
 
+from audit.models import OperationKind, OperationLogEntry
 from furyo.models import TemporaryIndividualNumber
 from furyo.temporary_numbers import (
     DAY_KEY_TABLE,
@@ -72,6 +73,13 @@ def test_purge_deletes_expired_rows_and_the_day_key_with_the_days_last_row(setti
     assert not TemporaryIndividualNumber.objects.exists() and _day_keys() == []
     run = PurgeRun.objects.filter(kind=PurgeRun.Kind.TEMPORARY_NUMBERS).latest("pk")
     assert run.counts == {"temporary_individual_number": 1, "day_key": 1} and run.finished_at is not None
+    # each run is one PURGE entry in the operation log (counts only)
+    entries = list(OperationLogEntry.objects.filter(kind=OperationKind.PURGE).order_by("sequence"))
+    assert [(e.actor, e.conditions["purge_kind"], e.conditions["counts"]) for e in entries] == [
+        ("system:purge", "temporary_numbers", {"temporary_individual_number": 1, "day_key": 0}),
+        ("system:purge", "temporary_numbers", {"temporary_individual_number": 1, "day_key": 1}),
+    ]
+    assert entries[-1].targets == [["jukinet.purgerun", str(run.pk)]]
 
 
 def test_a_ciphertext_whose_day_key_is_gone_cannot_be_read():

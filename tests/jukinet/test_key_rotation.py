@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from audit.models import OperationKind, OperationLogEntry
 from jukinet.crypto import DecryptionError, blind_index, key_id_of, reset_key_caches
 from jukinet.key_rotation import blind_indexes_recompute, individual_numbers_reencrypt, key_usage
 from prefserver.models import IdentityVersion
@@ -70,6 +71,13 @@ def test_rotation_with_old_and_new_keys_side_by_side_is_resumable_and_lookups_ke
     assert individual_numbers_reencrypt(batch=2).rows_updated == 1
     assert individual_numbers_reencrypt(batch=2).rows_updated == 0
     assert key_usage() == {"new": 5}
+    # and every run left one KEY_ROTATION entry with its counts, never a key or a number
+    entries = OperationLogEntry.objects.filter(kind=OperationKind.KEY_ROTATION).order_by("sequence")
+    assert [(e.actor, e.result_count, e.conditions["operation"], e.conditions["active_key_id"]) for e in entries] == [
+        ("system:key_rotation", 4, "reencrypt", "new"),
+        ("system:key_rotation", 1, "reencrypt", "new"),
+        ("system:key_rotation", 0, "reencrypt", "new"),
+    ]
     # then the old key can retire: everything decrypts with the new key alone
     keys(f"new:{NEW}", "new")
     for version_id, number in numbers.items():

@@ -7,17 +7,21 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from furyo.models import FuryoPerson, FuryoVersion
 from jukinet.crypto import blind_index
 from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
 from jukinet.models import Municipality
+from jukinet.partitions import ensure_partitions
 from jukinet.population import (
+    COPY_TABLES,
     FURYO_VERSION_COLUMNS,
     IDENTITY_VERSION_COLUMNS,
     PopulationSpec,
+    deferred_indexes_for_empty_tables,
     encoded_chunks,
+    expiry_years_ahead,
     generate_chunk,
     population_load,
 )
@@ -163,3 +167,63 @@ def test_command_loads_and_reports_counts():
     with connection.cursor() as cursor:
         cursor.execute("SELECT last_value FROM prefserver_identity_version_id_seq")
         assert cursor.fetchone()[0] >= IdentityVersion.objects.order_by("-id").first().pk
+
+
+def _schema_of_loaded_tables():
+    tables = [table for table, _, _ in COPY_TABLES]
+    with connection.cursor() as cursor:
+        # partitions' index names are generated (numbered in creation order): compare their definitions only
+        cursor.execute(
+            "SELECT CASE WHEN t.relname = ANY(%s) THEN c.relname END, t.relname,"
+            " regexp_replace(pg_get_indexdef(i.indexrelid), '^(CREATE (UNIQUE )?INDEX) \\S+', '\\1')"
+            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid"
+            " WHERE t.relname LIKE ANY(%s) ORDER BY 2, 3, 1",
+            [tables, [f"{table}%" for table in tables]],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint"
+            " WHERE conrelid::regclass::text LIKE ANY(%s) ORDER BY 1, 2",
+            [[f"{table}%" for table in tables]],
+        )
+        return indexes, cursor.fetchall()
+
+
+def test_initial_load_into_empty_tables_rebuilds_every_index_and_constraint_as_migrated():
+    # given: empty tables with their migrated indexes, on every partition too
+    for table in ("prefserver_identity_version", "furyo_version"):
+        ensure_partitions(table, expiry_years_ahead())
+    before = _schema_of_loaded_tables()
+    assert len(before[0]) > 30 and any(name.endswith("_fk_furyo_person_id") for name, _, _ in before[1])
+    # when
+    result = population_load(prefecture_code="35", residents=120, history_per_person=1, seed=3, chunk_size=50)
+    # then: the fast path ran, and the schema is the same as before it, constraints validated
+    assert result.deferred_ddl
+    assert _schema_of_loaded_tables() == before
+    with connection.cursor() as cursor:  # the foreign key is enforced again
+        cursor.execute("SAVEPOINT orphan")
+        with pytest.raises(IntegrityError):
+            cursor.execute(
+                "INSERT INTO furyo_resident_code (resident_code, person_id, replaced_by, assigned_on)"
+                " VALUES ('12345678901', -1, '', '2020-01-01')"
+            )
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ROLLBACK TO SAVEPOINT orphan")
+    found = IdentityVersion.objects.filter(is_current=True).first()
+    assert IdentityVersion.objects.get(individual_number_blind_index=found.individual_number_blind_index,
+                                       is_current=True) == found  # fmt: skip
+
+
+def test_a_load_into_tables_that_hold_rows_keeps_the_indexes_in_place():
+    # given: a first load, every partition there already
+    for table in ("prefserver_identity_version", "furyo_version"):
+        ensure_partitions(table, expiry_years_ahead())
+    population_load(prefecture_code="35", residents=30, seed=1, chunk_size=30)
+    before = _schema_of_loaded_tables()
+    # when: a second load into the now non-empty tables
+    with connection.cursor() as wrapper, transaction.atomic():
+        assert deferred_indexes_for_empty_tables(wrapper.cursor, [t for t, _, _ in COPY_TABLES]) is None
+    result = population_load(prefecture_code="35", residents=30, seed=2, chunk_size=30)
+    # then: no DDL ran, and both loads are there
+    assert not result.deferred_ddl and _schema_of_loaded_tables() == before
+    assert IdentityPerson.objects.count() == 60

@@ -78,7 +78,7 @@ def notice(
 
 
 def receive(*notices: Any, municipality_code: str = YAMAGUCHI) -> list[Any]:
-    return notices_receive(municipality_code=municipality_code, elements=list(notices), actor="test")
+    return notices_receive(municipality_code=municipality_code, elements=list(notices), actor=f"cs:{municipality_code}")
 
 
 def send_and_process(*notices: Any, municipality_code: str | None = None) -> list[Notice]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from audit.models import OperationKind, OperationLogEntry
 from jukinet.crypto import blind_index
 from prefserver.intake import process
 from prefserver.models import (
@@ -62,6 +63,14 @@ def test_move_within_supersedes_and_queues_one_push():
     assert pushes == [(1, first.pk, "pending"), (2, current.pk, "pending")]
     batch = IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).last()
     assert batch.counts == {"applied": 1} and batch.first_notice == row.pk
+    # and the batch has its operation-log entry: notice-id range and counts by result, no values
+    entry = OperationLogEntry.objects.filter(kind=OperationKind.INTAKE_BATCH_PROCESSED).order_by("sequence").last()
+    assert (entry.actor, entry.result_count, entry.targets) == (
+        "system:intake",
+        1,
+        [["prefserver.intakebatch", str(batch.pk)]],
+    )
+    assert entry.conditions == {"applied": 1, "first_notice": row.pk, "last_notice": row.pk}
 
 
 def test_gap_is_held_and_applies_after_the_missing_notice():
@@ -295,6 +304,8 @@ def test_database_refusal_of_the_set_based_batch_falls_back_to_per_notice(monkey
     assert [result_of(n) for n in sent] == [("applied", ""), ("applied", "")]
     assert IdentityVersion.objects.count() == 2 and PushOutbox.objects.count() == 2
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).count() == 1
+    # and only the committed re-run is logged
+    assert OperationLogEntry.objects.filter(kind=OperationKind.INTAKE_BATCH_PROCESSED).count() == 1
 
 
 def test_cancellation_of_an_entry_in_the_same_batch():

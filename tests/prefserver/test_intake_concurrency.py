@@ -28,7 +28,7 @@ def test_entries_for_one_new_code_in_two_concurrent_batches(no_wake_up, monkeypa
     # given two entries for the same new resident code (update_sequence 1 and 2), stored, not yet processed
     first = notice("11", 1, resident_code=CODE_A)
     second = notice("11", 2, resident_code=CODE_A, payload=identity_payload(name="見本 次郎"))
-    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[first, second], actor="test")
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[first, second], actor=f"cs:{YAMAGUCHI}")
     # batch A stops for a moment right after taking its advisory locks, while it holds the first notice
     a_locked = threading.Event()
     original_load = process.BatchRun._load
@@ -68,7 +68,7 @@ def test_entries_for_one_new_code_in_two_concurrent_batches(no_wake_up, monkeypa
 
 def test_sweeper_dispatches_a_notice_stranded_without_a_wake_up(no_wake_up):
     # given a notice committed to the inbox whose wake-up was never published
-    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice()], actor="test")
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice()], actor=f"cs:{YAMAGUCHI}")
     assert Notice.objects.get().status == "pending"
     # a fresh notice is not stranded yet
     assert intake_redispatch_task() is False
@@ -80,5 +80,5 @@ def test_sweeper_dispatches_a_notice_stranded_without_a_wake_up(no_wake_up):
 
 
 def test_wake_up_after_commit_processes_the_notice():
-    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice()], actor="test")
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice()], actor=f"cs:{YAMAGUCHI}")
     assert Notice.objects.get().status == "applied"

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import Client
 
+from audit.models import OperationKind, OperationLogEntry
 from prefserver.intake.process import intake_process_pending
 from prefserver.models import Alert, DuplicateReceipt, IntakeBatch, Notice, PushOutbox
 from tests.prefserver.intake_helpers import (
@@ -40,6 +41,12 @@ def test_batch_with_malformed_foreign_and_valid_notice_stores_only_the_valid_one
     # and the E009 is logged as a security event, the request as a receipt
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.SECURITY, outcome="E009").count() == 1
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.RECEIPT, actor=f"cs:{YAMAGUCHI}").count() == 1
+    # and the operation log has one entry for the request and one security event, counts only
+    received = OperationLogEntry.objects.get(kind=OperationKind.INTAKE_REQUEST_RECEIVED)
+    assert (received.actor, received.outcome, received.result_count) == (f"cs:{YAMAGUCHI}", "ok", 3)
+    assert received.conditions == {"E001": 1, "E009": 1, "accepted": 1}
+    security = OperationLogEntry.objects.get(kind=OperationKind.INTAKE_SECURITY_EVENT)
+    assert (security.actor, security.outcome, security.sequence) == (f"cs:{YAMAGUCHI}", "E009", received.sequence + 1)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +61,10 @@ def test_unauthenticated_submission_gets_401_and_stores_nothing(headers):
     )
     assert response.status_code == 401
     assert Notice.objects.count() == 0
-    assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.REFUSED, outcome="401").count() == 1
+    assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.REFUSED, outcome="failed").count() == 1
+    entry = OperationLogEntry.objects.get()
+    assert (entry.kind, entry.actor, entry.outcome) == (OperationKind.UNAUTHENTICATED_CS_CALL, "anonymous:cs", "failed")
+    assert entry.conditions == {"path": "/cs/v1/notices"}
 
 
 def test_client_certificate_fingerprint_is_trusted_from_the_proxy_only(settings):
@@ -254,7 +264,7 @@ def test_a_concurrent_request_storing_the_same_id_first_makes_ours_a_duplicate(m
 
     monkeypatch.setattr(receive, "inbox_insert", racing_insert)
     # when
-    (receipt,) = receive.notices_receive(municipality_code=YAMAGUCHI, elements=[sent], actor="test")
+    (receipt,) = receive.notices_receive(municipality_code=YAMAGUCHI, elements=[sent], actor=f"cs:{YAMAGUCHI}")
     # then ours is a duplicate of the stored one, with a mismatch (its content differs)
     assert (receipt.status, receipt.content_mismatch) == ("duplicate", True)
     assert receipt.first_result == {"status": "pending", "code": None}

@@ -142,3 +142,8 @@ def test_write_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError, match="transaction"):
         identity_version_write(person=person, content=identity_content(), envelope=envelope(), removed=False)
     assert not IdentityVersion.objects.exists()
+
+
+def test_blind_index_of_malformed_input_matches_nothing_and_never_raises():
+    assert blind_index("١٢٣٤٥٦٧٨٩٠١٨") != blind_index("123456789018")
+    assert blind_index("123456789018") == blind_index("123456789018")

@@ -199,3 +199,11 @@ def test_contractor_is_refused(catalogue, body_terminal):
     _, code, _ = person()
     response = post(verified_client(contractor, "edu-terminal-key"), IDENTITY, "S6-EDU-01", {"resident_code": code})
     assert response.status_code == 403 and "record" not in response.json()
+
+
+@pytest.mark.parametrize("number", ["١٢٣٤٥٦٧٨٩٠١٨", "12345678901x", "1234"])
+def test_malformed_individual_number_is_a_validation_error_not_a_server_error(body_operator, body_terminal, number):
+    client = verified_client(body_operator, "edu-terminal-key")
+    response = post(client, IDENTITY, "S6-EDU-01", {"individual_number": number})
+    assert response.status_code == 400 and "individual_number" in response.json()["conditions"]
+    assert ProvisionRecord.objects.count() == 0

@@ -20,8 +20,14 @@ class Command(BaseCommand):
         batch: int = options["batch"]
         counts = individual_numbers_reencrypt(batch=batch)
         self.stdout.write(f"re-encrypted {counts.rows_updated} versions in {counts.chunks} chunks")
+        from prefserver.intake.keeping import notice_key_usage, notice_numbers_reencrypt
+
+        notices = notice_numbers_reencrypt(batch=batch)
+        self.stdout.write(f"re-encrypted {notices.rows_updated} notices in {notices.chunks} chunks")
         if options["index"]:
             index = blind_indexes_recompute(batch=batch)
             self.stdout.write(f"blind index: examined {index.rows_examined}, updated {index.rows_updated}")
         for key_id, count in sorted(key_usage().items()):
             self.stdout.write(f"key id {key_id}: {count} versions")
+        for key_id, count in sorted(notice_key_usage().items()):
+            self.stdout.write(f"key id {key_id}: {count} notices")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("prefserver", "0002_intake"),
+        ("prefserver", "0003_manual_correction"),
     ]
 
     operations = [

@@ -1,0 +1,156 @@
+"""The lookup hot path's cost (issue 6 benchmark): statements per token-authenticated release, and that the
+one-round-trip record + log append keeps every rule (the same record, a verifiable chain, the idle clock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from audit import partitions as oplog_partitions
+from audit import services as audit_services
+from audit.authentication import api_token_issue
+from audit.models import ApiToken, OperationLogEntry
+from audit.oplog import canonical_entry, chain_hash
+from audit.verify import operation_log_verify
+from jukinet import clock
+from provision import partitions as record_partitions
+from provision import records
+from provision.models import ProvisionRecord
+from tests.provision.conftest import person
+
+pytestmark = pytest.mark.django_db
+
+IDENTITY = "/api/v1/identity/lookup"
+# Token + terminal + operator + office + idle setting + touch (1), usage approval + affair + record id (1),
+# exact match + suspension + RESIDENT_CODE_RELEASE (1), record + chain lock + log append (1), and the
+# transaction's BEGIN/COMMIT (savepoints in tests). The path measured 14 before (bench/profile_lookup.py).
+MAX_STATEMENTS = 6
+
+
+def _token_client(operator, terminal) -> APIClient:
+    token, _ = api_token_issue(operator=operator, terminal=terminal)
+    return APIClient(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_TERMINAL_KEY="edu-terminal-key")
+
+
+def _partitions_known() -> None:
+    # Outside tests the month's partitions are remembered after the first commit; test transactions never commit.
+    records._known_partitions.add(record_partitions.partition_name(record_partitions.month_start(clock.today())))
+    month = oplog_partitions.month_start(clock.today())
+    audit_services._known_partitions.add(oplog_partitions.partition_name(month))
+
+
+def test_release_lookup_statement_count_has_an_upper_bound(body_operator, body_terminal):
+    # given
+    someone, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}, "document_reference": "教委第1号"}
+    assert client.post(IDENTITY, body, format="json").status_code == 200  # per-process caches warm
+    _partitions_known()
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(IDENTITY, body, format="json")
+    # then
+    assert response.status_code == 200 and response.json()["result"] == "released"
+    assert len(queries) <= MAX_STATEMENTS, "\n".join(str(q["sql"])[:120] for q in queries.captured_queries)
+    stored = ProvisionRecord.objects.get(pk=response.json()["provision_record"])
+    assert stored.subjects == [someone.pk] and stored.document_reference == "教委第1号"
+    assert stored.conditions == {"resident_code": code} and stored.items == list(response.json()["record"])
+
+
+def test_one_round_trip_append_keeps_the_chain_and_the_record(body_operator, body_terminal):
+    # given
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    # when
+    answers = [
+        client.post(IDENTITY, {"affair": "S6-EDU-01", "conditions": {"resident_code": c}}, format="json")
+        for c in (code, "00000000000", code)
+    ]
+    # then: each entry's stored hash is the Python chain hash of its canonical text, and the chain verifies
+    assert [a.json()["result"] for a in answers] == ["released", "not_found", "released"]
+    entries = list(OperationLogEntry.objects.order_by("sequence"))
+    for previous, entry in itertools.pairwise(entries):
+        assert bytes(entry.hash) == chain_hash(bytes(previous.hash), audit_services.entry_canonical(entry))
+        assert entry.recorded_at >= previous.recorded_at
+    last = entries[-1]
+    assert ["provision.provisionrecord", str(answers[-1].json()["provision_record"])] in last.targets
+    assert canonical_entry(
+        sequence=last.sequence, recorded_at=last.recorded_at, actor=last.actor, terminal_id=last.terminal_id,
+        kind=last.kind, affair_id=last.affair_id, targets=last.targets, outcome=last.outcome,
+        conditions=last.conditions, result_count=last.result_count,
+    ) == audit_services.entry_canonical(last)  # fmt: skip
+    assert operation_log_verify().ok
+
+
+def test_log_time_never_runs_backwards_in_the_one_round_trip_append(body_operator, body_terminal, monkeypatch):
+    # given: an entry stamped later than the clock of the next append (another process's clock ahead)
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    client.post(IDENTITY, {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}, format="json")
+    ahead = OperationLogEntry.objects.order_by("-sequence").first()
+    earlier = ahead.recorded_at - dt.timedelta(milliseconds=5)
+    monkeypatch.setattr(clock, "now", lambda: earlier)
+    # when
+    response = client.post(IDENTITY, {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}, format="json")
+    # then: the new entry takes the previous entry's time, so sequence and time order agree
+    assert response.status_code == 200
+    entry = OperationLogEntry.objects.order_by("-sequence").first()
+    assert entry.sequence == ahead.sequence + 1 and entry.recorded_at == ahead.recorded_at
+    assert operation_log_verify().ok
+
+
+def test_token_idle_clock_moves_and_an_idle_token_is_refused(body_operator, body_terminal, monkeypatch):
+    # given
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=14))
+    # when
+    used = client.post(IDENTITY, body, format="json")
+    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=28))
+    still = client.post(IDENTITY, body, format="json")
+    monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=43, seconds=1))
+    idle = client.post(IDENTITY, body, format="json")
+    # then
+    assert (used.status_code, still.status_code, idle.status_code) == (200, 200, 401)
+    token = ApiToken.objects.get(operator=body_operator)
+    assert token.last_used_at == start + dt.timedelta(minutes=28)
+
+
+def test_token_from_another_terminal_is_401(body_operator, body_terminal, tax_terminal):
+    # given
+    _, code, _ = person()
+    token, _ = api_token_issue(operator=body_operator, terminal=body_terminal)
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_TERMINAL_KEY="tax-terminal-key")
+    # when
+    response = client.post(IDENTITY, {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}, format="json")
+    # then
+    assert response.status_code == 401
+    assert not ProvisionRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outermost_lookup_commits_with_its_log_entry(body_operator, body_terminal):
+    # given: no test transaction around the request, so the append sends COMMIT in its own round trip
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    # when
+    answers = [client.post(IDENTITY, body, format="json") for _ in range(2)]
+    with CaptureQueriesContext(connection) as queries:
+        answers.append(client.post(IDENTITY, body, format="json"))
+    # then: every record and entry is committed, the chain verifies and the connection goes on working
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert any(str(q["sql"]).endswith("; COMMIT") for q in queries.captured_queries)
+    ids = [a.json()["provision_record"] for a in answers]
+    assert ProvisionRecord.objects.filter(pk__in=ids).count() == 3
+    assert not connection.in_atomic_block and connection.connection.info.transaction_status == 0  # IDLE
+    target = ["provision.provisionrecord", str(ids[-1])]
+    assert sum(target in entry.targets for entry in OperationLogEntry.objects.all()) == 1
+    assert operation_log_verify().ok
