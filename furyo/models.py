@@ -44,7 +44,6 @@ class FuryoResidentCode(models.Model):
         db_table = "furyo_resident_code"
         verbose_name = "住民票コード履歴（附票）"
         verbose_name_plural = "住民票コード履歴（附票）"
-        indexes = [models.Index(fields=["person"], name="furyo_code_person_idx")]
 
     def __str__(self) -> str:
         return f"FuryoResidentCode #{self.pk} (person #{self.person_id})"

@@ -53,7 +53,6 @@ class IdentityResidentCode(models.Model):
         db_table = "prefserver_identity_resident_code"
         verbose_name = "住民票コード履歴"
         verbose_name_plural = "住民票コード履歴"
-        indexes = [models.Index(fields=["person"], name="identity_code_person_idx")]
 
     def __str__(self) -> str:
         return f"IdentityResidentCode #{self.pk} (person #{self.person_id})"
