@@ -319,6 +319,10 @@ class Alert(models.Model):
         CONTENT_MISMATCH = "content_mismatch", "受信済みの通知と内容が異なります"
         INTAKE_ERROR = "intake_error", "通知の処理エラー"
         MANUAL_CORRECTION_UNCHECKED = "manual_correction_unchecked", "点検されていない例外修正があります"
+        PUSH_AUTH_FAILED = "push_auth_failed", "全国サーバとの相互認証に失敗しました"
+        PUSH_REJECTED = "push_rejected", "全国サーバが更新を受け付けませんでした"
+        PUSH_BACKLOG = "push_backlog", "全国サーバへの送信待ちが滞留しています"
+        PUSH_PAYLOAD_ERROR = "push_payload_error", "全国サーバへの送信内容を作成できません"
 
     kind = models.CharField("種別", max_length=32, choices=Kind.choices)
     message = models.CharField("内容", max_length=400)

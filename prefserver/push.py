@@ -46,10 +46,10 @@ OUTBOX_TABLE = PushOutbox._meta.db_table
 BACKOFF_FIRST_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
-ALERT_AUTH = "push_auth_failed"
-ALERT_REJECTED = "push_rejected"
-ALERT_BACKLOG = "push_backlog"
-ALERT_PAYLOAD = "push_payload_error"
+ALERT_AUTH = Alert.Kind.PUSH_AUTH_FAILED
+ALERT_REJECTED = Alert.Kind.PUSH_REJECTED
+ALERT_BACKLOG = Alert.Kind.PUSH_BACKLOG
+ALERT_PAYLOAD = Alert.Kind.PUSH_PAYLOAD_ERROR
 INCIDENT_BACKLOG = "push_backlog"
 
 IDENTITY_FIELDS = ("resident_code", "name", "name_kana", "birth_date", "sex", "address", "change_reason", "change_date")

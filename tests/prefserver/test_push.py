@@ -336,3 +336,12 @@ def test_a_second_relay_takes_neither_a_claimed_row_nor_the_same_persons_next_on
     # then
     assert [(r.resident_code, r.update_sequence) for r in claimed_first] == [(p_code, 1)]
     assert [(r.resident_code, r.update_sequence) for r in second] == [(q_code, 1)]
+
+
+def test_every_relay_alert_kind_has_a_japanese_label_for_the_dashboard():
+    from prefserver import push
+    from prefserver.models import Alert
+
+    for kind in (push.ALERT_AUTH, push.ALERT_REJECTED, push.ALERT_BACKLOG, push.ALERT_PAYLOAD):
+        assert kind in Alert.Kind.values
+        assert Alert(kind=kind).get_kind_display() != kind
