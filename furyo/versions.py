@@ -13,14 +13,12 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoStatus, FuryoVersion
 from jukinet import clock
-from jukinet.partitions import ensure_partitions
 from jukinet.search_keys import address_key, name_key, seion_kana
-from jukinet.version_retention import new_version_retention, supersede_stored_version
+from jukinet.version_retention import new_version_retention
 from jukinet.version_retention import superseded_values as shared_superseded_values
+from jukinet.version_store import version_append, version_current, version_mark_deleted, version_supersede
 
 VERSION_TABLE = "furyo_version"
 
@@ -126,42 +124,21 @@ def furyo_version_write(
 
     `removed` defaults to the content's status (9 → removed); a 取消 of an entry passes it explicitly.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("furyo_version_write needs the caller's transaction and row lock")
     if removed is None:
         removed = is_removal_content(content)
     values = version_values(person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted)
-    if removed:
-        ensure_partitions(VERSION_TABLE, [values["expiry_year"]])
-    if person.current_version_id is not None:
-        furyo_version_supersede(person=person, received_on=envelope.received_on)
-    version = FuryoVersion.objects.create(**values)
-    person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
-    person.save(update_fields=["current_version_id", "current_version_expiry_year"])
-    return version
+    return version_append(FuryoVersion, person=person, values=values, received_on=envelope.received_on)
 
 
 def furyo_version_supersede(*, person: FuryoPerson, received_on: dt.date) -> None:
-    """Mark the current version superseded; its 150-year clock starts at the superseding receipt date.
-
-    A removal version keeps the clock it got at its insert (a later supersede never restarts it).
-    """
-    if person.current_version_id is None or person.current_version_expiry_year is None:
-        return
-    supersede_stored_version(
-        FuryoVersion,
-        pk=person.current_version_id,
-        expiry_year=person.current_version_expiry_year,
-        received_on=received_on,
-    )
+    """Mark the current version superseded (jukinet.version_store.version_supersede)."""
+    version_supersede(FuryoVersion, person=person, received_on=received_on)
 
 
 def furyo_version_mark_deleted(*, version: FuryoVersion) -> None:
     """削除フラグ: set once when a 訂正, 取消 or 例外修正 invalidates the version (§6.2, §6.6)."""
-    FuryoVersion.objects.filter(pk=version.pk, expiry_year=version.expiry_year).update(deleted=True)
+    version_mark_deleted(FuryoVersion, version=version)
 
 
 def furyo_current_version(person: FuryoPerson) -> FuryoVersion | None:
-    if person.current_version_id is None or person.current_version_expiry_year is None:
-        return None
-    return FuryoVersion.objects.get(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)
+    return version_current(FuryoVersion, person)  # type: ignore[no-any-return]

@@ -12,14 +12,12 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from jukinet import clock
 from jukinet.crypto import blind_index, decrypt_individual_number, encrypt_individual_number
-from jukinet.partitions import ensure_partitions
 from jukinet.search_keys import address_key, name_key, seion_kana
-from jukinet.version_retention import new_version_retention, supersede_stored_version
+from jukinet.version_retention import new_version_retention
 from jukinet.version_retention import superseded_values as shared_superseded_values
+from jukinet.version_store import version_append, version_current, version_mark_deleted, version_supersede
 from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
 
 VERSION_TABLE = "prefserver_identity_version"
@@ -129,40 +127,19 @@ def identity_version_write(
     deleted: bool = False,
 ) -> IdentityVersion:
     """Append a version and make it current, superseding the previous one. Caller holds the row lock."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("identity_version_write needs the caller's transaction and row lock")
     values = version_values(person_id=person.pk, content=content, envelope=envelope, removed=removed, deleted=deleted)
-    if removed:
-        ensure_partitions(VERSION_TABLE, [values["expiry_year"]])
-    if person.current_version_id is not None:
-        identity_version_supersede(person=person, received_on=envelope.received_on)
-    version = IdentityVersion.objects.create(**values)
-    person.current_version_id, person.current_version_expiry_year = version.pk, version.expiry_year
-    person.save(update_fields=["current_version_id", "current_version_expiry_year"])
-    return version
+    return version_append(IdentityVersion, person=person, values=values, received_on=envelope.received_on)
 
 
 def identity_version_supersede(*, person: IdentityPerson, received_on: dt.date) -> None:
-    """Mark the current version superseded; its 150-year clock starts at the superseding receipt date.
-
-    A removal version keeps the clock it got at its insert (a later supersede never restarts it).
-    """
-    if person.current_version_id is None or person.current_version_expiry_year is None:
-        return
-    supersede_stored_version(
-        IdentityVersion,
-        pk=person.current_version_id,
-        expiry_year=person.current_version_expiry_year,
-        received_on=received_on,
-    )
+    """Mark the current version superseded (jukinet.version_store.version_supersede)."""
+    version_supersede(IdentityVersion, person=person, received_on=received_on)
 
 
 def identity_version_mark_deleted(*, version: IdentityVersion) -> None:
     """削除フラグ: set once when a 訂正, 取消 or 例外修正 invalidates the version (§6.2, §6.6)."""
-    IdentityVersion.objects.filter(pk=version.pk, expiry_year=version.expiry_year).update(deleted=True)
+    version_mark_deleted(IdentityVersion, version=version)
 
 
 def identity_current_version(person: IdentityPerson) -> IdentityVersion | None:
-    if person.current_version_id is None or person.current_version_expiry_year is None:
-        return None
-    return IdentityVersion.objects.get(pk=person.current_version_id, expiry_year=person.current_version_expiry_year)
+    return version_current(IdentityVersion, person)  # type: ignore[no-any-return]
