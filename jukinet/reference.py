@@ -86,3 +86,17 @@ def reference_data_load() -> dict[str, int]:
 def prefecture_municipalities() -> list[Municipality]:
     """This deployment's municipality master: the senders of PREFECTURE_CODE."""
     return list(Municipality.objects.filter(prefecture_id=settings.PREFECTURE_CODE, is_sender=True))
+
+
+_prefecture_names: dict[str, str] = {}
+
+
+def prefecture_name() -> str:
+    """This deployment's prefecture name (山口県), read once per process once reference data is loaded."""
+    code = settings.PREFECTURE_CODE
+    if code not in _prefecture_names:
+        name = Prefecture.objects.filter(code=code).values_list("name", flat=True).first()
+        if not name:
+            return ""  # reference data not loaded yet: don't cache the absence
+        _prefecture_names[code] = name
+    return _prefecture_names[code]

@@ -32,6 +32,7 @@ from jukinet.config import DEFAULTS, setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
 from jukinet.models import Prefecture
 from jukinet.partitions import SENTINEL_YEAR
+from jukinet.reference import prefecture_name
 from jukinet.search_keys import address_key, has_wildcard, name_key, seion_kana
 from prefserver.models import IdentityPerson, IdentityVersion
 from prefserver.versions import individual_number_of
@@ -176,17 +177,11 @@ def _filter(qs: QuerySet[Any], c: dict[str, Any], *, exact: bool) -> QuerySet[An
         if exact:
             qs = qs.filter(address_key=key)
         elif _strip_prefecture(key) == key:  # no prefecture given: stored addresses begin with one
-            own = Prefecture.objects.filter(code=_own_prefecture_code()).values_list("name", flat=True).first()
-            qs = qs.filter(Q(address_key__startswith=key) | Q(address_key__startswith=f"{own or ''}{key}"))
+            own = prefecture_name()
+            qs = qs.filter(Q(address_key__startswith=key) | Q(address_key__startswith=f"{own}{key}"))
         else:
             qs = qs.filter(address_key__startswith=key)
     return qs
-
-
-def _own_prefecture_code() -> str:
-    from django.conf import settings
-
-    return str(settings.PREFECTURE_CODE)
 
 
 # --- items released (§9.3) -----------------------------------------------------------------------------------

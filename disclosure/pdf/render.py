@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.db import models
 from django.template import Context, Engine
 from django.utils.html import escape
@@ -73,9 +72,9 @@ class RenderedPdf:
 def letterhead_on(day: dt.date) -> Letterhead:
     """The prefecture's name, section and windows in force on `day`."""
     from jukinet.config import setting_value
-    from jukinet.models import Prefecture
+    from jukinet.reference import prefecture_name
 
-    name = Prefecture.objects.filter(code=settings.PREFECTURE_CODE).values_list("name", flat=True).first() or ""
+    name = prefecture_name()
     section = setting_value("PREFECTURE_SECTION", on=day)
     windows = setting_value("DISCLOSURE_WINDOWS", on=day)
     return Letterhead(
