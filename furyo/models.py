@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from jukinet import clock
+from jukinet.models import ResidentCodeHistory, VersionedPerson
 from jukinet.partitions import SENTINEL_YEAR
 
 
@@ -19,34 +20,24 @@ class FuryoStatus(models.IntegerChoices):
     REMOVED = 9, "消除"
 
 
-class FuryoPerson(models.Model):
-    current_version_id = models.BigIntegerField("現在の版ID", null=True)
-    current_version_expiry_year = models.SmallIntegerField("現在の版の保存期限年", null=True)
-    created_at = models.DateTimeField("作成日時", default=clock.now)
+class FuryoPerson(VersionedPerson):
+    """Surrogate person of file (2)."""
 
     class Meta:
         db_table = "furyo_person"
         verbose_name = "附票本人確認情報の対象者"
         verbose_name_plural = "附票本人確認情報の対象者"
 
-    def __str__(self) -> str:
-        return f"FuryoPerson #{self.pk}"
 
+class FuryoResidentCode(ResidentCodeHistory):
+    """Code history of file (2)."""
 
-class FuryoResidentCode(models.Model):
-    resident_code = models.CharField("住民票コード", max_length=11, unique=True)
     person = models.ForeignKey(FuryoPerson, on_delete=models.PROTECT, related_name="codes")
-    replaced_by = models.CharField("変更後の住民票コード", max_length=11, blank=True, default="")
-    assigned_on = models.DateField("使用開始日")
-    replaced_on = models.DateField("変更日", null=True, blank=True)
 
     class Meta:
         db_table = "furyo_resident_code"
         verbose_name = "住民票コード履歴（附票）"
         verbose_name_plural = "住民票コード履歴（附票）"
-
-    def __str__(self) -> str:
-        return f"FuryoResidentCode #{self.pk} (person #{self.person_id})"
 
 
 class FuryoVersion(models.Model):

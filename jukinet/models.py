@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from jukinet import clock
+
 
 class Prefecture(models.Model):
     code = models.CharField("都道府県コード", max_length=2, primary_key=True)
@@ -130,3 +132,37 @@ class PurgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"PurgeRun #{self.pk} {self.kind}"
+
+
+# --- Shapes shared by both files (domain.md §4.2, §5.2): each file has its own concrete tables -------------
+
+
+class VersionedPerson(models.Model):
+    """Surrogate person of a file. `current_version_*` point at the current version (id and expiry year, so a
+    fetch prunes to one partition) and change only while this row is locked (jukinet.version_store)."""
+
+    current_version_id = models.BigIntegerField("現在の版ID", null=True)
+    current_version_expiry_year = models.SmallIntegerField("現在の版の保存期限年", null=True)
+    created_at = models.DateTimeField("作成日時", default=clock.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class ResidentCodeHistory(models.Model):
+    """Every code a person has had (a resident code can change, so it is never a key); unique in its file.
+    The concrete model adds `person`."""
+
+    resident_code = models.CharField("住民票コード", max_length=11, unique=True)
+    replaced_by = models.CharField("変更後の住民票コード", max_length=11, blank=True, default="")
+    assigned_on = models.DateField("使用開始日")
+    replaced_on = models.DateField("変更日", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk} (person #{self.person_id})"  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from jukinet import clock
+from jukinet.models import ResidentCodeHistory, VersionedPerson
 from jukinet.partitions import SENTINEL_YEAR
 
 
@@ -24,38 +25,24 @@ class RetentionFlag(models.IntegerChoices):
     RETAINED = 1, "保存"
 
 
-class IdentityPerson(models.Model):
-    """Surrogate person of file (1). `current_version` is changed only while this row is locked."""
-
-    current_version_id = models.BigIntegerField("現在の版ID", null=True)
-    current_version_expiry_year = models.SmallIntegerField("現在の版の保存期限年", null=True)
-    created_at = models.DateTimeField("作成日時", default=clock.now)
+class IdentityPerson(VersionedPerson):
+    """Surrogate person of file (1)."""
 
     class Meta:
         db_table = "prefserver_identity_person"
         verbose_name = "本人確認情報の対象者"
         verbose_name_plural = "本人確認情報の対象者"
 
-    def __str__(self) -> str:
-        return f"IdentityPerson #{self.pk}"
 
+class IdentityResidentCode(ResidentCodeHistory):
+    """Code history (住民票コードの履歴) of file (1)."""
 
-class IdentityResidentCode(models.Model):
-    """Code history (住民票コードの履歴): every code a person has had, unique across the file."""
-
-    resident_code = models.CharField("住民票コード", max_length=11, unique=True)
     person = models.ForeignKey(IdentityPerson, on_delete=models.PROTECT, related_name="codes")
-    replaced_by = models.CharField("変更後の住民票コード", max_length=11, blank=True, default="")
-    assigned_on = models.DateField("使用開始日")
-    replaced_on = models.DateField("変更日", null=True, blank=True)
 
     class Meta:
         db_table = "prefserver_identity_resident_code"
         verbose_name = "住民票コード履歴"
         verbose_name_plural = "住民票コード履歴"
-
-    def __str__(self) -> str:
-        return f"IdentityResidentCode #{self.pk} (person #{self.person_id})"
 
 
 class IdentityVersion(models.Model):
