@@ -178,7 +178,8 @@ VERSION_TABLES = ("prefserver_identity_version", "furyo_version")
 
 @pytest.fixture(autouse=True)
 def _empty_version_tables_after_transactional_tests(request, django_db_blocker):  # type: ignore[no-untyped-def]
-    """Transactional tests commit; Django's flush skips the unmanaged, append-only version tables.
+    """Transactional tests commit; Django's flush skips the unmanaged, append-only version tables and empties
+    the reference data: both are put back to a fresh test database's state.
 
     Set up before `transactional_db`, so this runs after its flush. Replica mode skips the append-only
     triggers (superuser only: the test role is one); production never does this.
@@ -202,3 +203,8 @@ def _empty_version_tables_after_transactional_tests(request, django_db_blocker):
         for table in VERSION_TABLES:
             for year in existing_partition_years(table) - {SENTINEL_YEAR}:
                 cursor.execute(f"DROP TABLE {partition_name(table, year)}")
+    # Django's flush also emptied the reference data every test relies on (municipalities, code tables).
+    from jukinet.reference import reference_data_load
+
+    with django_db_blocker.unblock():
+        reference_data_load()

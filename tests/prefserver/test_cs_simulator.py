@@ -99,11 +99,7 @@ def test_movers_from_outside_continue_the_national_counter() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_command_sends_to_the_http_endpoint(live_server: Any, settings: Any, tmp_path: Any) -> None:
-    # given: demo keys under a temporary var/; reference data again (an earlier transactional test may have
-    # flushed it)
-    from jukinet.reference import reference_data_load
-
-    reference_data_load()
+    # given: demo keys under a temporary var/
     settings.CELERY_TASK_ALWAYS_EAGER = True
     import jukinet.env
 
