@@ -109,6 +109,7 @@ def operation_log_record(
     result_count: int | None = None,
     preceding: tuple[str, list[Any]] | None = None,
     commit: bool = False,
+    standalone: bool = False,
 ) -> OperationLogEntry:
     """Append one entry to the operation log, chained to the previous one (domain.md §11.1).
 
@@ -124,8 +125,16 @@ def operation_log_record(
     busy machine that wait serialised every append). Only when the caller's block is the outermost
     `transaction.atomic`; inside an outer transaction (or a test's) it is ignored. Django's own commit at the end
     of the block then finds nothing to commit and runs the on_commit callbacks as usual.
+
+    `standalone=True` (with `preceding`): called in autocommit, outside any transaction, when
+    `standalone_append_ready()`; `preceding` and the append go as one multi-statement text, which PostgreSQL
+    runs as one implicit transaction (all or nothing, the chain lock released at its end), so the action's
+    write and its entry commit together without BEGIN and COMMIT round trips (the lookup path).
     """
-    if not connection.in_atomic_block:
+    if standalone:
+        if preceding is None or not standalone_append_ready():
+            raise OperationLogError("a standalone append needs `preceding`, autocommit and a known head row")
+    elif not connection.in_atomic_block:
         raise OperationLogError("operation_log_record must run inside the action's transaction")
     if not _OUTCOME.match(outcome):
         raise OperationLogError(f"unknown outcome {outcome!r}")
@@ -136,7 +145,7 @@ def operation_log_record(
 
     entry = _append_in_one_round_trip(
         operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count, preceding,
-        commit=commit and _head_seen and _outermost_block(),
+        commit=commit and not standalone and _head_seen and _outermost_block(),
     )  # fmt: skip
     if entry is not None:
         return entry
@@ -187,39 +196,19 @@ def operation_log_record(
     return entry
 
 
-# Head read + entry insert + head update as one statement, sent after the advisory lock in the same round trip.
-# In READ COMMITTED this statement's snapshot is taken after the lock is granted, so it sees the head committed
-# by the previous holder (as the two-statement path below). The entry's canonical text (audit.oplog) is
-# assembled here from the parts Python encoded around the time and the sequence, formatted as the verifier
-# does (audit.verify._FETCH), and hashed with PostgreSQL's sha256(). The time is the caller's clock, read just
-# before the round trip instead of under the lock; a previous entry stamped up to a second later (another
-# process that read its clock after ours but took the lock first) lends its time, so sequence order and time
-# order still agree and a dropped month is always a prefix of the chain. A clock set back further on purpose
-# (tests, `--as-of` runs) is kept as it is, as before.
-_APPEND = """
-WITH head AS (
-  SELECT h.sequence + 1 AS sequence, h.hash AS previous,
-    GREATEST(%(now)s::timestamptz, (SELECT max(e.recorded_at) FROM audit_operationlogentry e
-      WHERE e.sequence = h.sequence AND e.recorded_at > %(now)s::timestamptz
-        AND e.recorded_at < %(now)s::timestamptz + interval '1 second')) AS recorded_at
-  FROM audit_operationloghead h WHERE h.id = 1
-), entry AS (
-  SELECT head.sequence, head.recorded_at, sha256(head.previous || convert_to(
-    %(before_time)s || to_char(head.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    || %(before_sequence)s || head.sequence::text || %(after_sequence)s, 'UTF8')) AS hash
-  FROM head
-), inserted AS (
-  INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id,
-    targets, outcome, conditions, result_count, hash)
-  SELECT entry.sequence, entry.recorded_at, %(operator)s, %(actor)s, %(terminal)s, %(kind)s, %(affair)s,
-    %(targets)s::json, %(outcome)s, %(conditions)s::json, %(result_count)s, entry.hash
-  FROM entry
-  RETURNING sequence, recorded_at, hash
+# Lock, head read, entry insert and head update in one call of the PL/pgSQL function of migration
+# audit/0005 (its statements are planned once per database session; a single CTE sent as text was planned on
+# every append). The entry's canonical text (audit.oplog) is assembled there from the parts Python encoded
+# around the time and the sequence, formatted as the verifier does (audit.verify._FETCH), and hashed with
+# PostgreSQL's sha256(). The time is the caller's clock, read just before the round trip instead of under the
+# lock; a previous entry stamped up to a second later (another process that read its clock after ours but
+# took the lock first) lends its time, so sequence order and time order still agree and a dropped month is
+# always a prefix of the chain. A clock set back further on purpose (tests, `--as-of` runs) is kept as it is.
+_APPEND = (
+    "SELECT o_sequence, o_recorded_at, o_hash FROM audit_oplog_append(%(now)s::timestamptz, %(before_time)s,"
+    " %(before_sequence)s, %(after_sequence)s, %(operator)s, %(actor)s, %(terminal)s, %(kind)s, %(affair)s,"
+    " %(targets)s::json, %(outcome)s, %(conditions)s::json, %(result_count)s)"
 )
-UPDATE audit_operationloghead h SET sequence = inserted.sequence, hash = inserted.hash
-FROM inserted WHERE h.id = 1
-RETURNING inserted.sequence, inserted.recorded_at, inserted.hash
-"""
 
 
 def _canonical_parts(
@@ -259,10 +248,9 @@ def _append_in_one_round_trip(
     with connection.cursor() as cursor:
         # Client-side binding (Django's default with psycopg 3) lets several statements share one round trip.
         first_sql, first_params = preceding if preceding else ("", [])
-        lock = cursor.mogrify("SELECT pg_advisory_xact_lock(%s)", [OPLOG_LOCK_KEY])
         append = cursor.mogrify(_APPEND, named)
         prefix = cursor.mogrify(first_sql, first_params) + ";" if first_sql else ""
-        cursor.execute(f"{prefix}{lock}; {append}" + ("; COMMIT" if commit else ""))
+        cursor.execute(f"{prefix}{append}" + ("; COMMIT" if commit else ""))
         row = None
         while True:  # the append's row is the last result with rows (COMMIT has none)
             if cursor.description is not None:
@@ -294,6 +282,12 @@ def _append_in_one_round_trip(
 # Set after this process's first append found the head row. Until then no COMMIT is sent with the append, so
 # that a missing head (first append of a database) still gets its entry in the same transaction.
 _head_seen = False
+
+
+def standalone_append_ready() -> bool:
+    """No transaction is open (autocommit) and this process has seen the head row (it is never removed), so an
+    append sent with its action's write as one text cannot take the first-append path (which needs a block)."""
+    return _head_seen and not connection.in_atomic_block and connection.get_autocommit()
 
 
 def _outermost_block() -> bool:

@@ -1,8 +1,9 @@
 """Baseline for bench/lookup.py: the same stack and the same row, without auth, checks, records or logging.
 
 Includes what every API request pays: Django's middleware stack (jukinet settings), DRF's dispatch, content
-negotiation and JSON parsing/rendering, the lookup's input serializer, and the release's row fetch itself
-(`provision.selectors.release_match`: the same single prepared statement as the real path) with the same items.
+negotiation and JSON parsing/rendering, the lookup's input validation (provision.api.lookup_input), and the
+release's row fetch itself (`provision.selectors.release_match`: the same single prepared statement as the real
+path) with the same items.
 Leaves out: token + terminal authentication, the per-operator throttle, usage approval and affair checks, the
 transaction, the provision record and the operation-log entry.
 """
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provision.api import LookupInputSerializer
+from provision.api import lookup_input
 from provision.selectors import identity_items, release_match
 
 
@@ -26,10 +27,9 @@ class BareLookupView(APIView):
     throttle_classes: list[Any] = []
 
     def post(self, request: Request) -> Response:
-        data = LookupInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        code = data.validated_data["conditions"].get("resident_code")
-        found, resident_code_release = release_match("identity", {"resident_code": code}, data.validated_data["affair"])
+        values = lookup_input(request.data)
+        code = values["conditions"].get("resident_code")
+        found, resident_code_release = release_match("identity", {"resident_code": code}, values["affair"])
         if len(found) != 1:
             return Response({"result": "not_found"})
         record = identity_items(found[0], with_number=False, resident_code=resident_code_release)

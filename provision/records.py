@@ -78,11 +78,11 @@ def provision_record_write(
     )
 
 
+# The record's INSERT through the function of migration provision/0002 (a cached plan; sent as text with the
+# operation-log append, a plain INSERT would be planned on every request).
 _INSERT = (
-    "INSERT INTO provision_record (id, recorded_at, operator_id, terminal_id, recipient_id, release_kind,"
-    " affair_id, affair_code, file, source, conditions, subjects, items, channel, result, code,"
-    " document_reference, bulk_request_id)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s)"
+    "SELECT provision_record_insert(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s,"
+    " %s, %s, %s)"
 )
 
 

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from audit.models import Affair, Office, OperationKind, Operator, Role, Terminal, UsageApproval
-from audit.services import operation_log_record
+from audit.services import operation_log_record, standalone_append_ready
 from furyo.models import FuryoPerson, FuryoStatus, FuryoVersion
 from furyo.temporary_numbers import temporary_number_pull
 from jukinet import clock
@@ -387,7 +387,6 @@ def _person_target(file: str, person_id: int) -> tuple[str, int]:
 # --- releases (bodies and departments) -----------------------------------------------------------------------
 
 
-@transaction.atomic
 def release_lookup(
     *,
     operator: Operator,
@@ -405,7 +404,39 @@ def release_lookup(
     """One release attempt (§9.3): exactly one person, not_found, or refused; always one provision record.
 
     `log=False` only for bulk rows, whose file gets one operation-log entry with the counts (provision.bulk).
+
+    Its writes (the provision record and the operation-log entry) are one transaction. Called outside any
+    transaction (the API), the reads run in autocommit (each statement has its own snapshot under READ
+    COMMITTED in a transaction too, so nothing is lost) and the record and the entry go to the server as one
+    multi-statement text, which PostgreSQL runs as one implicit transaction: no BEGIN and COMMIT round trips
+    (audit.services.operation_log_record's `standalone`). A release that pulls an emigrant's number from the
+    temporary store (several writes) and any call inside a transaction use `transaction.atomic` as before.
     """
+    arguments = dict(operator=operator, terminal=terminal, file=file, affair_code=affair_code,
+                     conditions=conditions, include_individual_number=include_individual_number,
+                     document_reference=document_reference, channel=channel, recipient=recipient,
+                     bulk_request_id=bulk_request_id, log=log)  # fmt: skip
+    if log and not (file == FURYO and include_individual_number) and standalone_append_ready():
+        return _release_lookup(**arguments, standalone=True)  # type: ignore[arg-type]
+    with transaction.atomic():
+        return _release_lookup(**arguments, standalone=False)  # type: ignore[arg-type]
+
+
+def _release_lookup(
+    *,
+    operator: Operator,
+    terminal: Terminal | None,
+    file: str,
+    affair_code: str,
+    conditions: dict[str, Any],
+    include_individual_number: bool,
+    document_reference: str,
+    channel: str,
+    recipient: Office | None,
+    bulk_request_id: int | None,
+    log: bool,
+    standalone: bool,
+) -> LookupOutcome:
     c = _present(conditions)
     target = _release_recipient(operator, recipient)
     kind = _release_kind(target)
@@ -467,30 +498,48 @@ def release_lookup(
                   affair_code=affair_code, file=file, conditions=logged, subjects=subjects, items=items,
                   channel=channel, result=result, code=code, document_reference=document_reference,
                   bulk_request_id=bulk_request_id)  # fmt: skip
+    if standalone and record_id is None:
+        with transaction.atomic():  # refused before the access statement (Q09, Q02): the plain writes
+            provision_id = _release_write(fields, record_id, None, kind, file, subjects, logged, standalone=False)
+    else:
+        provision_id = _release_write(
+            fields, record_id, emigrant_number, kind, file, subjects, logged, standalone=standalone, log=log,
+            version=version,
+        )  # fmt: skip
+    return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision_id)
+
+
+def _release_write(
+    fields: dict[str, Any], record_id: int | None, emigrant_number: str | None, kind: str, file: str,
+    subjects: list[int], logged: dict[str, Any], *, standalone: bool, log: bool = True, version: Any = None,
+) -> int:  # fmt: skip
+    """The attempt's provision record and (unless `log` is off) its operation-log entry; the record's id."""
+    operator, terminal, affair = fields["operator"], fields["terminal"], fields["affair"]
     preceding = None
     if log and emigrant_number is None and record_id is not None:
         # The record goes with the log append: record + lock + entry in one round trip (§9.4, §11.1).
-        preceding = provision_record_statement(record_id=record_id, **fields)  # type: ignore[arg-type]
+        preceding = provision_record_statement(record_id=record_id, **fields)
         provision_id = record_id
     else:
-        provision_id = provision_record_write(record_id=record_id, **fields).pk  # type: ignore[arg-type]
+        provision_id = provision_record_write(record_id=record_id, **fields).pk
     if emigrant_number is not None and affair is not None:
         _log_pull(version, affair, provision_id, operator, terminal)
     if not log:
-        return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision_id)
+        return provision_id
     operation_log_record(
         actor=operator,
         kind=_log_kind(kind, Source.LOCAL),
         terminal=terminal,
         affair=affair,
         targets=[*(_person_target(file, s) for s in subjects), ("provision.provisionrecord", provision_id)],
-        outcome=code or result,
+        outcome=fields["code"] or fields["result"],
         conditions={**logged, "file": file},
         result_count=len(subjects),
         preceding=preceding,
-        commit=True,  # nothing follows: the transaction ends with the entry (only if release_lookup's is outermost)
+        commit=not standalone,  # nothing follows: the transaction ends with the entry (if the block is outermost)
+        standalone=standalone,
     )
-    return LookupOutcome(result=result, code=code, record=record, provision_record_id=provision_id)
+    return provision_id
 
 
 # --- national queries (別表第3, §7) -------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def test_token_from_another_terminal_is_401(body_operator, body_terminal, tax_te
 
 @pytest.mark.django_db(transaction=True)
 def test_outermost_lookup_commits_with_its_log_entry(body_operator, body_terminal):
-    # given: no test transaction around the request, so the append sends COMMIT in its own round trip
+    # given: no test transaction around the request, so record and entry go as one implicit transaction
     _, code, _ = person()
     client = _token_client(body_operator, body_terminal)
     body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
@@ -147,10 +147,32 @@ def test_outermost_lookup_commits_with_its_log_entry(body_operator, body_termina
         answers.append(client.post(IDENTITY, body, format="json"))
     # then: every record and entry is committed, the chain verifies and the connection goes on working
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert any(str(q["sql"]).endswith("; COMMIT") for q in queries.captured_queries)
+    last = str(queries.captured_queries[-1]["sql"])
+    assert "provision_record_insert(" in last and "audit_oplog_append(" in last and "COMMIT" not in last
     ids = [a.json()["provision_record"] for a in answers]
     assert ProvisionRecord.objects.filter(pk__in=ids).count() == 3
     assert not connection.in_atomic_block and connection.connection.info.transaction_status == 0  # IDLE
     target = ["provision.provisionrecord", str(ids[-1])]
     assert sum(target in entry.targets for entry in OperationLogEntry.objects.all()) == 1
+    assert operation_log_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outermost_lookup_record_and_entry_are_all_or_nothing(body_operator, body_terminal, monkeypatch):
+    # given: a warm process (head seen), then an append that fails on the server
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    assert client.post(IDENTITY, body, format="json").status_code == 200
+    records_before, entries_before = ProvisionRecord.objects.count(), OperationLogEntry.objects.count()
+    monkeypatch.setattr(audit_services, "_APPEND", audit_services._APPEND.replace("audit_oplog_append", "no_such_fn"))
+    # when
+    with pytest.raises(Exception, match="no_such_fn"):
+        client.post(IDENTITY, body, format="json")
+    # then: the record sent in the same text was rolled back with the failed append; the connection still works
+    assert ProvisionRecord.objects.count() == records_before
+    assert OperationLogEntry.objects.count() == entries_before
+    assert connection.connection.info.transaction_status == 0  # IDLE
+    monkeypatch.undo()
+    assert client.post(IDENTITY, body, format="json").status_code == 200
     assert operation_log_verify().ok
