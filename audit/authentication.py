@@ -15,6 +15,7 @@ from typing import Any
 import django_otp
 from django.conf import settings
 from django.db import transaction
+from django.db.models.base import ModelState
 from django.http import HttpRequest
 from django_otp.models import Device
 from rest_framework import authentication, exceptions, throttling
@@ -201,8 +202,16 @@ _OPERATOR_COLUMNS = _columns(Operator)
 _OFFICE_COLUMNS = _columns(Office)
 _TERMINAL_COLUMNS = _columns(Terminal)
 
+
 # api_token_check in one statement, with the terminal found by its credential hash: the token's row is
 # touched (idle clock) only when token, terminal, operator and the IDLE_LOCK_MINUTES in force all allow it.
+# It returns the token's columns and only the ids and row versions (xmin) of operator, office and terminal:
+# their rows are read again (_ROWS) only when this process has not seen that version of them (_row_cache).
+# A version is (xmin, ctid): every UPDATE writes a new tuple elsewhere, even twice in one transaction.
+def _version(alias: str) -> str:
+    return f"({alias}.xmin::text || ':' || {alias}.ctid::text)"
+
+
 _TOKEN_TOUCH = f"""
 UPDATE audit_apitoken t SET last_used_at = %(now)s
 FROM audit_terminal term, audit_operator o LEFT JOIN audit_office f ON f.id = o.office_id
@@ -213,9 +222,56 @@ WHERE t.key_hash = %(key)s AND term.credential_hash = %(terminal)s AND term.is_a
       (SELECT (s.value #>> '{{}}')::int FROM jukinet_settingvalue s
        WHERE s.name = 'IDLE_LOCK_MINUTES' AND s.effective_from <= %(today)s
        ORDER BY s.effective_from DESC LIMIT 1), %(idle_default)s))
-RETURNING {", ".join(f"t.{c}" for c in _TOKEN_COLUMNS)}, {", ".join(f"o.{c}" for c in _OPERATOR_COLUMNS)},
-  {", ".join(f"f.{c}" for c in _OFFICE_COLUMNS)}, {", ".join(f"term.{c}" for c in _TERMINAL_COLUMNS)}
+RETURNING {", ".join(f"t.{c}" for c in _TOKEN_COLUMNS)}, {_version("o")}, f.id, {_version("f")}, {_version("term")}
 """  # noqa: S608 - column names from the models
+
+_ROWS = f"""
+SELECT {_version("o")}, {", ".join(f"o.{c}" for c in _OPERATOR_COLUMNS)},
+  {_version("f")}, {", ".join(f"f.{c}" for c in _OFFICE_COLUMNS)},
+  {_version("term")}, {", ".join(f"term.{c}" for c in _TERMINAL_COLUMNS)}
+FROM audit_operator o LEFT JOIN audit_office f ON f.id = o.office_id, audit_terminal term
+WHERE o.id = %(operator)s AND term.id = %(terminal)s
+"""  # noqa: S608 - column names from the models
+
+# (model, pk) -> (row version, instance) of rows this process has loaded; callers get copies. A changed row (roles,
+# office, lock, capabilities...) has a new row version, so a stale copy is never used.
+_row_cache: dict[tuple[type[Any], int], tuple[str, Any]] = {}
+
+
+def _fresh(instance: Any) -> Any:
+    """A new instance with the cached one's field values and its own state (no relation cache shared)."""
+    new = instance.__class__.__new__(instance.__class__)
+    new.__dict__ = instance.__dict__.copy()
+    new._state = ModelState()
+    new._state.adding, new._state.db = False, instance._state.db
+    return new
+
+
+def _cached(model: type[Any], pk: int | None, xmin: str | None) -> Any:
+    hit = _row_cache.get((model, pk)) if pk is not None else None
+    return _fresh(hit[1]) if hit is not None and hit[0] == xmin else None
+
+
+def _load_rows(operator_id: int, terminal_id: int) -> tuple[Operator, Office | None, Terminal] | None:
+    from django.db import connection
+
+    with _prepared_cursor() as cursor:
+        cursor.execute(_ROWS, {"operator": operator_id, "terminal": terminal_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    db = connection.alias
+    cut = [1 + len(_OPERATOR_COLUMNS), 1 + len(_OFFICE_COLUMNS)]
+    operator_row, rest = row[: cut[0]], row[cut[0] :]
+    office_row, terminal_row = rest[: cut[1]], rest[cut[1] :]
+    operator = Operator.from_db(db, _OPERATOR_ATTNAMES, operator_row[1:])
+    office = Office.from_db(db, _OFFICE_ATTNAMES, office_row[1:]) if office_row[1] is not None else None
+    terminal = Terminal.from_db(db, _TERMINAL_ATTNAMES, terminal_row[1:])
+    _row_cache[(Operator, operator.pk)] = (operator_row[0], operator)
+    if office is not None:
+        _row_cache[(Office, office.pk)] = (office_row[0], office)
+    _row_cache[(Terminal, terminal.pk)] = (terminal_row[0], terminal)
+    return _fresh(operator), _fresh(office) if office is not None else None, _fresh(terminal)
 
 
 def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
@@ -233,16 +289,18 @@ def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    db = connection.alias
-    cut = [len(_TOKEN_COLUMNS), len(_OPERATOR_COLUMNS), len(_OFFICE_COLUMNS)]
-    token_row, rest = row[: cut[0]], row[cut[0] :]
-    operator_row, rest = rest[: cut[1]], rest[cut[1] :]
-    office_row, terminal_row = rest[: cut[2]], rest[cut[2] :]
-    record = ApiToken.from_db(db, _TOKEN_COLUMNS_ATTNAMES, token_row)
-    operator = Operator.from_db(db, _OPERATOR_ATTNAMES, operator_row)
-    office = Office.from_db(db, _OFFICE_ATTNAMES, office_row) if office_row[0] is not None else None
+    token_row = row[: len(_TOKEN_COLUMNS)]
+    operator_xmin, office_id, office_xmin, terminal_xmin = row[len(_TOKEN_COLUMNS) :]
+    record = ApiToken.from_db(connection.alias, _TOKEN_COLUMNS_ATTNAMES, token_row)
+    operator = _cached(Operator, record.operator_id, operator_xmin)
+    office = _cached(Office, office_id, office_xmin) if office_id is not None else None
+    terminal = _cached(Terminal, record.terminal_id, terminal_xmin)
+    if operator is None or terminal is None or (office_id is not None and office is None):
+        loaded = _load_rows(record.operator_id, record.terminal_id)
+        if loaded is None:
+            return None
+        operator, office, terminal = loaded
     Operator._meta.get_field("office").set_cached_value(operator, office)  # type: ignore[union-attr]
-    terminal = Terminal.from_db(db, _TERMINAL_ATTNAMES, terminal_row)
     ApiToken._meta.get_field("operator").set_cached_value(record, operator)  # type: ignore[union-attr]
     ApiToken._meta.get_field("terminal").set_cached_value(record, terminal)  # type: ignore[union-attr]
     return record

@@ -13,8 +13,14 @@
      exact match, one provision record and one hash-chained operation-log entry per request;
    - bare: `POST /bench/bare/lookup` — the same input serializer and the same row, no auth, no checks, no
      records (bench-only URLConf; never routed in production).
-4. Prints req/s, p50 and p99 of both, the ratio real/bare, and checks that every real answer was 200.
-   Targets: ≥ 500 req/s, p99 ≤ 50 ms, ratio ≥ 0.3.
+4. Saturation (closed loop, wrk): req/s, p50 and p99 of both, the ratio real/bare, server CPU per request, and
+   that every real answer was 200.
+5. Latency at the target rate (open loop, bench/openloop.py): `--rate` (500) requests per second arriving on
+   `--clients` keep-alive connections whatever the answers do, latency counted from each request's scheduled
+   time (queueing included). A closed loop cannot show the latency target: with 32 connections and no think
+   time its mean latency is 32 / throughput by Little's law, so a p99 ≤ 50 ms would need > 640 req/s from
+   any endpoint, bare DRF included; the p99 that matters is the one at the load the target names.
+   Targets: ≥ 500 req/s at saturation, p99 ≤ 50 ms at 500 req/s, ratio ≥ 0.3.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import openloop  # noqa: E402
+
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres")
 DB_NAME = os.environ.get("BENCH_DB", "bench_lookup")
 DB_URL = f"postgresql://jukinet:jukinet@127.0.0.1:54329/{DB_NAME}"
@@ -210,6 +219,21 @@ def run_wrk(url: str, script: Path, clients: int, duration: int) -> dict[str, fl
     }
 
 
+def _payloads(port: int, path: str, codes: list[str], tokens: list[str]) -> list[bytes]:
+    """Requests for the open loop: random current residents' codes and operators' tokens, as wrk's script."""
+    import json
+    import random
+
+    chooser = random.Random(1)
+    payloads = []
+    for _ in range(5000):
+        body = json.dumps({"affair": "S6-EDU-01", "conditions": {"resident_code": chooser.choice(codes)},
+                           "document_reference": "bench"}).encode()  # fmt: skip
+        headers = {"Authorization": f"Bearer {chooser.choice(tokens)}", "X-Terminal-Key": TERMINAL_KEY}
+        payloads.append(openloop.post_request("127.0.0.1", port, path, body, headers))
+    return payloads
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -222,6 +246,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=500, help="open-loop arrival rate (req/s) for latency")
     parser.add_argument("--reload", action="store_true", help="drop and re-create the bench database")
     args = parser.parse_args()
 
@@ -250,6 +275,12 @@ def main() -> None:
                 # CPU of the server side (gunicorn + its PostgreSQL backends) per request: the shared machine's
                 # wall figures include other processes' load, this does not.
                 results[name]["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / max(results[name]["requests"], 1)
+            open_loop = {}
+            for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/bench/bare/lookup")):
+                open_loop[name] = openloop.run(
+                    "127.0.0.1", port, _payloads(port, path, codes, tokens), rate=args.rate, duration=args.duration,
+                    connections=args.clients,
+                )  # fmt: skip
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
@@ -265,9 +296,20 @@ def main() -> None:
     ratio = results["real"]["rps"] / results["bare"]["rps"]
     cpu_ratio = results["bare"]["cpu_ms"] / results["real"]["cpu_ms"]
     print(f"ratio real/bare: {ratio:.2f} (by server CPU per request: {cpu_ratio:.2f})")
-    real = results["real"]
-    met = real["rps"] >= 500 and real["p99"] <= 50 and ratio >= 0.3
-    print(f"targets: ≥ 500 req/s, p99 ≤ 50 ms, ratio ≥ 0.3 → {'met' if met else 'NOT met'}")
+    print(f"\nopen loop: {args.rate:.0f} req/s scheduled for {args.duration} s on {args.clients} connections "
+          "(latency from the scheduled time)")  # fmt: skip
+    for name, label in (("real", "real lookup (auth, affair, record, log)"), ("bare", "bare DRF (same row)")):
+        o = open_loop[name]
+        print(f"{label:42s} {o.achieved_rps:8.1f} req/s  p50 {o.p50_ms:6.1f} ms  p99 {o.p99_ms:6.1f} ms  "
+              f"max {o.max_ms:7.1f} ms  ({o.completed:,}/{o.scheduled:,} answered, non-2xx {o.non_2xx}, "
+              f"errors {o.errors})")  # fmt: skip
+    real, latency = results["real"], open_loop["real"]
+    at_rate = latency.completed == latency.scheduled and latency.errors == 0 and latency.non_2xx == 0
+    met = real["rps"] >= 500 and at_rate and latency.p99_ms <= 50 and ratio >= 0.3
+    print(
+        f"targets: ≥ 500 req/s at saturation ({real['rps']:.0f}), p99 ≤ 50 ms at {args.rate:.0f} req/s "
+        f"({latency.p99_ms:.1f} ms), ratio ≥ 0.3 ({ratio:.2f}) → {'met' if met else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

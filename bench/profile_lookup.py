@@ -29,6 +29,12 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _backend_split(pid: int) -> tuple[float, float]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -81,10 +87,12 @@ def main() -> None:
 
         profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
         profiler.enable()
+    split = _backend_split(backend)
     wall, cpu, db = time.perf_counter(), time.process_time(), _backend_cpu(backend)
     for code in sample:
         call(code)
     wall, cpu, db = time.perf_counter() - wall, time.process_time() - cpu, _backend_cpu(backend) - db
+    user, system = (after - before for after, before in zip(_backend_split(backend), split, strict=True))
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -92,6 +100,7 @@ def main() -> None:
     print(f"{n} requests: python CPU {cpu * 1000 / n:.2f} ms/request, PostgreSQL backend CPU "
           f"{db * 1000 / n:.2f} ms/request, total {(cpu + db) * 1000 / n:.2f} ms;"
           f" wall {wall * 1000 / n:.2f} ms")  # fmt: skip
+    print(f"PostgreSQL backend: user {user * 1000 / n:.2f} ms, system {system * 1000 / n:.2f} ms per request")
 
 
 if __name__ == "__main__":

@@ -176,3 +176,26 @@ def test_outermost_lookup_record_and_entry_are_all_or_nothing(body_operator, bod
     monkeypatch.undo()
     assert client.post(IDENTITY, body, format="json").status_code == 200
     assert operation_log_verify().ok
+
+
+def test_token_touch_sees_every_change_of_operator_office_and_terminal(body_operator, body_terminal):
+    # given: the rows loaded once (this process caches them by row version)
+    from audit.authentication import api_token_touch
+    from audit.models import Office, Operator, Terminal
+    from provision.access import credential_hash
+
+    token, _ = api_token_issue(operator=body_operator, terminal=body_terminal)
+    credential = credential_hash("edu-terminal-key")
+    first = api_token_touch(token=token, terminal_credential=credential)
+    assert first.operator.display_name == body_operator.display_name
+    # when: each row changes behind the cache
+    Operator.objects.filter(pk=body_operator.pk).update(display_name="改名後", roles=["department_operator"])
+    Office.objects.filter(pk=body_operator.office_id).update(name="新しい課")
+    Terminal.objects.filter(pk=body_terminal.pk).update(capabilities=["search"])
+    second = api_token_touch(token=token, terminal_credential=credential)
+    # then: the new versions, and instances of their own (no shared relation cache)
+    assert second.operator.display_name == "改名後" and second.operator.roles == ["department_operator"]
+    assert second.operator.office.name == "新しい課"
+    assert second.terminal.capabilities == ["search"]
+    third = api_token_touch(token=token, terminal_credential=credential)
+    assert third.operator is not second.operator and third.operator.display_name == "改名後"
