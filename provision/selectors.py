@@ -311,10 +311,41 @@ def _release_access(
     return approval_id is not None, record_id, affair, assigned
 
 
-def release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[Any], bool]:
-    """The §9.3 exact match in one statement (provision.sql.release_match): up to two current, not removed,
-    not deleted versions meeting every given condition, each with `suspended` (an active suspension for the
-    subject and affair, Q11); and RESIDENT_CODE_RELEASE in force today. The bench's bare endpoint uses it too."""
+def _conditions_pass(c: dict[str, Any], file: str) -> bool:
+    """Q05, Q04 and Q03 would not refuse these conditions (they are decided after the access checks)."""
+    return not (file == FURYO and "individual_number" in c) and not _wildcard(c) and _is_release_rule(c, file)
+
+
+def _release_access_and_match(
+    operator: Operator, terminal: Terminal | None, affair_code: str, recipient: Office, file: str,
+    c: dict[str, Any], needs_number: bool,
+) -> tuple[bool, int, Affair | None, bool, tuple[list[Any], bool] | None]:  # fmt: skip
+    """`_release_access` and `release_match` in one statement (provision.sql.release_access_and_match). The
+    match part is None when the database's guard did not pass (the caller then refuses, in §9.2 order)."""
+    model, statement, params, columns = _match_statement(file, c, affair_code)
+    now = clock.now()
+    params.update(
+        operator=operator.pk, terminal=terminal.pk if terminal else None, approved=UsageApproval.Status.APPROVED,
+        now=now,
+        code=affair_code, on=clock.local_date(now), office=recipient.pk, needs_number=needs_number,
+    )  # fmt: skip
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(sql.release_access_and_match(statement), params)
+        rows = cursor.fetchall()
+    first = rows[0]
+    access_width = 2 + len(_AFFAIR_COLUMNS) + 3  # approval_id, record_id, affair, assigned, covers, guard
+    approval_id, record_id = first[0], int(first[1])
+    affair_row = first[2 : 2 + len(_AFFAIR_COLUMNS)]
+    assigned, covers, guard = (bool(v) for v in first[access_width - 3 : access_width])
+    affair = None
+    if affair_row[0] is not None:
+        affair = Affair.from_db(connection.alias, _AFFAIR_COLUMNS, affair_row)
+        affair.approval_covers = covers  # type: ignore[attr-defined]
+    matched = _matched_versions(model, columns, [row[access_width:] for row in rows if row[access_width] is not None])
+    return approval_id is not None, record_id, affair, assigned, matched if guard else None
+
+
+def _match_statement(file: str, c: dict[str, Any], affair_code: str) -> tuple[Any, str, dict[str, Any], list[str]]:
     model = IdentityVersion if file == IDENTITY else FuryoVersion
     conditions: dict[str, Any] = {}
     if "resident_code" in c:
@@ -335,18 +366,31 @@ def release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[
         conditions["address_key"] = address_key(c["address"])
     statement, params, columns = sql.release_match(model, conditions)
     params.update(affair_code=affair_code, file=file, today=clock.today())
-    with sql.prepared_cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
+    return model, statement, params, columns
+
+
+def _matched_versions(model: Any, columns: list[str], rows: list[Any]) -> tuple[list[Any], bool]:
+    """release_match's rows as versions with `suspended`, and RESIDENT_CODE_RELEASE (default when no row)."""
     release_setting = DEFAULTS["RESIDENT_CODE_RELEASE"]
     found = []
     for row in rows:
         version = model.from_db(connection.alias, columns, row[: len(columns)])
-        version.suspended = bool(row[len(columns)])  # type: ignore[union-attr]
+        version.suspended = bool(row[len(columns)])
         if row[len(columns) + 1] is not None:
             release_setting = _json_value(row[len(columns) + 1])
         found.append(version)
     return found, bool(release_setting)
+
+
+def release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[Any], bool]:
+    """The §9.3 exact match in one statement (provision.sql.release_match): up to two current, not removed,
+    not deleted versions meeting every given condition, each with `suspended` (an active suspension for the
+    subject and affair, Q11); and RESIDENT_CODE_RELEASE in force today. The bench's bare endpoint uses it too."""
+    model, statement, params, columns = _match_statement(file, c, affair_code)
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return _matched_versions(model, columns, rows)
 
 
 def _json_value(value: Any) -> Any:
@@ -449,7 +493,21 @@ def _release_lookup(
     try:
         capability = Terminal.Capability.MEDIA_EXPORT if channel == Channel.MEDIA else Terminal.Capability.PROVIDE
         _check_terminal_and_role(operator=operator, terminal=terminal, capability=capability)
-        approved, record_id, affair, assigned = _release_access(operator, terminal, affair_code, target)  # type: ignore[arg-type]
+        needs_number = "individual_number" in c or include_individual_number
+        matched: tuple[list[Any], bool] | None = None
+        if target is not None and _conditions_pass(c, file):
+            # Access and match in one statement; the match runs only if the access passes (sql's `guard`).
+            approved, record_id, affair, assigned, matched = _release_access_and_match(
+                operator,
+                terminal,
+                affair_code,
+                target,
+                file,
+                c,
+                needs_number,  # type: ignore[arg-type]
+            )
+        else:
+            approved, record_id, affair, assigned = _release_access(operator, terminal, affair_code, target)  # type: ignore[arg-type]
         if not approved:
             raise Refused("Q10")
         if affair is None:
@@ -464,9 +522,9 @@ def _release_lookup(
             raise Refused("Q04")
         if not _is_release_rule(c, file):
             raise Refused("Q03")
-        if ("individual_number" in c or include_individual_number) and not affair.individual_number_permitted:
+        if needs_number and not affair.individual_number_permitted:
             raise Refused("Q08")
-        found, resident_code_release = release_match(file, c, affair.code)
+        found, resident_code_release = matched if matched is not None else release_match(file, c, affair.code)
         if len(found) > 1:
             raise Refused("Q07")
         if found:

@@ -26,10 +26,11 @@ from tests.provision.conftest import person
 pytestmark = pytest.mark.django_db
 
 IDENTITY = "/api/v1/identity/lookup"
-# Token + terminal + operator + office + idle setting + touch (1), usage approval + affair + record id (1),
-# exact match + suspension + RESIDENT_CODE_RELEASE (1), record + chain lock + log append (1), and the
-# transaction's BEGIN/COMMIT (savepoints in tests). The path measured 14 before (bench/profile_lookup.py).
-MAX_STATEMENTS = 6
+# Token + terminal + idle setting + touch (1); usage approval + affair + record id + exact match + suspension +
+# RESIDENT_CODE_RELEASE (1); record + chain lock + log append (1). Outside a transaction that is all (the record
+# and the entry are one implicit transaction); inside the test's transaction the atomic block adds a savepoint
+# and its release. The path measured 14 before (bench/profile_lookup.py).
+MAX_STATEMENTS = 5
 
 
 def _token_client(operator, terminal) -> APIClient:
@@ -199,3 +200,39 @@ def test_token_touch_sees_every_change_of_operator_office_and_terminal(body_oper
     assert second.terminal.capabilities == ["search"]
     third = api_token_touch(token=token, terminal_credential=credential)
     assert third.operator is not second.operator and third.operator.display_name == "改名後"
+
+
+def test_refused_access_reads_no_version_in_the_combined_statement(body_operator, body_terminal):
+    # given: a release whose conditions meet §9.3 but whose affair does not exist (Q01)
+    from provision import selectors, sql
+
+    _, code, _ = person()
+    _model, statement, params, _ = selectors._match_statement("identity", {"resident_code": code}, "NOPE")
+    now = clock.now()
+    params.update(operator=body_operator.pk, terminal=body_terminal.pk, approved="approved", now=now, code="NOPE",
+                  on=clock.local_date(now), office=body_operator.office_id, needs_number=False)  # fmt: skip
+    # when
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql.release_access_and_match(statement), params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then: the version scans sit under the guard's one-time filter and never ran
+    gated = plan[plan.index("One-Time Filter: access.guard") :]
+    assert "prefserver_identity_version" in gated
+    assert all("never executed" in line for line in gated.splitlines() if "Scan" in line)
+
+
+def test_release_answers_in_one_statement_after_authentication(body_operator, body_terminal):
+    # given
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    assert client.post(IDENTITY, body, format="json").status_code == 200
+    _partitions_known()
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(IDENTITY, body, format="json")
+    # then: the access + match statement is the only read between the token touch and the record + log write
+    assert response.json()["result"] == "released"
+    texts = [str(q["sql"]) for q in queries.captured_queries]
+    assert sum("WITH access AS MATERIALIZED" in t for t in texts) == 1
+    assert not any(t.lstrip().startswith("SELECT v.id") for t in texts)
