@@ -261,22 +261,22 @@ def _append_in_one_round_trip(
         return None
     global _head_seen
     _head_seen = True  # the head row exists: later appends of this process may commit in the same round trip
-    entry = OperationLogEntry(
-        sequence=int(row[0]),
-        recorded_at=row[1],
-        operator=operator,
-        actor=actor_label,
-        terminal=terminal,
-        kind=int(kind),
-        affair=affair,
-        targets=target_pairs,
-        outcome=outcome,
-        conditions=conditions,
-        result_count=result_count,
-        hash=bytes(row[2]),
-    )
-    entry._state.adding, entry._state.db = False, connection.alias  # a stored row now; never saved again
+    # Built as a loaded row (positional, like a query's result) rather than through keyword __init__ with
+    # related objects: a third of the append's Python time went to Django's keyword and descriptor handling.
+    values = {
+        "sequence": int(row[0]), "recorded_at": row[1], "operator_id": operator.pk if operator else None,
+        "actor": actor_label, "terminal_id": terminal_id, "kind": int(kind), "affair_id": affair_id,
+        "targets": target_pairs, "outcome": outcome, "conditions": conditions, "result_count": result_count,
+        "hash": bytes(row[2]),
+    }  # fmt: skip
+    entry = OperationLogEntry.from_db(connection.alias, _ENTRY_ATTNAMES, [values[name] for name in _ENTRY_ATTNAMES])
+    for field, related in (("operator", operator), ("terminal", terminal), ("affair", affair)):
+        if related is not None:
+            OperationLogEntry._meta.get_field(field).set_cached_value(entry, related)  # type: ignore[union-attr]
     return entry
+
+
+_ENTRY_ATTNAMES = [field.attname for field in OperationLogEntry._meta.concrete_fields]
 
 
 # Set after this process's first append found the head row. Until then no COMMIT is sent with the append, so
