@@ -204,25 +204,40 @@ _TERMINAL_COLUMNS = _columns(Terminal)
 
 
 # api_token_check in one statement, with the terminal found by its credential hash: the token's row is
-# touched (idle clock) only when token, terminal, operator and the IDLE_LOCK_MINUTES in force all allow it.
+# touched (idle clock) only when token, terminal, operator and the IDLE_LOCK_MINUTES in force all allow it,
+# and only when its clock is TOUCH_GRANULARITY_SECONDS old or more (a data-modifying CTE matching no row
+# writes nothing).
 # It returns the token's columns and only the ids and row versions (xmin) of operator, office and terminal:
 # their rows are read again (_ROWS) only when this process has not seen that version of them (_row_cache).
 # A version is (xmin, ctid): every UPDATE writes a new tuple elsewhere, even twice in one transaction.
+# The idle clock (last_used_at) moves at most once per this many seconds: most lookups then only read the
+# token row, with no write and no commit flush. An idle token is refused at most this much early.
+TOUCH_GRANULARITY_SECONDS = 10
+
+
 def _version(alias: str) -> str:
     return f"({alias}.xmin::text || ':' || {alias}.ctid::text)"
 
 
 _TOKEN_TOUCH = f"""
-UPDATE audit_apitoken t SET last_used_at = %(now)s
-FROM audit_terminal term, audit_operator o LEFT JOIN audit_office f ON f.id = o.office_id
-WHERE t.key_hash = %(key)s AND term.credential_hash = %(terminal)s AND term.is_active
-  AND t.terminal_id = term.id AND o.id = t.operator_id AND o.is_active AND o.locked_at IS NULL
-  AND %(now)s < t.expires_at
-  AND %(now)s - t.last_used_at <= make_interval(mins => COALESCE(
-      (SELECT (s.value #>> '{{}}')::int FROM jukinet_settingvalue s
-       WHERE s.name = 'IDLE_LOCK_MINUTES' AND s.effective_from <= %(today)s
-       ORDER BY s.effective_from DESC LIMIT 1), %(idle_default)s))
-RETURNING {", ".join(f"t.{c}" for c in _TOKEN_COLUMNS)}, {_version("o")}, f.id, {_version("f")}, {_version("term")}
+WITH checked AS (
+  SELECT t.*, {_version("o")} AS operator_version, f.id AS office_pk, {_version("f")} AS office_version,
+    {_version("term")} AS terminal_version
+  FROM audit_apitoken t, audit_terminal term, audit_operator o LEFT JOIN audit_office f ON f.id = o.office_id
+  WHERE t.key_hash = %(key)s AND term.credential_hash = %(terminal)s AND term.is_active
+    AND t.terminal_id = term.id AND o.id = t.operator_id AND o.is_active AND o.locked_at IS NULL
+    AND %(now)s < t.expires_at
+    AND %(now)s - t.last_used_at <= make_interval(mins => COALESCE(
+        (SELECT (s.value #>> '{{}}')::int FROM jukinet_settingvalue s
+         WHERE s.name = 'IDLE_LOCK_MINUTES' AND s.effective_from <= %(today)s
+         ORDER BY s.effective_from DESC LIMIT 1), %(idle_default)s))
+), touched AS (
+  UPDATE audit_apitoken u SET last_used_at = %(now)s FROM checked
+  WHERE u.id = checked.id AND %(now)s - checked.last_used_at >= make_interval(secs => {TOUCH_GRANULARITY_SECONDS})
+)
+SELECT {", ".join(f"checked.{c}" for c in _TOKEN_COLUMNS)}, operator_version, office_pk, office_version,
+  terminal_version
+FROM checked
 """  # noqa: S608 - column names from the models
 
 _ROWS = f"""

@@ -236,3 +236,24 @@ def test_release_answers_in_one_statement_after_authentication(body_operator, bo
     texts = [str(q["sql"]) for q in queries.captured_queries]
     assert sum("WITH access AS MATERIALIZED" in t for t in texts) == 1
     assert not any(t.lstrip().startswith("SELECT v.id") for t in texts)
+
+
+def test_idle_clock_moves_at_most_once_per_granularity(body_operator, body_terminal, monkeypatch):
+    # given
+    from audit.authentication import TOUCH_GRANULARITY_SECONDS
+
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    start = clock.now() + dt.timedelta(minutes=1)
+    step = dt.timedelta(seconds=TOUCH_GRANULARITY_SECONDS)
+    # when / then: a request within the granularity leaves the clock; the next one after it moves it
+    monkeypatch.setattr(clock, "now", lambda: start)
+    assert client.post(IDENTITY, body, format="json").status_code == 200
+    assert ApiToken.objects.get(operator=body_operator).last_used_at == start
+    monkeypatch.setattr(clock, "now", lambda: start + step - dt.timedelta(seconds=1))
+    assert client.post(IDENTITY, body, format="json").status_code == 200
+    assert ApiToken.objects.get(operator=body_operator).last_used_at == start
+    monkeypatch.setattr(clock, "now", lambda: start + step)
+    assert client.post(IDENTITY, body, format="json").status_code == 200
+    assert ApiToken.objects.get(operator=body_operator).last_used_at == start + step
