@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provision.api import lookup_input
+from provision.api import LOOKUP_PARSERS, LOOKUP_RENDERERS, lookup_input
 from provision.selectors import identity_items, release_match
 
 
@@ -25,6 +25,8 @@ class BareLookupView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
+    parser_classes = LOOKUP_PARSERS  # the same negotiation as the real lookup views
+    renderer_classes = LOOKUP_RENDERERS
 
     def post(self, request: Request) -> Response:
         values = lookup_input(request.data)

@@ -6,6 +6,8 @@ from audit import views as audit_views
 from jukinet import views
 
 urlpatterns = [
+    # First: the lookup API is the busiest route, and each pattern tried before it costs every request CPU.
+    path("", include("provision.urls")),
     path("", views.home, name="home"),
     # Password + TOTP, lockout and logging (audit, domain.md §10.2) replace Django's own login views.
     path("login/", audit_views.login_view, name="login"),
@@ -15,7 +17,6 @@ urlpatterns = [
     path("disclosure/", include("disclosure.urls")),
     path("", include("audit.urls")),
     path("", include("prefserver.urls")),
-    path("", include("provision.urls")),
 ]
 
 if settings.SERVE_STATIC:
