@@ -164,10 +164,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "jukinet.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+        "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
+        "--log-level", "warning", "--backlog", "2048",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env(), start_new_session=True)
     deadline = time.monotonic() + 60
@@ -246,6 +247,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--rate", type=float, default=500, help="open-loop arrival rate (req/s) for latency")
     parser.add_argument("--reload", action="store_true", help="drop and re-create the bench database")
     args = parser.parse_args()
@@ -262,7 +264,7 @@ def main() -> None:
                 "path": path, "key": TERMINAL_KEY,
             })  # fmt: skip
         port = free_port()
-        server = start_gunicorn(port, args.workers, args.threads)
+        server = start_gunicorn(port, args.workers, args.threads, args.worker_class)
         try:
             url = f"http://127.0.0.1:{port}"
             for name in ("bare", "real"):  # warm-up: connections, caches
@@ -284,8 +286,8 @@ def main() -> None:
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
-    print(f"\nresidents {args.residents:,}; gunicorn {args.workers} workers × {args.threads} threads (gthread); "
-          f"wrk {args.clients} connections, {args.duration} s each; cores: {os.cpu_count()}")  # fmt: skip
+    print(f"\nresidents {args.residents:,}; gunicorn {args.workers} workers × {args.threads} threads "
+          f"({args.worker_class}); wrk {args.clients} connections, {args.duration} s each; cores: {os.cpu_count()}")  # fmt: skip
     for name, label in (("real", "real lookup (auth, affair, record, log)"), ("bare", "bare DRF (same row)")):
         r = results[name]
         counts = f"{int(r['requests']):,} requests, non-2xx {int(r['non_2xx'])}, timeouts {int(r['timeouts'])}"
