@@ -286,8 +286,9 @@ def main() -> None:
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
-    print(f"\nresidents {args.residents:,}; gunicorn {args.workers} workers × {args.threads} threads "
-          f"({args.worker_class}); wrk {args.clients} connections, {args.duration} s each; cores: {os.cpu_count()}")  # fmt: skip
+    server_shape = f"gunicorn {args.workers} workers × {args.threads} threads ({args.worker_class})"
+    print(f"\nresidents {args.residents:,}; {server_shape}; wrk {args.clients} connections, {args.duration} s each; "
+          f"cores: {os.cpu_count()}")  # fmt: skip
     for name, label in (("real", "real lookup (auth, affair, record, log)"), ("bare", "bare DRF (same row)")):
         r = results[name]
         counts = f"{int(r['requests']):,} requests, non-2xx {int(r['non_2xx'])}, timeouts {int(r['timeouts'])}"
