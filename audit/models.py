@@ -335,6 +335,36 @@ class OperationLogCheckpoint(models.Model):
         return f"#{self.sequence} {self.get_reason_display()}"
 
 
+class OperationLogPending(models.Model):
+    """An operation-log entry written without the chain lock, waiting to be chained (domain.md §11 fallback).
+
+    The lookup API's entries land here, in the same implicit transaction as their provision record, so that
+    concurrent lookups never queue on the chain lock through their commit's WAL flush. `audit.services.
+    operation_log_seal` (beat, every OPLOG_SEAL_SECONDS) moves them into OperationLogEntry in the order it
+    finds them committed, chaining each exactly as a locked append would, and deletes them here in the same
+    transaction. `targets` and `conditions` hold canonical JSON text, as the log does.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    recorded_at = models.DateTimeField("日時")
+    operator_id = models.BigIntegerField("操作者", null=True)
+    actor = models.CharField("操作主体", max_length=64)
+    terminal_id = models.BigIntegerField("端末", null=True)
+    kind = models.PositiveSmallIntegerField("操作種別")
+    affair_id = models.BigIntegerField("事務", null=True)
+    targets = models.TextField("対象")
+    outcome = models.CharField("結果", max_length=16)
+    conditions = models.TextField("条件", null=True)
+    result_count = models.IntegerField("件数", null=True)
+
+    class Meta:
+        verbose_name = "連鎖待ちの操作履歴"
+        verbose_name_plural = "連鎖待ちの操作履歴"
+
+    def __str__(self) -> str:
+        return f"pending #{self.pk} kind {self.kind}"
+
+
 class OperationLogHead(models.Model):
     """The chain's head (one row, id 1): read and moved under the append lock, so no append scans partitions.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -127,9 +128,11 @@ def operation_log_record(
     of the block then finds nothing to commit and runs the on_commit callbacks as usual.
 
     `standalone=True` (with `preceding`): called in autocommit, outside any transaction, when
-    `standalone_append_ready()`; `preceding` and the append go as one multi-statement text, which PostgreSQL
-    runs as one implicit transaction (all or nothing, the chain lock released at its end), so the action's
-    write and its entry commit together without BEGIN and COMMIT round trips (the lookup path).
+    `standalone_append_ready()`; `preceding` and the entry go as one multi-statement text, which PostgreSQL
+    runs as one implicit transaction (all or nothing), without BEGIN and COMMIT round trips (the lookup API).
+    The entry is written unchained to OperationLogPending, without the chain lock, and `operation_log_seal`
+    chains it within seconds (domain.md §11's fallback; docs/operation-log.md). The returned entry has no
+    sequence or hash yet.
     """
     if standalone:
         if preceding is None or not standalone_append_ready():
@@ -142,6 +145,11 @@ def operation_log_record(
     _check_no_individual_number(conditions)
     actor_label, operator = _actor_fields(actor)
     target_pairs = [_target_pair(target) for target in targets]
+    if standalone:
+        return _append_pending(
+            operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count,
+            preceding,  # type: ignore[arg-type]  # checked above
+        )  # fmt: skip
 
     entry = _append_in_one_round_trip(
         operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count, preceding,
@@ -285,9 +293,114 @@ _head_seen = False
 
 
 def standalone_append_ready() -> bool:
-    """No transaction is open (autocommit) and this process has seen the head row (it is never removed), so an
-    append sent with its action's write as one text cannot take the first-append path (which needs a block)."""
-    return _head_seen and not connection.in_atomic_block and connection.get_autocommit()
+    """No transaction is open (autocommit): an action's write and its pending entry can go as one text."""
+    return not connection.in_atomic_block and connection.get_autocommit()
+
+
+_PENDING = (
+    "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
+    " outcome, conditions, result_count) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _append_pending(
+    operator: Operator | None, actor_label: str, terminal: Terminal | None, kind: OperationKind | int,
+    affair: Affair | None, target_pairs: list[list[str]], outcome: str, conditions: dict[str, Any] | None,
+    result_count: int | None, preceding: tuple[str, list[Any]],
+) -> OperationLogEntry:  # fmt: skip
+    """`preceding` and an unchained entry in one implicit transaction (no lock: nothing queues behind it)."""
+    now = clock.now()
+    values = [
+        now, operator.pk if operator else None, actor_label, terminal.pk if terminal else None, int(kind),
+        affair.pk if affair else None, canonical_json(target_pairs), outcome,
+        None if conditions is None else canonical_json(conditions), result_count,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(f"{cursor.mogrify(preceding[0], preceding[1])}; {cursor.mogrify(_PENDING, values)}")
+    return OperationLogEntry(  # type: ignore[misc]  # sequence None: not chained yet
+        sequence=None,
+        recorded_at=now,
+        operator=operator,
+        actor=actor_label,
+        terminal=terminal,
+        kind=int(kind),
+        affair=affair,
+        targets=target_pairs,
+        outcome=outcome,
+        conditions=conditions,
+        result_count=result_count,
+        hash=b"",
+    )
+
+
+_SEAL_TAKE = (
+    "DELETE FROM audit_operationlogpending WHERE id IN (SELECT id FROM audit_operationlogpending ORDER BY id"
+    " LIMIT %s) RETURNING id, recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome,"
+    " conditions, result_count"
+)
+_SEAL_INSERT = (
+    "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id,"
+    " targets, outcome, conditions, result_count, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json,"
+    " %s, %s)"
+)
+
+
+def operation_log_seal(*, limit: int = 5000) -> int:
+    """Chain up to `limit` pending entries (OperationLogPending) onto the log; returns how many.
+
+    Under the chain lock, in one transaction: the committed pending rows are taken in id order (a row whose
+    transaction has not committed yet is not visible and waits for the next run), each is chained exactly as a
+    locked append would chain it (same canonical text and hash, so `verify_operation_log` needs nothing new),
+    and removed from the pending table. Its time is the time it was written, or the previous entry's time if
+    that is later (by at most the sealing delay), so sequence order and time order agree as for locked appends.
+    Beat runs it every OPLOG_SEAL_SECONDS; the checkpoint job and `verify_operation_log` run it first.
+    """
+    with transaction.atomic():
+        previous_sequence, previous_hash = _lock_and_read_head()
+        with connection.cursor() as cursor:
+            cursor.execute(_SEAL_TAKE, [limit])
+            rows = sorted(cursor.fetchall())
+            if not rows:
+                return 0
+            cursor.execute(
+                "SELECT max(recorded_at) FROM audit_operationlogentry WHERE sequence = %s", [previous_sequence]
+            )
+            last_time = cursor.fetchone()[0]  # type: ignore[index]
+            params = []
+            for (
+                _,
+                written,
+                operator_id,
+                actor,
+                terminal_id,
+                kind,
+                affair_id,
+                targets,
+                outcome,
+                conditions,
+                count,
+            ) in rows:
+                recorded_at = written if last_time is None or written >= last_time else last_time
+                last_time = recorded_at
+                previous_sequence += 1
+                entry = OperationLogEntry(
+                    sequence=previous_sequence, recorded_at=recorded_at, operator_id=operator_id, actor=actor,
+                    terminal_id=terminal_id, kind=kind, affair_id=affair_id, targets=json.loads(targets),
+                    outcome=outcome, conditions=None if conditions is None else json.loads(conditions),
+                    result_count=count,
+                )  # fmt: skip
+                previous_hash = chain_hash(previous_hash, entry_canonical(entry))
+                _ensure_partition(recorded_at)
+                params.append([
+                    previous_sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome,
+                    conditions, count, previous_hash,
+                ])  # fmt: skip
+            cursor.executemany(_SEAL_INSERT, params)
+            cursor.execute(
+                "UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
+                [previous_sequence, previous_hash],
+            )
+    return len(rows)
 
 
 def _outermost_block() -> bool:

@@ -8,12 +8,24 @@ from jukinet import clock
 
 
 @shared_task
+def oplog_seal_task() -> int:
+    """Chain the lookup API's pending entries (audit.services.operation_log_seal) until none is left."""
+    from audit.services import operation_log_seal
+
+    total = 0
+    while sealed := operation_log_seal():
+        total += sealed
+    return total
+
+
+@shared_task
 def oplog_checkpoint_task() -> int:
     from django.db import transaction
 
     from audit.models import OperationKind
-    from audit.services import OperationLogError, operation_log_checkpoint_run, operation_log_record
+    from audit.services import OperationLogError, operation_log_checkpoint_run, operation_log_record, operation_log_seal
 
+    operation_log_seal()  # a checkpoint signs the head: chain what is pending first
     try:
         return len(operation_log_checkpoint_run())
     except OperationLogError:

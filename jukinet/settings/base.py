@@ -188,6 +188,13 @@ CELERY_BEAT_SCHEDULE["audit-oplog-checkpoint"] = {
     "task": "audit.tasks.oplog_checkpoint_task",
     "schedule": crontab(minute=5),
 }
+# The lookup API's unchained log entries are chained every OPLOG_SEAL_SECONDS (domain.md §11 fallback).
+OPLOG_SEAL_SECONDS = env_int("OPLOG_SEAL_SECONDS", 2, minimum=1)
+CELERY_BEAT_SCHEDULE["audit-oplog-seal"] = {
+    "task": "audit.tasks.oplog_seal_task",
+    "schedule": float(OPLOG_SEAL_SECONDS),
+    "options": {"expires": float(OPLOG_SEAL_SECONDS)},  # a backlog of wake-ups is pointless: one run takes all
+}
 CELERY_BEAT_SCHEDULE["audit-oplog-partitions"] = {
     "task": "audit.tasks.oplog_partitions_task",
     "schedule": crontab(minute=15, hour=0),

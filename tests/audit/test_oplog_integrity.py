@@ -14,6 +14,7 @@ from audit.services import (
     operation_log_checkpoint_sign,
     operation_log_purge,
     operation_log_record,
+    operation_log_seal,
 )
 from audit.verify import operation_log_verify
 from jukinet import clock
@@ -262,3 +263,45 @@ def test_daily_checkpoint_is_signed_once_per_period(monkeypatch):
     daily = [c for c in next_day if c.reason == "daily"]
     assert len(daily) == 1 and daily[0].sequence > first[0].sequence
     assert operation_log_verify().checkpoints_checked >= 2
+
+
+def _pending(outcome: str = "released", when: dt.datetime | None = None) -> None:
+    from audit.models import OperationLogPending
+
+    OperationLogPending.objects.create(
+        recorded_at=when or clock.now(), operator_id=None, actor="system:test", terminal_id=None,
+        kind=int(OperationKind.LOG_VERIFIED), affair_id=None, targets='[["provision.provisionrecord","7"]]',
+        outcome=outcome, conditions='{"file":"identity"}', result_count=1,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_seal_command_chains_pending_entries_and_verify_seals_first():
+    # given: pending entries around a locked append
+    from audit.models import OperationLogPending
+
+    _pending()
+    with transaction.atomic():
+        operation_log_record(actor="system:test", kind=OperationKind.LOG_VERIFIED)
+    _pending("not_found")
+    # when
+    call_command("seal_operation_log")
+    _pending("refused")
+    call_command("verify_operation_log")  # seals the last one, then verifies
+    # then: chained when sealed (after the locked append), each once, then the verification's own entry
+    assert not OperationLogPending.objects.exists()
+    outcomes = list(OperationLogEntry.objects.order_by("sequence").values_list("outcome", flat=True))
+    assert outcomes == ["ok", "released", "not_found", "refused", "ok"]
+    assert operation_log_verify().ok
+
+
+@pytest.mark.django_db
+def test_a_changed_sealed_entry_is_caught_like_any_other():
+    # given
+    _pending()
+    operation_log_seal()
+    entry = OperationLogEntry.objects.order_by("-sequence").first()
+    # when: its outcome is rewritten behind the log's back
+    _tamper("UPDATE audit_operationlogentry SET outcome = 'refused' WHERE sequence = %s", [entry.sequence])
+    # then
+    assert operation_log_verify().broken_sequence == entry.sequence

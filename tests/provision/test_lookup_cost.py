@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from audit import partitions as oplog_partitions
 from audit import services as audit_services
 from audit.authentication import api_token_issue
-from audit.models import ApiToken, OperationLogEntry
+from audit.models import ApiToken, OperationLogEntry, OperationLogPending
 from audit.oplog import canonical_entry, chain_hash
 from audit.verify import operation_log_verify
 from jukinet import clock
@@ -137,7 +137,7 @@ def test_token_from_another_terminal_is_401(body_operator, body_terminal, tax_te
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outermost_lookup_commits_with_its_log_entry(body_operator, body_terminal):
+def test_outermost_lookup_commits_record_and_pending_entry_then_the_sealer_chains_it(body_operator, body_terminal):
     # given: no test transaction around the request, so record and entry go as one implicit transaction
     _, code, _ = person()
     client = _token_client(body_operator, body_terminal)
@@ -146,36 +146,71 @@ def test_outermost_lookup_commits_with_its_log_entry(body_operator, body_termina
     answers = [client.post(IDENTITY, body, format="json") for _ in range(2)]
     with CaptureQueriesContext(connection) as queries:
         answers.append(client.post(IDENTITY, body, format="json"))
-    # then: every record and entry is committed, the chain verifies and the connection goes on working
+    # then: every record and its unchained entry are committed, nothing waits on the chain lock
     assert [a.status_code for a in answers] == [200, 200, 200]
     last = str(queries.captured_queries[-1]["sql"])
-    assert "provision_record_insert(" in last and "audit_oplog_append(" in last and "COMMIT" not in last
+    assert "provision_record_insert(" in last and "audit_operationlogpending" in last and "COMMIT" not in last
     ids = [a.json()["provision_record"] for a in answers]
     assert ProvisionRecord.objects.filter(pk__in=ids).count() == 3
     assert not connection.in_atomic_block and connection.connection.info.transaction_status == 0  # IDLE
     target = ["provision.provisionrecord", str(ids[-1])]
+    assert OperationLogPending.objects.filter(targets__contains=f'"{ids[-1]}"').count() == 1
+    # when: the sealer runs
+    sealed = audit_services.operation_log_seal()
+    # then: the entries are in the chain, once, and it verifies
+    assert sealed == 3 and not OperationLogPending.objects.exists()
     assert sum(target in entry.targets for entry in OperationLogEntry.objects.all()) == 1
     assert operation_log_verify().ok
 
 
 @pytest.mark.django_db(transaction=True)
 def test_outermost_lookup_record_and_entry_are_all_or_nothing(body_operator, body_terminal, monkeypatch):
-    # given: a warm process (head seen), then an append that fails on the server
+    # given: an entry insert that fails on the server
     _, code, _ = person()
     client = _token_client(body_operator, body_terminal)
     body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
     assert client.post(IDENTITY, body, format="json").status_code == 200
-    records_before, entries_before = ProvisionRecord.objects.count(), OperationLogEntry.objects.count()
-    monkeypatch.setattr(audit_services, "_APPEND", audit_services._APPEND.replace("audit_oplog_append", "no_such_fn"))
+    records_before, pending_before = ProvisionRecord.objects.count(), OperationLogPending.objects.count()
+    broken = audit_services._PENDING.replace("audit_operationlogpending", "no_such_table")
+    monkeypatch.setattr(audit_services, "_PENDING", broken)
     # when
-    with pytest.raises(Exception, match="no_such_fn"):
+    with pytest.raises(Exception, match="no_such_table"):
         client.post(IDENTITY, body, format="json")
-    # then: the record sent in the same text was rolled back with the failed append; the connection still works
+    # then: the record sent in the same text was rolled back with the failed entry; the connection still works
     assert ProvisionRecord.objects.count() == records_before
-    assert OperationLogEntry.objects.count() == entries_before
+    assert OperationLogPending.objects.count() == pending_before
     assert connection.connection.info.transaction_status == 0  # IDLE
     monkeypatch.undo()
     assert client.post(IDENTITY, body, format="json").status_code == 200
+    audit_services.operation_log_seal()
+    assert operation_log_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sealed_and_locked_appends_interleave_into_one_verifiable_chain(body_operator, body_terminal):
+    # given: locked appends, lookups' pending entries, and a pending entry written "earlier" than the head
+    from django.db import transaction
+
+    from audit.models import OperationKind
+
+    _, code, _ = person()
+    client = _token_client(body_operator, body_terminal)
+    body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
+    for _ in range(2):
+        with transaction.atomic():
+            audit_services.operation_log_record(actor="system:test", kind=OperationKind.LOG_VERIFIED)
+        assert client.post(IDENTITY, body, format="json").status_code == 200
+    audit_services.operation_log_seal()
+    assert client.post(IDENTITY, body, format="json").status_code == 200
+    OperationLogPending.objects.update(recorded_at=clock.now() - dt.timedelta(seconds=30))
+    with transaction.atomic():
+        audit_services.operation_log_record(actor="system:test", kind=OperationKind.LOG_VERIFIED)
+    # when
+    audit_services.operation_log_seal()
+    # then: one chain, sequence order and time order agree, and it verifies
+    entries = list(OperationLogEntry.objects.order_by("sequence"))
+    assert [e.sequence for e in entries] == list(range(entries[0].sequence, entries[0].sequence + len(entries)))
+    assert all(a.recorded_at <= b.recorded_at for a, b in itertools.pairwise(entries))
     assert operation_log_verify().ok
 
 
