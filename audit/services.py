@@ -277,6 +277,12 @@ def _append_in_one_round_trip(
         "targets": target_pairs, "outcome": outcome, "conditions": conditions, "result_count": result_count,
         "hash": bytes(row[2]),
     }  # fmt: skip
+    return _loaded_entry(values, operator, terminal, affair)
+
+
+def _loaded_entry(
+    values: dict[str, Any], operator: Operator | None, terminal: Terminal | None, affair: Affair | None
+) -> OperationLogEntry:
     entry = OperationLogEntry.from_db(connection.alias, _ENTRY_ATTNAMES, [values[name] for name in _ENTRY_ATTNAMES])
     for field, related in (("operator", operator), ("terminal", terminal), ("affair", affair)):
         if related is not None:
@@ -317,20 +323,14 @@ def _append_pending(
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(f"{cursor.mogrify(preceding[0], preceding[1])}; {cursor.mogrify(_PENDING, values)}")
-    return OperationLogEntry(  # type: ignore[misc]  # sequence None: not chained yet
-        sequence=None,
-        recorded_at=now,
-        operator=operator,
-        actor=actor_label,
-        terminal=terminal,
-        kind=int(kind),
-        affair=affair,
-        targets=target_pairs,
-        outcome=outcome,
-        conditions=conditions,
-        result_count=result_count,
-        hash=b"",
-    )
+    return _loaded_entry(
+        {
+            "sequence": None, "recorded_at": now, "operator_id": values[1], "actor": actor_label,
+            "terminal_id": values[3], "kind": int(kind), "affair_id": values[5], "targets": target_pairs,
+            "outcome": outcome, "conditions": conditions, "result_count": result_count, "hash": b"",
+        },
+        operator, terminal, affair,
+    )  # fmt: skip
 
 
 _SEAL_TAKE = (

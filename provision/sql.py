@@ -6,6 +6,7 @@ Exists() annotations cost more than the round trips they saved.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from audit.models import Affair
@@ -81,18 +82,23 @@ def release_match(model: type[Any], conditions: dict[str, Any]) -> tuple[str, di
     force today (NULL: the default). Parameters still to add: affair_code, file, today. The sentinel year is a
     literal, so a prepared statement's generic plan still prunes to its partition.
     """
+    statement, columns = _release_match_text(model, tuple(conditions))  # type: ignore[arg-type]  # classes hash
+    return statement, {f"c_{column}": value for column, value in conditions.items()}, list(columns)
+
+
+@functools.cache
+def _release_match_text(model: type[Any], condition_columns: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The statement of `release_match` for one shape of conditions (built once per process and shape)."""
     meta = model._meta
     fields = meta.concrete_fields
     table = meta.db_table
     codes = meta.get_field("person").related_model._meta.get_field("codes")
     join = ""
     where = ["NOT v.deleted", "v.is_current", f"v.expiry_year = {int(SENTINEL_YEAR)}", "NOT v.removed"]
-    params: dict[str, Any] = {}
-    for column, value in conditions.items():
+    for column in condition_columns:
         meta.get_field(column)  # only the model's own columns
         where.append(f"v.{column} = %(c_{column})s")
-        params[f"c_{column}"] = value
-    if "resident_code" in conditions:
+    if "resident_code" in condition_columns:
         join = (
             f" JOIN {codes.related_model._meta.db_table} rc ON rc.{codes.field.column} = v.person_id"
             " AND rc.resident_code = %(c_resident_code)s"
@@ -105,9 +111,10 @@ def release_match(model: type[Any], conditions: dict[str, Any]) -> tuple[str, di
         " AND sv.effective_from <= %(today)s ORDER BY sv.effective_from DESC LIMIT 1) AS resident_code_release"
         f" FROM {table} v{join} WHERE {' AND '.join(where)} LIMIT 2"
     )
-    return statement, params, [f.attname for f in fields]
+    return statement, tuple(f.attname for f in fields)
 
 
+@functools.cache
 def release_access_and_match(match_statement: str) -> str:
     """RELEASE_ACCESS and a `release_match` statement as one: the access row, a `guard` column (every check the
     database can answer passes: today's usage approval, the affair in force, covered by the approval, assigned
