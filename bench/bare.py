@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provision.api import LOOKUP_PARSERS, LOOKUP_RENDERERS, lookup_input
+from provision.api import LOOKUP_PARSERS, LOOKUP_RENDERERS, JSONOnlyNegotiation, lookup_input
 from provision.selectors import identity_items, release_match
 
 
@@ -27,6 +27,7 @@ class BareLookupView(APIView):
     throttle_classes: list[Any] = []
     parser_classes = LOOKUP_PARSERS  # the same negotiation as the real lookup views
     renderer_classes = LOOKUP_RENDERERS
+    content_negotiation_class = JSONOnlyNegotiation
 
     def post(self, request: Request) -> Response:
         values = lookup_input(request.data)

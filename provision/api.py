@@ -20,6 +20,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -294,6 +295,17 @@ LOOKUP_PARSERS = [JSONParser]
 LOOKUP_RENDERERS = [JSONRenderer]
 
 
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """The lookups speak JSON only: the parser and renderer are chosen without parsing the Accept header
+    (DRF's documented pattern for APIs with a single representation)."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class ProvisionAPIView(APIView):
     authentication_classes = api_authentication_classes()
     permission_classes = [IsAuthenticated]
@@ -302,6 +314,7 @@ class ProvisionAPIView(APIView):
     # among fewer parsers and renderers costs every lookup less (the OpenAPI docs are served separately).
     parser_classes = LOOKUP_PARSERS
     renderer_classes = LOOKUP_RENDERERS
+    content_negotiation_class = JSONOnlyNegotiation
 
     def throttled(self, request: Request, wait: float) -> NoReturn:
         with transaction.atomic():
