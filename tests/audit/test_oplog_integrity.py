@@ -305,3 +305,20 @@ def test_a_changed_sealed_entry_is_caught_like_any_other():
     _tamper("UPDATE audit_operationlogentry SET outcome = 'refused' WHERE sequence = %s", [entry.sequence])
     # then
     assert operation_log_verify().broken_sequence == entry.sequence
+
+
+@pytest.mark.django_db
+def test_beat_seals_pending_entries_every_few_seconds(settings):
+    # given
+    from audit.models import OperationLogPending
+    from audit.tasks import oplog_seal_task
+
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    _pending()
+    _pending("not_found")
+    # when
+    sealed = oplog_seal_task()
+    # then
+    assert schedule["audit.tasks.oplog_seal_task"] == float(settings.OPLOG_SEAL_SECONDS) <= 5
+    assert sealed == 2 and not OperationLogPending.objects.exists()
+    assert operation_log_verify().ok
