@@ -9,9 +9,10 @@ active id encrypts and the others only decrypt. The plaintext never appears in r
 from __future__ import annotations
 
 import base64
-import hashlib
+import functools
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -83,10 +84,23 @@ def associated_data(*, table: str, person_id: int, field: str = "individual_numb
     return f"{table}|{person_id}|{field}".encode()
 
 
+def ciphertext_prefix(key_id: str) -> bytes:
+    """The key-id header every ciphertext starts with (the nonce and the GCM output follow)."""
+    encoded_id = key_id.encode("ascii")
+    return bytes([len(encoded_id)]) + encoded_id
+
+
 def encrypt_with_key(plaintext: str, *, key_id: str, key: bytes, aad: bytes) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
-    encoded_id = key_id.encode("ascii")
-    return bytes([len(encoded_id)]) + encoded_id + nonce + _aead(key).encrypt(nonce, plaintext.encode(), aad)
+    return ciphertext_prefix(key_id) + nonce + _aead(key).encrypt(nonce, plaintext.encode(), aad)
+
+
+def active_cipher() -> tuple[str, bytes, AESGCM]:
+    """Bulk writers (the population loader): (active key id, its ciphertext prefix, its AESGCM). A ciphertext is
+    `prefix + nonce + aead.encrypt(nonce, number, associated_data(...))` with a fresh random nonce per value,
+    exactly what `encrypt_individual_number` writes."""
+    ring = keyring()
+    return ring.active_id, ciphertext_prefix(ring.active_id), _aead(ring.active_key)
 
 
 def key_id_of(blob: bytes) -> str:
@@ -121,7 +135,12 @@ def decrypt_individual_number(blob: bytes, *, table: str, person_id: int) -> str
 def blind_index(number: str) -> bytes:
     """照合値: HMAC-SHA-256 of the 12 digits under its own key; exact lookup only."""
     # UTF-8, not ASCII: a malformed search input must hash (and match nothing), never raise.
-    return hmac.new(_blind_index_key(), number.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(_blind_index_key(), number.encode("utf-8"), "sha256")
+
+
+def blind_indexer() -> Callable[[bytes], bytes]:
+    """Bulk writers: `blind_index` on the number's ASCII bytes, bound to the key (hmac's one-shot C path)."""
+    return functools.partial(hmac.digest, _blind_index_key(), digest="sha256")
 
 
 def blind_index_hex(number: str) -> str:
