@@ -132,31 +132,35 @@ def _block_sums(weights: tuple[int, ...]) -> list[int]:
 
 
 @functools.cache
-def _check_digit_tables() -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """Lookup tables of the weighted sums of domain.md §3 (jukinet.identifiers' weights), by 5-digit blocks:
-    a code's check digit costs three list lookups instead of a digit-by-digit sum (tests compare the two)."""
+def _code_makers(seed: int) -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """(resident code of index i, individual number of index i) for a seed. The weighted sums of domain.md §3
+    (jukinet.identifiers' weights) come from lookup tables by 5-digit block: a check digit costs three list
+    lookups instead of a digit-by-digit sum (tests compare the two)."""
+    code_a, code_b = _affine(seed, 10**10, 1)
+    number_a, number_b = _affine(seed, 10**11, 2)
     rc, inn = RESIDENT_CODE_WEIGHTS, INDIVIDUAL_NUMBER_WEIGHTS
-    return _block_sums(rc[:5]), _block_sums(rc[5:]), _block_sums(inn[:1]), _block_sums(inn[1:6]), _block_sums(inn[6:])
+    code_high, code_low = _block_sums(rc[:5]), _block_sums(rc[5:])
+    number_top, number_middle, number_low = _block_sums(inn[:1]), _block_sums(inn[1:6]), _block_sums(inn[6:])
+    check = [0 if remainder <= 1 else 11 - remainder for remainder in range(11)]  # same rule for both
 
+    def resident_code(index: int) -> str:
+        body = (code_a * index + code_b) % 10**10
+        return f"{body:010d}{check[(code_high[body // 100000] + code_low[body % 100000]) % 11]}"
 
-def _eleven_check_digit(total: int) -> int:
-    remainder = total % 11
-    return 0 if remainder <= 1 else 11 - remainder  # same rule for both (identifiers.py)
+    def individual_number(index: int) -> str:
+        body = (number_a * index + number_b) % 10**11
+        total = number_top[body // 10**10] + number_middle[body // 100000 % 100000] + number_low[body % 100000]
+        return f"{body:011d}{check[total % 11]}"
+
+    return resident_code, individual_number
 
 
 def resident_code_for(index: int, seed: int) -> str:
-    a, b = _affine(seed, 10**10, 1)
-    body = (a * index + b) % 10**10
-    high, low = _check_digit_tables()[:2]
-    return f"{body:010d}{_eleven_check_digit(high[body // 100000] + low[body % 100000])}"
+    return _code_makers(seed)[0](index)
 
 
 def individual_number_for(index: int, seed: int) -> str:
-    a, b = _affine(seed, 10**11, 2)
-    body = (a * index + b) % 10**11
-    top, middle, low = _check_digit_tables()[2:]
-    total = top[body // 10**10] + middle[body // 100000 % 100000] + low[body % 100000]
-    return f"{body:011d}{_eleven_check_digit(total)}"
+    return _code_makers(seed)[1](index)
 
 
 # --- pools: everything a person is drawn from, with its COPY text computed once per process ---------------
@@ -202,12 +206,16 @@ class _Pools:
         self.elsewhere = [self._elsewhere(rng, spec) for _ in range(self.ELSEWHERE_ADDRESSES)]
         self.countries = [(country, self.address_key(country)) for country in COUNTRIES]
         self.dates = [(_DAY_ZERO + dt.timedelta(days=day)).isoformat() for day in range(REFERENCE_DAY + 1)]
-        # retention columns "retention_flag\tretention_start" and expiry year of a version whose clock starts on day
-        self.retained: list[tuple[str, str]] = []
+        # A version's state columns "is_current, removed, deleted, retention_flag, retention_start" and expiry year
+        # (jukinet.version_retention): by the day its clock starts, as (expiry year, superseded, removal version
+        # still current, removal version superseded); the current version of a person not removed has no clock.
+        self.retained: list[tuple[str, str, str, str]] = []
         for day in range(len(self.dates)):
             start, expiry = retention_for(_DAY_ZERO + dt.timedelta(days=day))
-            self.retained.append((str(expiry), f"{RETAINED}\t{start.isoformat()}"))
-        self.current = (str(SENTINEL_YEAR), f"{CURRENT}\t{NULL}")
+            clock = f"{RETAINED}\t{start.isoformat()}"
+            self.retained.append((str(expiry), f"f\tf\tf\t{clock}", f"t\tt\tf\t{clock}", f"f\tt\tf\t{clock}"))
+        self.current = (str(SENTINEL_YEAR), f"t\tf\tf\t{CURRENT}\t{NULL}")
+        self.small = [str(number) for number in range(100)]
         self.clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00:00" for s in range(28800)]
         self.operators = [f"OP{i + 1000}" for i in range(9000)]
         self.terminal_suffixes = [f"-{offset % 20 + 1:02d}" for offset in range(spec.max_versions)]
@@ -284,6 +292,9 @@ class _ChunkWriter:
         from jukinet.crypto import active_cipher, blind_indexer
 
         self.spec, self.pools = spec, _pools(spec)
+        self.resident_code, self.individual_number = _code_makers(spec.seed)
+        # a fresh random nonce per ciphertext, drawn for the whole chunk at once
+        self.nonces, self.nonce_at = os.urandom(NONCE_BYTES * spec.chunk_size * spec.max_versions), 0
         # the keys as configured now (key rotation, tests): the same calls encrypt_individual_number makes
         self.key_id, self.cipher_prefix, self.aead = active_cipher()
         self.blind_index = blind_indexer()
@@ -308,7 +319,7 @@ class _ChunkWriter:
         surname = SURNAMES[int(random_() * len(SURNAMES))]
         gaiji, hiragana = random_() < 0.01, random_() < 0.1
         name = pools.name(surname, given, gaiji, hiragana)
-        number = individual_number_for(index, spec.seed)
+        number = self.individual_number(index)
         former: tuple[str, str] | None = None
         former_columns = _NO_FORMER_SURNAME
         if birth > JUKINET_START_DAY:
@@ -347,7 +358,7 @@ class _ChunkWriter:
                     reason, surname = "23", SURNAMES[int(random_() * len(SURNAMES))]
                     name = pools.name(surname, given, gaiji, hiragana)
             elif roll < 0.003:
-                reason, number = "26", individual_number_for(CODE_OFFSET * 10 + index, spec.seed)
+                reason, number = "26", self.individual_number(CODE_OFFSET * 10 + index)
             elif random_() < 0.3:  # a move to another municipality: 転出, then 転入 (domain.md §6.3: no special case)
                 events.append(("31", day, received(day), True, municipality, name, address, former_columns, number))
                 m = int(random_() * len(pools.municipality_codes))
@@ -357,7 +368,7 @@ class _ChunkWriter:
             else:  # 転居
                 reason, address = "21", pools.addresses[m][int(random_() * pools.ADDRESSES_PER_MUNICIPALITY)]
             events.append((reason, day, received(day), False, municipality, name, address, former_columns, number))
-        code = resident_code_for(index, spec.seed)
+        code = self.resident_code(index)
         self._identity(index, code, events, f"{pools.dates[birth]}\t{sex}")
         if random_() < 0.85:
             self._furyo_of_resident(index, code, events, f"{pools.dates[birth]}\t{sex}")
@@ -373,31 +384,35 @@ class _ChunkWriter:
         clock = pools.clock[index % 28800]  # recorded at the receipt date plus a few seconds: never in the future
         aad = pools.associated_data(table=pools.identity_table, person_id=person_id)
         encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, self.key_id
-        nonces = os.urandom(NONCE_BYTES * len(events))  # a fresh random nonce per ciphertext
+        nonces, nonce_at = self.nonces, self.nonce_at
+        self.nonce_at += NONCE_BYTES * len(events)
         numbers: dict[str, tuple[bytes, str]] = {}  # number → (plaintext, blind index as COPY bytea)
         last = len(events) - 1
-        out, years = self.identity_versions, self.expiry_years
+        out, years, small = self.identity_versions, self.expiry_years, pools.small
+        person = f"\t{person_id}\t{code}\t"
         for offset, (reason, day, receipt, removed, sender, name, address, former, number) in enumerate(events):
             if removed:  # a removal version carries its retention from its insert (domain.md §13)
-                expiry, retention = retained[receipt]
+                retention = retained[receipt]
+                expiry, state = retention[0], retention[2] if offset == last else retention[3]
             elif offset < last:  # superseded by the next version: its clock starts on that receipt
-                expiry, retention = retained[events[offset + 1][2]]
+                expiry, state = retained[events[offset + 1][2]][:2]
             else:
-                expiry, retention = pools.current
+                expiry, state = pools.current
             years.add(expiry)
             known = numbers.get(number)
             if known is None:
                 plaintext = number.encode()
                 known = numbers[number] = (plaintext, "\\\\x" + self.blind_index(plaintext).hex())
             plaintext, blind = known
-            nonce = nonces[offset * NONCE_BYTES : (offset + 1) * NONCE_BYTES]
+            nonce = nonces[nonce_at : nonce_at + NONCE_BYTES]
+            nonce_at += NONCE_BYTES
             ciphertext = (prefix + nonce + encrypt(nonce, plaintext, aad)).hex()
             received_on = dates[receipt]
             out.append(
-                f"{first_id + offset}\t{expiry}\t{person_id}\t{code}\t{reason}\t{dates[day]}\t{received_on}\t"
-                f"{received_on} {clock}\t{sender}\t{operators[(index + offset) % 9000]}\tCS{sender}{suffixes[offset]}\t"
-                f"{sequence + offset}\t{NULL}\t0\t{'t' if offset == last else 'f'}\t{'t' if removed else 'f'}\tf\t"
-                f"{retention}\t\\\\x{ciphertext}\t{key_id}\t{blind}\t{name[0]}\t{birth}\t{address[1]}\t{former}\n"
+                f"{first_id + offset}\t{expiry}{person}{reason}\t{dates[day]}\t{received_on}\t{received_on} {clock}"
+                f"\t{sender}\t{operators[(index + offset) % 9000]}\tCS{sender}{suffixes[offset]}"
+                f"\t{small[sequence + offset]}\t\\N\t0\t{state}\t\\\\x{ciphertext}\t{key_id}\t{blind}"
+                f"\t{name[0]}\t{birth}\t{address[1]}\t{former}\n"
             )
         self.identity_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
         self.identity_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
@@ -451,7 +466,7 @@ class _ChunkWriter:
             country, key = pools.countries[0]
             last_address = address.split("\t", 2)[1]
             events.append(("53", day, day + 1, 2, name, f"{NULL}\t{country}\t0\t{key}\t{last_address}\t0"))
-        code = resident_code_for(CODE_OFFSET + index, spec.seed)
+        code = self.resident_code(CODE_OFFSET + index)
         self._furyo(2 * index + 1, code, home, events, f"{pools.dates[birth_day]}\t{sex}")
 
     def _furyo(
@@ -464,23 +479,23 @@ class _ChunkWriter:
         sequence = 1 + slot % 2
         clock = pools.clock[slot % 28800]
         last = len(events) - 1
-        out, years = self.furyo_versions, self.expiry_years
+        out, years, small = self.furyo_versions, self.expiry_years, pools.small
+        person = f"\t{person_id}\t{code}\t"
         # file (2) notices come from the 附票管理市町村 (home); status 9 is a removal (furyo.versions)
         for offset, (kind, day, receipt, status, name, address) in enumerate(events):
-            removed = status == 9
-            if removed:
-                expiry, retention = retained[receipt]
+            if status == 9:
+                retention = retained[receipt]
+                expiry, state = retention[0], retention[2] if offset == last else retention[3]
             elif offset < last:
-                expiry, retention = retained[events[offset + 1][2]]
+                expiry, state = retained[events[offset + 1][2]][:2]
             else:
-                expiry, retention = pools.current
+                expiry, state = pools.current
             years.add(expiry)
             received_on = dates[receipt]
             out.append(
-                f"{first_id + offset}\t{expiry}\t{person_id}\t{code}\t{kind}\t{dates[day]}\t{received_on}\t"
-                f"{received_on} {clock}\t{home}\t{operators[(slot + offset) % 9000]}\tCS{home}{suffixes[offset]}\t"
-                f"{sequence + offset}\t{NULL}\t0\t{'t' if offset == last else 'f'}\t{'t' if removed else 'f'}\tf\t"
-                f"{retention}\t{home}\t{status}\t{NULL}\t{name}\t{birth}\t{address}\n"
+                f"{first_id + offset}\t{expiry}{person}{kind}\t{dates[day]}\t{received_on}\t{received_on} {clock}\t"
+                f"{home}\t{operators[(slot + offset) % 9000]}\tCS{home}{suffixes[offset]}\t{small[sequence + offset]}"
+                f"\t\\N\t0\t{state}\t{home}\t{small[status]}\t\\N\t{name}\t{birth}\t{address}\n"
             )
         self.furyo_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
         self.furyo_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
