@@ -337,7 +337,12 @@ class _ChunkWriter:
         )  # fmt: skip
         steps = changes + (1 if removal else 0)
         span = REFERENCE_DAY - 3 - first_day
-        days = sorted(first_day + int(random_() * span) for _ in range(steps)) if span > 0 else [first_day] * steps
+        if span <= 0:
+            days = [first_day] * steps
+        elif steps == 1:
+            days = [first_day + int(random_() * span)]
+        else:
+            days = sorted([first_day + int(random_() * span) for _ in range(steps)])
 
         def received(day: int) -> int:
             return min(day + _RECEIPT_DELAYS[int(random_() * 5)], REFERENCE_DAY)
@@ -368,10 +373,10 @@ class _ChunkWriter:
             else:  # 転居
                 reason, address = "21", pools.addresses[m][int(random_() * pools.ADDRESSES_PER_MUNICIPALITY)]
             events.append((reason, day, received(day), False, municipality, name, address, former_columns, number))
-        code = self.resident_code(index)
-        self._identity(index, code, events, f"{pools.dates[birth]}\t{sex}")
+        code, birth_columns = self.resident_code(index), f"{pools.dates[birth]}\t{sex}"
+        self._identity(index, code, events, birth_columns)
         if random_() < 0.85:
-            self._furyo_of_resident(index, code, events, f"{pools.dates[birth]}\t{sex}")
+            self._furyo_of_resident(index, code, events, birth_columns)
         if random_() < 0.08:
             self._furyo_only(index)
 
@@ -386,7 +391,8 @@ class _ChunkWriter:
         encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, self.key_id
         nonces, nonce_at = self.nonces, self.nonce_at
         self.nonce_at += NONCE_BYTES * len(events)
-        numbers: dict[str, tuple[bytes, str]] = {}  # number → (plaintext, blind index as COPY bytea)
+        known = ""  # the last number seen, its plaintext and its blind index as COPY bytea (changes on 26 only)
+        plaintext, blind = b"", ""
         last = len(events) - 1
         out, years, small = self.identity_versions, self.expiry_years, pools.small
         person = f"\t{person_id}\t{code}\t"
@@ -399,11 +405,9 @@ class _ChunkWriter:
             else:
                 expiry, state = pools.current
             years.add(expiry)
-            known = numbers.get(number)
-            if known is None:
-                plaintext = number.encode()
-                known = numbers[number] = (plaintext, "\\\\x" + self.blind_index(plaintext).hex())
-            plaintext, blind = known
+            if number is not known:
+                known, plaintext = number, number.encode()
+                blind = "\\\\x" + self.blind_index(plaintext).hex()
             nonce = nonces[nonce_at : nonce_at + NONCE_BYTES]
             nonce_at += NONCE_BYTES
             ciphertext = (prefix + nonce + encrypt(nonce, plaintext, aad)).hex()
@@ -645,11 +649,21 @@ SELECT kind, drop_sql, create_sql FROM (
     FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
    WHERE i.indrelid = ANY(%(tables)s::regclass[])
      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
+     AND (i.indpred IS NULL OR NOT pg_get_expr(i.indpred, i.indrelid) = ANY(%(keep_predicates)s::text[]))
 ) AS ddl ORDER BY step, ord
 """
 
 
-def deferred_indexes_for_empty_tables(cursor: Any, tables: Sequence[str]) -> DeferredDDL | None:
+# Partial-index predicates no generated row satisfies (no generated version comes from a notice): such an
+# index gets no entry from the load, so it stays in place (a predicate check per row) rather than being rebuilt
+# (a full scan of the version table for nothing, about 1 s per table at 1 M residents). A kept index is
+# maintained by the COPY like any other, so it stays right whatever the rows hold.
+GENERATED_ROWS_NEVER_MATCH = ("(source_notice_id IS NOT NULL)",)
+
+
+def deferred_indexes_for_empty_tables(
+    cursor: Any, tables: Sequence[str], *, keep_predicates: Sequence[str] = ()
+) -> DeferredDDL | None:
     """Initial-load fast path, step 1: if every table is EMPTY, drop its indexes and constraints (bar CHECK
     and NOT NULL) and return the statements that recreate them; None (nothing dropped) if any holds a row.
 
@@ -658,6 +672,8 @@ def deferred_indexes_for_empty_tables(cursor: Any, tables: Sequence[str]) -> Def
     own (pg_get_indexdef / pg_get_constraintdef of the objects the migrations created), so nothing is
     forked; a failure anywhere rolls the drops back with the data. Triggers (append-only guards) stay.
     Foreign keys from and to the tables are dropped too and re-validated in one pass when re-added.
+    Partial indexes whose predicate text (pg_get_expr) is in `keep_predicates` stay in place and are
+    maintained by the load as usual (see GENERATED_ROWS_NEVER_MATCH).
     Call `rebuild_deferred_indexes` before the transaction commits (until then the tables have no indexes,
     no unique or primary keys and no foreign keys: only the loader may write them, which the lock ensures).
     """
@@ -669,7 +685,7 @@ def deferred_indexes_for_empty_tables(cursor: Any, tables: Sequence[str]) -> Def
         cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
         if cursor.fetchone()[0]:
             return None
-    cursor.execute(_CATALOG_QUERY, {"tables": list(tables)})
+    cursor.execute(_CATALOG_QUERY, {"tables": list(tables), "keep_predicates": list(keep_predicates)})
     ddl = cursor.fetchall()
     for _kind, drop_sql, _create_sql in ddl:
         cursor.execute(drop_sql)
@@ -784,7 +800,11 @@ def population_load(
     with transaction.atomic():
         with connection.cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor: COPY
-            deferred = deferred_indexes_for_empty_tables(cursor, tables) if defer_indexes else None
+            deferred = (
+                deferred_indexes_for_empty_tables(cursor, tables, keep_predicates=GENERATED_ROWS_NEVER_MATCH)
+                if defer_indexes
+                else None
+            )
         spec = population_spec(
             prefecture_code=prefecture_code, residents=residents, history_per_person=history_per_person,
             seed=seed, chunk_size=chunk_size,

@@ -409,3 +409,24 @@ def test_key_rotation_and_lookups_work_on_generated_people(settings):
         assert found.pk == current.pk
     finally:
         reset_key_caches()
+
+
+def test_fast_path_keeps_the_partial_indexes_no_generated_row_enters():
+    from jukinet.population import GENERATED_ROWS_NEVER_MATCH
+
+    tables = [table for table, _, _ in COPY_TABLES]
+    # when
+    with connection.cursor() as wrapper, transaction.atomic():
+        ddl = deferred_indexes_for_empty_tables(wrapper.cursor, tables, keep_predicates=GENERATED_ROWS_NEVER_MATCH)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE i.indrelid = ANY(%s::regclass[])",
+                [tables],
+            )
+            left = {name for (name,) in cursor.fetchall()}
+        transaction.set_rollback(True)
+    # then: only the source-notice indexes stayed; everything else is dropped and queued for the rebuild
+    assert left == {"identity_version_source_notice_idx", "furyo_version_source_notice_idx"}
+    assert not any("source_notice" in statement for statement in ddl.creates)
+    assert any("identity_version_seion_idx" in statement for statement in ddl.creates)
