@@ -1,19 +1,28 @@
 """Synthetic population of one prefecture, loaded with COPY (`manage.py generate_population`).
 
-Synthetic data only. Deterministic for a seed: person i of chunk c is drawn from `random.Random(f"{seed}:{c}")`,
-so the content does not depend on the number of worker processes (ciphertexts differ between runs: AES-GCM
-nonces are random, as they must be). Every version's columns come from prefserver.versions.version_values /
-furyo.versions.version_values (search keys, ciphertext, blind index, retention), and supersedes from their
-`superseded_values`, so the loader and intake share one set of rules.
+Synthetic data only. Deterministic for a seed: person i of chunk c is drawn from `random.Random(f"{seed}:{c}")`
+and the pools below from `random.Random(f"{seed}:pools")`, so the content does not depend on the number of
+worker processes (ciphertexts differ between runs: AES-GCM nonces are random, as they must be).
+
+Speed (bench/load_population.py: about 35-40 µs of CPU per resident, 8 rows): `_ChunkWriter` writes each row
+as one COPY text line. Names (with kana, seion kana and name key), addresses (with address key and district
+code), dates, retention columns and operator/terminal ids are drawn from pools whose COPY text is computed
+once per process; a person's events are tuples of those fragments. The derived columns are the ones the real
+writers store: search keys from prefserver.versions' memoised search-key functions, the ciphertext in
+jukinet.crypto's format under the active key with the writer's associated data and a fresh random nonce per
+value, the blind index of jukinet.crypto, retention by jukinet.version_retention's rule.
+`test_fast_rows_are_what_the_version_writers_store` re-derives every column of generated rows with
+prefserver/furyo `version_values` and `superseded_values` and compares the COPY text.
 
 Codes are unique without memory: resident code i is an affine permutation of i over 10^10 (check digit
 appended), individual number i one over 10^11. Ids come from blocks reserved on the tables' sequences; a
-person's version ids are `base + i * MAX_VERSIONS + j`, so ids have gaps (harmless, bigint).
+person's version ids are `base + i * max_versions + j`, so ids have gaps (harmless, bigint).
 
 Proportions (made up to look plausible, not statistics): ~7 % of file (1) persons removed (転出 4 %, 死亡
 2 % + more among the old, 国外転出 0.7 %, 職権消除 0.3 %); superseded versions ≈ `history_per_person` per
 person; ~85 % of residents keep their 附票 here (本籍 in the prefecture), plus ~8 % extra 附票 persons living in
-another prefecture; emigrants' 附票 have status 2; the dead and ex-officio removed have status 9.
+another prefecture; emigrants' 附票 have status 2; the dead and ex-officio removed have status 9. Addresses come
+from a pool of 2,048 per municipality (4,096 in other prefectures), so neighbours share addresses.
 """
 
 from __future__ import annotations
@@ -391,8 +400,7 @@ class _ChunkWriter:
         encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, self.key_id
         nonces, nonce_at = self.nonces, self.nonce_at
         self.nonce_at += NONCE_BYTES * len(events)
-        known = ""  # the last number seen, its plaintext and its blind index as COPY bytea (changes on 26 only)
-        plaintext, blind = b"", ""
+        known, plaintext, constant = "", b"", ""  # the last number seen (it changes on 26 only)
         last = len(events) - 1
         out, years, small = self.identity_versions, self.expiry_years, pools.small
         person = f"\t{person_id}\t{code}\t"
@@ -405,9 +413,9 @@ class _ChunkWriter:
             else:
                 expiry, state = pools.current
             years.add(expiry)
-            if number is not known:
+            if number is not known:  # key id, blind index, birth date and sex: one fragment per number
                 known, plaintext = number, number.encode()
-                blind = "\\\\x" + self.blind_index(plaintext).hex()
+                constant = f"{key_id}\t\\\\x{self.blind_index(plaintext).hex()}\t{birth}"
             nonce = nonces[nonce_at : nonce_at + NONCE_BYTES]
             nonce_at += NONCE_BYTES
             ciphertext = (prefix + nonce + encrypt(nonce, plaintext, aad)).hex()
@@ -415,8 +423,8 @@ class _ChunkWriter:
             out.append(
                 f"{first_id + offset}\t{expiry}{person}{reason}\t{dates[day]}\t{received_on}\t{received_on} {clock}"
                 f"\t{sender}\t{operators[(index + offset) % 9000]}\tCS{sender}{suffixes[offset]}"
-                f"\t{small[sequence + offset]}\t\\N\t0\t{state}\t\\\\x{ciphertext}\t{key_id}\t{blind}"
-                f"\t{name[0]}\t{birth}\t{address[1]}\t{former}\n"
+                f"\t{small[sequence + offset]}\t\\N\t0\t{state}\t\\\\x{ciphertext}\t{constant}\t{name[0]}\t{address[1]}"
+                f"\t{former}\n"
             )
         self.identity_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
         self.identity_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
@@ -511,9 +519,8 @@ IDENTITY_VERSION_COLUMNS = (
     "id", "expiry_year", "person_id", "resident_code", "change_reason", "change_date", "received_on", "recorded_at",
     "municipality_code", "operator_id", "terminal_id", "update_sequence", "source_notice_id", "revision",
     "is_current", "removed", "deleted", "retention_flag", "retention_start",
-    "individual_number_ciphertext", "individual_number_key_id", "individual_number_blind_index",
+    "individual_number_ciphertext", "individual_number_key_id", "individual_number_blind_index", "birth_date", "sex",
     "name", "name_gaiji_count", "name_kana", "seion_kana", "name_key", "gaiji_flag", "name_gaiji_revision",
-    "birth_date", "sex",
     "address", "address_gaiji_count", "address_gaiji_revision", "address_key", "district_code",
     "former_surname", "former_surname_gaiji_count", "former_surname_kana", "former_surname_gaiji_revision",
 )  # fmt: skip
