@@ -579,7 +579,7 @@ def decode_copy_text(data: bytes, columns: tuple[str, ...]) -> list[dict[str, st
     """COPY text back to rows of column → text (None for NULL): for tests and inspection. The generated text
     holds no tab, newline or backslash inside a value, so no unescaping beyond NULL and bytea is needed."""
     rows = []
-    for line in data.decode().splitlines():
+    for line in data.decode().split("\n")[:-1]:  # not splitlines(): it also splits at U+2028 and the like
         values = line.split("\t")
         rows.append({c: None if v == NULL else v.replace("\\\\", "\\") for c, v in zip(columns, values, strict=True)})
     return rows
