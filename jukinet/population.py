@@ -1,43 +1,48 @@
 """Synthetic population of one prefecture, loaded with COPY (`manage.py generate_population`).
 
-Synthetic data only. Deterministic for a seed: person i of chunk c is drawn from `random.Random(f"{seed}:{c}")`,
-so the content does not depend on the number of worker processes (ciphertexts differ between runs: AES-GCM
-nonces are random, as they must be). Every version's columns come from prefserver.versions.version_values /
-furyo.versions.version_values (search keys, ciphertext, blind index, retention), and supersedes from their
-`superseded_values`, so the loader and intake share one set of rules.
+Synthetic data only. Deterministic for a seed: person i of chunk c is drawn from `random.Random(f"{seed}:{c}")`
+and the pools below from `random.Random(f"{seed}:pools")`, so the content does not depend on the number of
+worker processes (ciphertexts differ between runs: AES-GCM nonces are random, as they must be).
+
+Speed (bench/load_population.py: about 35-40 µs of CPU per resident, 8 rows): `_ChunkWriter` writes each row
+as one COPY text line. Names (with kana, seion kana and name key), addresses (with address key and district
+code), dates, retention columns and operator/terminal ids are drawn from pools whose COPY text is computed
+once per process; a person's events are tuples of those fragments. The derived columns are the ones the real
+writers store: search keys from prefserver.versions' memoised search-key functions, the ciphertext in
+jukinet.crypto's format under the active key with the writer's associated data and a fresh random nonce per
+value, the blind index of jukinet.crypto, retention by jukinet.version_retention's rule.
+`test_fast_rows_are_what_the_version_writers_store` re-derives every column of generated rows with
+prefserver/furyo `version_values` and `superseded_values` and compares the COPY text.
 
 Codes are unique without memory: resident code i is an affine permutation of i over 10^10 (check digit
 appended), individual number i one over 10^11. Ids come from blocks reserved on the tables' sequences; a
-person's version ids are `base + i * MAX_VERSIONS + j`, so ids have gaps (harmless, bigint).
+person's version ids are `base + i * max_versions + j`, so ids have gaps (harmless, bigint).
 
 Proportions (made up to look plausible, not statistics): ~7 % of file (1) persons removed (転出 4 %, 死亡
 2 % + more among the old, 国外転出 0.7 %, 職権消除 0.3 %); superseded versions ≈ `history_per_person` per
 person; ~85 % of residents keep their 附票 here (本籍 in the prefecture), plus ~8 % extra 附票 persons living in
-another prefecture; emigrants' 附票 have status 2; the dead and ex-officio removed have status 9.
+another prefecture; emigrants' 附票 have status 2; the dead and ex-officio removed have status 9. Addresses come
+from a pool of 2,048 per municipality (4,096 in other prefectures), so neighbours share addresses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
+import os
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from jukinet.identifiers import (
-    individual_number_check_digit,
-    resident_code_check_digit,
-    with_check_digit,
-)
+from jukinet.crypto import NONCE_BYTES
+from jukinet.identifiers import INDIVIDUAL_NUMBER_WEIGHTS, RESIDENT_CODE_WEIGHTS
+from jukinet.partitions import SENTINEL_YEAR
 
 T = TypeVar("T")
 REFERENCE_DATE = dt.date(2026, 4, 1)  # fixed "today" of the generator: the output must not depend on the day
 JUKINET_START = dt.date(2002, 8, 5)  # 住基ネット 第一次稼働: the earliest change date generated
-MAX_VERSIONS_EXTRA = 4  # entry + removal + up to 2K changes + this slack
-MOVE_BETWEEN_MUNICIPALITIES = "move"  # _change's marker: the life gets a 31 and an 11
 CODE_OFFSET = 5 * 10**9  # resident codes of 附票-only persons: a disjoint range of the permutation
 
 SURNAMES = [
@@ -109,24 +114,12 @@ class PopulationSpec:
 
     @property
     def max_versions(self) -> int:
-        return 2 * self.history_per_person + MAX_VERSIONS_EXTRA
+        """Entry + removal + up to 2K changes, each a move at most (転出 + 転入: two versions)."""
+        return 2 + 4 * self.history_per_person
 
     @property
     def chunks(self) -> int:
         return -(-self.residents // self.chunk_size)
-
-
-@dataclass
-class ChunkRows:
-    """One chunk of generated rows, per table, as value tuples in the tables' column order."""
-
-    identity_persons: list[tuple[Any, ...]] = field(default_factory=list)
-    identity_codes: list[tuple[Any, ...]] = field(default_factory=list)
-    identity_versions: list[tuple[Any, ...]] = field(default_factory=list)
-    furyo_persons: list[tuple[Any, ...]] = field(default_factory=list)
-    furyo_codes: list[tuple[Any, ...]] = field(default_factory=list)
-    furyo_versions: list[tuple[Any, ...]] = field(default_factory=list)
-    expiry_years: set[int] = field(default_factory=set)
 
 
 # --- codes ------------------------------------------------------------------------------------------
@@ -139,17 +132,150 @@ def _affine(seed: int, modulus: int, salt: int) -> tuple[int, int]:
             return a, rng.randrange(modulus)
 
 
+def _block_sums(weights: tuple[int, ...]) -> list[int]:
+    """Weighted digit sums of every block of len(weights) digits, indexed by the block's value."""
+    sums = [0]
+    for weight in weights:  # most significant digit first
+        sums = [total + weight * digit for total in sums for digit in range(10)]
+    return sums
+
+
+@functools.cache
+def _code_makers(seed: int) -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """(resident code of index i, individual number of index i) for a seed. The weighted sums of domain.md §3
+    (jukinet.identifiers' weights) come from lookup tables by 5-digit block: a check digit costs three list
+    lookups instead of a digit-by-digit sum (tests compare the two)."""
+    code_a, code_b = _affine(seed, 10**10, 1)
+    number_a, number_b = _affine(seed, 10**11, 2)
+    rc, inn = RESIDENT_CODE_WEIGHTS, INDIVIDUAL_NUMBER_WEIGHTS
+    code_high, code_low = _block_sums(rc[:5]), _block_sums(rc[5:])
+    number_top, number_middle, number_low = _block_sums(inn[:1]), _block_sums(inn[1:6]), _block_sums(inn[6:])
+    check = [0 if remainder <= 1 else 11 - remainder for remainder in range(11)]  # same rule for both
+
+    def resident_code(index: int) -> str:
+        body = (code_a * index + code_b) % 10**10
+        return f"{body:010d}{check[(code_high[body // 100000] + code_low[body % 100000]) % 11]}"
+
+    def individual_number(index: int) -> str:
+        body = (number_a * index + number_b) % 10**11
+        total = number_top[body // 10**10] + number_middle[body // 100000 % 100000] + number_low[body % 100000]
+        return f"{body:011d}{check[total % 11]}"
+
+    return resident_code, individual_number
+
+
 def resident_code_for(index: int, seed: int) -> str:
-    a, b = _affine(seed, 10**10, 1)
-    return with_check_digit(f"{(a * index + b) % 10**10:010d}", resident_code_check_digit)
+    return _code_makers(seed)[0](index)
 
 
 def individual_number_for(index: int, seed: int) -> str:
-    a, b = _affine(seed, 10**11, 2)
-    return with_check_digit(f"{(a * index + b) % 10**11:011d}", individual_number_check_digit)
+    return _code_makers(seed)[1](index)
 
 
-# --- people -------------------------------------------------------------------------------------------
+# --- pools: everything a person is drawn from, with its COPY text computed once per process ---------------
+_DAY_ZERO = dt.date(1925, 1, 1)  # day numbers: the generator draws dates as days since this date
+
+
+def _day(date: dt.date) -> int:
+    return (date - _DAY_ZERO).days
+
+
+REFERENCE_DAY, JUKINET_START_DAY = _day(REFERENCE_DATE), _day(JUKINET_START)
+BIRTH_1945_DAY = _day(dt.date(1945, 1, 1))
+FURYO_BIRTH_FIRST_DAY, FURYO_BIRTH_LAST_DAY = _day(dt.date(1930, 1, 1)), _day(dt.date(2020, 1, 1))
+NULL = "\\N"  # COPY text's NULL
+
+
+class _Pools:
+    """Per process and spec: names with their kana and search keys, addresses with their address keys and
+    district codes, dates, expiry years and retention columns, as ready COPY text fragments.
+
+    The fragments hold only generated content and what prefserver/furyo `version_values` derive from it
+    (seion_kana, name_key, address_key, with the same memoised functions); the retention columns follow
+    jukinet.version_retention. `test_fast_rows_are_what_the_version_writers_store` checks every column of
+    generated rows against the writers.
+    """
+
+    ADDRESSES_PER_MUNICIPALITY = 2048
+    ELSEWHERE_ADDRESSES = 4096
+
+    def __init__(self, spec: PopulationSpec) -> None:
+        from jukinet.crypto import associated_data
+        from jukinet.version_retention import CURRENT, RETAINED, retention_for
+        from prefserver import versions as identity_versions
+
+        self.seion_kana, self.name_key = identity_versions._seion_kana, identity_versions._name_key
+        self.address_key = identity_versions._address_key
+        rng = random.Random(f"{spec.seed}:pools")  # noqa: S311 - synthetic data, reproducible on purpose
+        self.municipality_codes = [code for code, _ in spec.municipalities]
+        self.addresses = [
+            [self._address(rng, spec, municipality) for _ in range(self.ADDRESSES_PER_MUNICIPALITY)]
+            for municipality in spec.municipalities
+        ]
+        self.elsewhere = [self._elsewhere(rng, spec) for _ in range(self.ELSEWHERE_ADDRESSES)]
+        self.countries = [(country, self.address_key(country)) for country in COUNTRIES]
+        self.dates = [(_DAY_ZERO + dt.timedelta(days=day)).isoformat() for day in range(REFERENCE_DAY + 1)]
+        # A version's state columns "is_current, removed, deleted, retention_flag, retention_start" and expiry year
+        # (jukinet.version_retention): by the day its clock starts, as (expiry year, superseded, removal version
+        # still current, removal version superseded); the current version of a person not removed has no clock.
+        self.retained: list[tuple[str, str, str, str]] = []
+        for day in range(len(self.dates)):
+            start, expiry = retention_for(_DAY_ZERO + dt.timedelta(days=day))
+            clock = f"{RETAINED}\t{start.isoformat()}"
+            self.retained.append((str(expiry), f"f\tf\tf\t{clock}", f"t\tt\tf\t{clock}", f"f\tt\tf\t{clock}"))
+        self.current = (str(SENTINEL_YEAR), f"t\tf\tf\t{CURRENT}\t{NULL}")
+        self.small = [str(number) for number in range(100)]
+        self.clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00:00" for s in range(28800)]
+        self.operators = [f"OP{i + 1000}" for i in range(9000)]
+        self.terminal_suffixes = [f"-{offset % 20 + 1:02d}" for offset in range(spec.max_versions)]
+        self.names: dict[tuple[str, str, str, str, bool, bool], tuple[str, str]] = {}
+        self.former = {surname: f"{surname[0]}\t0\t{surname[1]}\t0" for surname in SURNAMES}
+        self.identity_table = identity_versions.VERSION_TABLE
+        self.associated_data = associated_data
+        self.created_at = str(spec.recorded_at)
+
+    def _address(self, rng: random.Random, spec: PopulationSpec, municipality: tuple[str, str]) -> tuple[str, ...]:
+        """(address, identity columns, furyo columns): prefecture + municipality + synthetic 町名 + 丁目/番/号
+        (+ 方書 sometimes)."""
+        town = int(rng.random() * len(TOWNS))
+        text = (
+            f"{spec.prefecture_name}{municipality[1]}{TOWNS[town]}{_pick(rng, KANJI_NUMBERS)}丁目"
+            f"{_between(rng, 1, 30)}番{_between(rng, 1, 25)}号"
+        )
+        if rng.random() < 0.08:
+            text += f"　{_pick(rng, BUILDINGS)}{TOWNS[town]}{_between(rng, 1, 5)}0{_between(rng, 1, 9)}号室"
+        key = self.address_key(text)
+        # identity: address, address_gaiji_count, address_gaiji_revision, address_key, district_code
+        # furyo: address_municipality_code, address, address_gaiji_count, address_key, last_address(+count)
+        return text, f"{text}\t0\t0\t{key}\t{town + 1:04d}", f"{municipality[0]}\t{text}\t0\t{key}\t{NULL}\t{NULL}"
+
+    def _elsewhere(self, rng: random.Random, spec: PopulationSpec) -> str:
+        """The furyo address columns of an address in another prefecture."""
+        code, place = _pick(rng, spec.elsewhere)
+        text = f"{place}{_pick(rng, TOWNS)}{_between(rng, 1, 40)}番地{_between(rng, 1, 20)}"
+        return f"{code}\t{text}\t0\t{self.address_key(text)}\t{NULL}\t{NULL}"
+
+    def name(self, surname: tuple[str, str], given: tuple[str, str], gaiji: bool, hiragana: bool) -> tuple[str, str]:
+        """(identity columns, furyo columns) of a name: name, name_gaiji_count, name_kana, seion_kana, name_key,
+        gaiji_flag, then name_gaiji_revision (identity) or gaiji_pattern (furyo)."""
+        key = (*surname, *given, gaiji, hiragana)
+        found = self.names.get(key)
+        if found is None:
+            name = f"{surname[0]}{GAIJI[0] if gaiji else ''}　{given[0]}"
+            kana = f"{surname[1]}　{given[1]}"
+            kana = kana.translate(_TO_HIRAGANA) if hiragana else kana  # some municipalities send hiragana
+            common = (
+                f"{name}\t{int(gaiji)}\t{kana}\t{self.seion_kana(kana)}\t{self.name_key(name)}\t{'t' if gaiji else 'f'}"
+            )
+            found = self.names[key] = (f"{common}\t{int(gaiji)}", f"{common}\t{'P01' if gaiji else ''}")
+        return found
+
+
+@functools.lru_cache(maxsize=4)
+def _pools(spec: PopulationSpec) -> _Pools:
+    return _Pools(spec)
+
+
 def _pick(rng: random.Random, items: Sequence[T]) -> T:
     """rng.choice without its bookkeeping (randrange is a third of the generator's random cost)."""
     return items[int(rng.random() * len(items))]
@@ -160,377 +286,258 @@ def _between(rng: random.Random, low: int, high: int) -> int:
     return low + int(rng.random() * (high - low + 1))
 
 
-def _date_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
-    if end <= start:
-        return start
-    return start + dt.timedelta(days=int(rng.random() * (end - start).days))
+# --- people -------------------------------------------------------------------------------------------
+# An identity event: (reason, day, received day, removed, sender, name columns (identity, furyo), address
+# (text, identity columns, furyo columns), former-surname columns, individual number).
+_Event = tuple[str, int, int, bool, str, tuple[str, str], tuple[str, ...], str, str]
+_NO_FORMER_SURNAME = f"{NULL}\t{NULL}\t{NULL}\t{NULL}"
+_RECEIPT_DELAYS = (0, 0, 0, 1, 2)
 
 
-def _address(rng: random.Random, spec: PopulationSpec, municipality: tuple[str, str]) -> tuple[str, str]:
-    """(address, district code): prefecture + municipality + synthetic 町名 + 丁目/番/号 (+ 方書 sometimes)."""
-    town = int(rng.random() * len(TOWNS))
-    text = (
-        f"{spec.prefecture_name}{municipality[1]}{TOWNS[town]}{_pick(rng, KANJI_NUMBERS)}丁目"
-        f"{_between(rng, 1, 30)}番{_between(rng, 1, 25)}号"
-    )
-    if rng.random() < 0.08:
-        text += f"　{_pick(rng, BUILDINGS)}{TOWNS[town]}{_between(rng, 1, 5)}0{_between(rng, 1, 9)}号室"
-    return text, f"{town + 1:04d}"
+class _ChunkWriter:
+    """Writes one chunk's rows as COPY text lines, per table (see encode_chunk)."""
 
+    def __init__(self, spec: PopulationSpec, chunk: int) -> None:
+        from jukinet.crypto import active_cipher, blind_indexer
 
-def _elsewhere_address(rng: random.Random, spec: PopulationSpec) -> tuple[str, str]:
-    code, place = _pick(rng, spec.elsewhere)
-    return code, f"{place}{_pick(rng, TOWNS)}{_between(rng, 1, 40)}番地{_between(rng, 1, 20)}"
+        self.spec, self.pools = spec, _pools(spec)
+        self.resident_code, self.individual_number = _code_makers(spec.seed)
+        # a fresh random nonce per ciphertext, drawn for the whole chunk at once
+        self.nonces, self.nonce_at = os.urandom(NONCE_BYTES * spec.chunk_size * spec.max_versions), 0
+        # the keys as configured now (key rotation, tests): the same calls encrypt_individual_number makes
+        self.key_id, self.cipher_prefix, self.aead = active_cipher()
+        self.blind_index = blind_indexer()
+        self.rng = random.Random(f"{spec.seed}:{chunk}")  # noqa: S311 - synthetic data, reproducible on purpose
+        self.identity_persons: list[str] = []
+        self.identity_codes: list[str] = []
+        self.identity_versions: list[str] = []
+        self.furyo_persons: list[str] = []
+        self.furyo_codes: list[str] = []
+        self.furyo_versions: list[str] = []
+        self.expiry_years: set[str] = set()
 
-
-def _kana(rng: random.Random, surname_kana: str, given_kana: str) -> str:
-    text = f"{surname_kana}　{given_kana}"
-    return text.translate(_TO_HIRAGANA) if rng.random() < 0.1 else text  # some municipalities send hiragana
-
-
-@dataclass
-class _Person:
-    surname: tuple[str, str]
-    given: tuple[str, str]
-    sex: int
-    birth_date: dt.date
-    gaiji: bool
-    kana_hiragana: bool
-    municipality: tuple[str, str]
-    address: str
-    district_code: str
-    individual_number: str
-    former_surname: tuple[str, str] | None = None
-
-    def name(self) -> str:
-        return f"{self.surname[0]}{GAIJI[0] if self.gaiji else ''}　{self.given[0]}"
-
-    def name_kana(self) -> str:
-        text = f"{self.surname[1]}　{self.given[1]}"
-        return text.translate(_TO_HIRAGANA) if self.kana_hiragana else text
-
-
-def _identity_content(person: _Person) -> dict[str, Any]:
-    return {
-        "name": person.name(), "name_gaiji_count": 1 if person.gaiji else 0, "name_kana": person.name_kana(),
-        "birth_date": person.birth_date, "sex": person.sex, "address": person.address, "address_gaiji_count": 0,
-        "individual_number": person.individual_number, "district_code": person.district_code,
-        "gaiji_flag": person.gaiji, "name_gaiji_revision": 1 if person.gaiji else 0, "address_gaiji_revision": 0,
-        "former_surname": person.former_surname[0] if person.former_surname else None,
-        "former_surname_gaiji_count": 0 if person.former_surname else None,
-        "former_surname_kana": person.former_surname[1] if person.former_surname else None,
-        "former_surname_gaiji_revision": 0 if person.former_surname else None,
-    }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Event:
-    """One notice of a person's life as the generator tells it: file (1) reason and the resulting state."""
-
-    reason: str
-    date: dt.date
-    received_on: dt.date
-    content: dict[str, Any]
-    removed: bool
-    municipality_code: str  # the sender: the municipality of the address before the notice applies
-
-
-def _life(rng: random.Random, spec: PopulationSpec, index: int) -> tuple[_Person, list[_Event]]:
-    sex = 1 if rng.random() < 0.5 else 2
-    given_pool = GIVEN_MALE if sex == 1 else GIVEN_FEMALE
-    birth = _date_between(rng, dt.date(1925, 1, 1), REFERENCE_DATE - dt.timedelta(days=30))
-    municipality = _pick(rng, spec.municipalities)
-    address, district = _address(rng, spec, municipality)
-    person = _Person(
-        surname=_pick(rng, SURNAMES), given=_pick(rng, given_pool),
-        sex=sex, birth_date=birth, gaiji=rng.random() < 0.01, kana_hiragana=rng.random() < 0.1,
-        municipality=municipality, address=address, district_code=district,
-        individual_number=individual_number_for(index, spec.seed),
-    )  # fmt: skip
-    if birth > JUKINET_START:
-        first_reason, first_date = "12", birth
-    elif rng.random() < 0.6:
-        first_reason, first_date = "13", JUKINET_START
-    else:
-        first_reason, first_date = "11", _date_between(rng, JUKINET_START, REFERENCE_DATE)
-    changes = _between(rng, 0, 2 * spec.history_per_person)
-    old = birth < dt.date(1945, 1, 1)
-    roll = rng.random()
-    removal = (
-        "32" if roll < (0.15 if old else 0.02) else "31" if roll < 0.06 + (0.13 if old else 0) else
-        "34" if roll < 0.067 + (0.13 if old else 0) else "33" if roll < 0.07 + (0.13 if old else 0) else None
-    )  # fmt: skip
-    steps = changes + (1 if removal else 0)
-    dates = sorted(_date_between(rng, first_date, REFERENCE_DATE - dt.timedelta(days=3)) for _ in range(steps))
-    events = [_event(rng, first_reason, first_date, _identity_content(person), removed=False, sender=municipality[0])]
-    for step, date in enumerate(dates):
-        if removal and step == steps - 1:
-            events.append(
-                _event(rng, removal, date, _identity_content(person), removed=True, sender=person.municipality[0])
-            )
-            break
-        sender, before = person.municipality[0], _identity_content(person)
-        reason = _change(rng, person, spec, index)
-        if reason == MOVE_BETWEEN_MUNICIPALITIES:
-            # 転出 from the old municipality, then 転入 in the new one (domain.md §6.3: no special case)
-            events.append(_event(rng, "31", date, before, removed=True, sender=sender))
-            reason, sender = "11", person.municipality[0]
-        events.append(_event(rng, reason, date, _identity_content(person), removed=False, sender=sender))
-    return person, events
-
-
-def _change(rng: random.Random, person: _Person, spec: PopulationSpec, index: int) -> str:
-    """Apply one change to the person and return its reason: mostly 転居, some marriages and 旧氏, rarely 26."""
-    roll = rng.random()
-    if person.sex == 2 and person.former_surname is None and roll < 0.15:
-        if rng.random() < 0.4:
-            person.former_surname = person.surname
-            return "24"
-        person.surname = _pick(rng, SURNAMES)
-        return "23"
-    if roll < 0.003:
-        person.individual_number = individual_number_for(CODE_OFFSET * 10 + index, spec.seed)
-        return "26"
-    if rng.random() < 0.3:  # a move to another municipality of the prefecture: 転出 + 転入
-        person.municipality = _pick(rng, spec.municipalities)
-        person.address, person.district_code = _address(rng, spec, person.municipality)
-        return MOVE_BETWEEN_MUNICIPALITIES
-    person.address, person.district_code = _address(rng, spec, person.municipality)
-    return "21"
-
-
-def _event(
-    rng: random.Random, reason: str, date: dt.date, content: dict[str, Any], *, removed: bool, sender: str
-) -> _Event:
-    received = min(date + dt.timedelta(days=_pick(rng, (0, 0, 0, 1, 2))), REFERENCE_DATE)
-    return _Event(reason, date, received, content, removed, sender)
-
-
-# --- 附票 (file (2)) ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _FuryoEvent:
-    kind: str
-    date: dt.date
-    received_on: dt.date
-    content: dict[str, Any]
-
-
-def _furyo_content(
-    person_content: dict[str, Any],
-    *,
-    municipality_code: str | None,
-    furyo_municipality: str,
-    status: int,
-    address: str | None = None,
-    last_address: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "name": person_content["name"], "name_gaiji_count": person_content["name_gaiji_count"],
-        "name_kana": person_content["name_kana"], "birth_date": person_content["birth_date"],
-        "sex": person_content["sex"], "address_municipality_code": municipality_code,
-        "address": address if address is not None else person_content["address"], "address_gaiji_count": 0,
-        "last_address": last_address, "last_address_gaiji_count": 0 if last_address else None,
-        "former_resident_code": None, "furyo_municipality_code": furyo_municipality, "status": status,
-        "gaiji_flag": person_content["gaiji_flag"], "gaiji_pattern": "P01" if person_content["gaiji_flag"] else "",
-    }  # fmt: skip
-
-
-def _furyo_events(rng: random.Random, spec: PopulationSpec, person: _Person, events: list[_Event]) -> list[_FuryoEvent]:
-    """The 附票 kept here for a resident whose 本籍 is in the prefecture: it follows the file (1) life."""
-    home = _pick(rng, spec.municipalities)[0]
-    out: list[_FuryoEvent] = []
-    previous_address = ""
-    for position, event in enumerate(events):
-        content = event.content
-        municipality = _municipality_of(spec, content["address"])
-        if not out:
-            kind, new = "51", _furyo_content(content, municipality_code=municipality, furyo_municipality=home, status=1)
-        elif event.reason in ("32", "33"):  # death, ex-officio removal: 附票の消除
-            kind, new = "54", {**out[-1].content, "status": 9}
-        elif event.reason == "34":  # emigration: abroad, last domestic address kept
-            country = _pick(rng, COUNTRIES)
-            kind, new = "53", _furyo_content(content, municipality_code=None, furyo_municipality=home, status=2,
-                                             address=country, last_address=previous_address)  # fmt: skip
-        elif event.reason == "31" and position < len(events) - 1:
-            continue  # a move inside the prefecture: the following 転入 brings the new address
-        elif event.reason == "31":  # moved to another prefecture: the 附票 stays here (本籍)
-            code, address = _elsewhere_address(rng, spec)
-            kind, new = "52", _furyo_content(content, municipality_code=code, furyo_municipality=home, status=1,
-                                             address=address)  # fmt: skip
-        elif event.reason == "26":
-            continue  # no individual number in file (2): nothing to notify
+    def resident(self, index: int) -> None:
+        """A file (1) person's life as notices, then the 附票 kept here if their 本籍 is in the prefecture."""
+        spec, pools, random_ = self.spec, self.pools, self.rng.random
+        sex = 1 if random_() < 0.5 else 2
+        given = (GIVEN_MALE if sex == 1 else GIVEN_FEMALE)[int(random_() * len(GIVEN_MALE))]
+        birth = int(random_() * (REFERENCE_DAY - 30))
+        m = int(random_() * len(pools.municipality_codes))
+        municipality = pools.municipality_codes[m]
+        address = pools.addresses[m][int(random_() * pools.ADDRESSES_PER_MUNICIPALITY)]
+        surname = SURNAMES[int(random_() * len(SURNAMES))]
+        gaiji, hiragana = random_() < 0.01, random_() < 0.1
+        name = pools.name(surname, given, gaiji, hiragana)
+        number = self.individual_number(index)
+        former: tuple[str, str] | None = None
+        former_columns = _NO_FORMER_SURNAME
+        if birth > JUKINET_START_DAY:
+            first_reason, first_day = "12", birth
+        elif random_() < 0.6:
+            first_reason, first_day = "13", JUKINET_START_DAY
         else:
-            kind, new = "52", _furyo_content(content, municipality_code=municipality, furyo_municipality=home, status=1)
-        previous_address = content["address"]
-        out.append(_FuryoEvent(kind, event.date, event.received_on, new))
-    return out
-
-
-def _furyo_only_events(rng: random.Random, spec: PopulationSpec, index: int) -> list[_FuryoEvent]:
-    """A person living in another prefecture whose 附票 a municipality here keeps (本籍 here)."""
-    sex = 1 if rng.random() < 0.5 else 2
-    surname = _pick(rng, SURNAMES)
-    given = _pick(rng, GIVEN_MALE if sex == 1 else GIVEN_FEMALE)
-    home = _pick(rng, spec.municipalities)[0]
-    base = {
-        "name": f"{surname[0]}　{given[0]}", "name_gaiji_count": 0, "name_kana": _kana(rng, surname[1], given[1]),
-        "birth_date": _date_between(rng, dt.date(1930, 1, 1), dt.date(2020, 1, 1)), "sex": sex, "gaiji_flag": False,
-    }  # fmt: skip
-    date = _date_between(rng, JUKINET_START, REFERENCE_DATE - dt.timedelta(days=400))
-    code, address = _elsewhere_address(rng, spec)
-    events = [_FuryoEvent("51", date, date, _furyo_content({**base, "address": address}, municipality_code=code,
-                                                           furyo_municipality=home, status=1))]  # fmt: skip
-    for _ in range(_between(rng, 0, spec.history_per_person)):
-        date = _date_between(rng, date, REFERENCE_DATE - dt.timedelta(days=3))
-        code, address = _elsewhere_address(rng, spec)
-        content = _furyo_content({**base, "address": address}, municipality_code=code, furyo_municipality=home,
-                                 status=1)  # fmt: skip
-        events.append(_FuryoEvent("52", date, date + dt.timedelta(days=1), content))
-    if rng.random() < 0.03:
-        date = _date_between(rng, date, REFERENCE_DATE - dt.timedelta(days=2))
-        content = _furyo_content({**base, "address": COUNTRIES[0]}, municipality_code=None, furyo_municipality=home,
-                                 status=2, last_address=events[-1].content["address"])  # fmt: skip
-        events.append(_FuryoEvent("53", date, date + dt.timedelta(days=1), content))
-    return events
-
-
-def _municipality_of(spec: PopulationSpec, address: str) -> str:
-    for code, name in spec.municipalities:
-        if address.startswith(spec.prefecture_name + name):
-            return code
-    raise ValueError("address outside the prefecture's municipalities")
-
-
-# --- rows ---------------------------------------------------------------------------------------------
-def _recorded_at(received_on: dt.date, index: int) -> dt.datetime:
-    # 09:00 JST on the receipt date plus a few seconds: deterministic, never in the future
-    seconds = index % 28800
-    return dt.datetime(received_on.year, received_on.month, received_on.day, seconds // 3600, seconds // 60 % 60,
-                       seconds % 60, tzinfo=dt.UTC)  # fmt: skip
-
-
-@functools.cache
-def _row_getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    return operator.itemgetter(*columns)
-
-
-_BYTEA_COLUMNS = ("individual_number_ciphertext", "individual_number_blind_index")
-_INTEGER_CHOICE_COLUMNS = ("retention_flag", "status", "sex")  # dumped by name if left as enum members
-
-
-def _copy_ready(values: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
-    for column in _BYTEA_COLUMNS:
-        if column in values:  # bytea hex input (cheaper to format than psycopg's bytes dumper)
-            values[column] = "\\x" + values[column].hex()
-    for column in _INTEGER_CHOICE_COLUMNS:
-        if column in values:
-            values[column] = int(values[column])
-    return _row_getter(columns)(values)
-
-
-def _append_versions(
-    target: list[tuple[Any, ...]], versions: list[dict[str, Any]], columns: tuple[str, ...], years: set[int]
-) -> None:
-    for values in versions:
-        years.add(values["expiry_year"])
-        target.append(_copy_ready(values, columns))
-
-
-def _identity_rows(rows: ChunkRows, spec: PopulationSpec, index: int, code: str, events: list[_Event]) -> None:
-    from prefserver.versions import Envelope, superseded_values, version_values
-
-    person_id = spec.identity_person_base + index
-    first_id = spec.identity_version_base + index * spec.max_versions
-    sequence = 1 + index % 3  # initial load: update_sequence as given (domain.md §6.3 baselines)
-    versions: list[dict[str, Any]] = []
-    for offset, event in enumerate(events):
-        envelope = Envelope(
-            resident_code=code, change_reason=event.reason, change_date=event.date,
-            municipality_code=event.municipality_code, operator_id=f"OP{(index + offset) % 9000 + 1000}",
-            terminal_id=f"CS{event.municipality_code}-{offset % 20 + 1:02d}", received_on=event.received_on,
-            update_sequence=sequence + offset,
+            first_reason, first_day = "11", JUKINET_START_DAY + int(random_() * (REFERENCE_DAY - JUKINET_START_DAY))
+        changes = int(random_() * (2 * spec.history_per_person + 1))
+        old = birth < BIRTH_1945_DAY
+        roll = random_()
+        removal = (
+            "32" if roll < (0.15 if old else 0.02) else "31" if roll < 0.06 + (0.13 if old else 0) else
+            "34" if roll < 0.067 + (0.13 if old else 0) else "33" if roll < 0.07 + (0.13 if old else 0) else None
         )  # fmt: skip
-        values = version_values(
-            person_id=person_id, content=event.content, envelope=envelope, removed=event.removed,
-            recorded_at=_recorded_at(event.received_on, index),
-        )  # fmt: skip
-        values["id"] = first_id + offset
-        if versions:
-            superseded_values(versions[-1], received_on=event.received_on)
-        versions.append(values)
-    _append_versions(rows.identity_versions, versions, IDENTITY_VERSION_COLUMNS, rows.expiry_years)
-    last = versions[-1]
-    rows.identity_persons.append((person_id, last["id"], last["expiry_year"], spec.recorded_at))
-    rows.identity_codes.append((code, person_id, "", events[0].date, None))
+        steps = changes + (1 if removal else 0)
+        span = REFERENCE_DAY - 3 - first_day
+        if span <= 0:
+            days = [first_day] * steps
+        elif steps == 1:
+            days = [first_day + int(random_() * span)]
+        else:
+            days = sorted([first_day + int(random_() * span) for _ in range(steps)])
 
+        def received(day: int) -> int:
+            return min(day + _RECEIPT_DELAYS[int(random_() * 5)], REFERENCE_DAY)
 
-def _furyo_rows(rows: ChunkRows, spec: PopulationSpec, slot: int, code: str, events: list[_FuryoEvent]) -> None:
-    from furyo.versions import FuryoEnvelope, superseded_values, version_values
+        events: list[_Event] = [
+            (first_reason, first_day, received(first_day), False, municipality, name, address, former_columns, number)
+        ]
+        for step, day in enumerate(days):
+            if removal and step == steps - 1:
+                events.append((removal, day, received(day), True, municipality, name, address, former_columns, number))
+                break
+            roll = random_()
+            if sex == 2 and former is None and roll < 0.15:
+                if random_() < 0.4:
+                    reason, former = "24", surname
+                    former_columns = pools.former[surname]
+                else:
+                    reason, surname = "23", SURNAMES[int(random_() * len(SURNAMES))]
+                    name = pools.name(surname, given, gaiji, hiragana)
+            elif roll < 0.003:
+                reason, number = "26", self.individual_number(CODE_OFFSET * 10 + index)
+            elif random_() < 0.3:  # a move to another municipality: 転出, then 転入 (domain.md §6.3: no special case)
+                events.append(("31", day, received(day), True, municipality, name, address, former_columns, number))
+                m = int(random_() * len(pools.municipality_codes))
+                municipality = pools.municipality_codes[m]
+                address = pools.addresses[m][int(random_() * pools.ADDRESSES_PER_MUNICIPALITY)]
+                reason = "11"
+            else:  # 転居
+                reason, address = "21", pools.addresses[m][int(random_() * pools.ADDRESSES_PER_MUNICIPALITY)]
+            events.append((reason, day, received(day), False, municipality, name, address, former_columns, number))
+        code, birth_columns = self.resident_code(index), f"{pools.dates[birth]}\t{sex}"
+        self._identity(index, code, events, birth_columns)
+        if random_() < 0.85:
+            self._furyo_of_resident(index, code, events, birth_columns)
+        if random_() < 0.08:
+            self._furyo_only(index)
 
-    person_id = spec.furyo_person_base + slot
-    first_id = spec.furyo_version_base + slot * spec.max_versions
-    sequence = 1 + slot % 2
-    versions: list[dict[str, Any]] = []
-    for offset, event in enumerate(events):
-        sender = event.content["furyo_municipality_code"]  # file (2) notices come from the 附票管理市町村
-        envelope = FuryoEnvelope(
-            resident_code=code, notice_kind=event.kind, change_date=event.date, municipality_code=sender,
-            operator_id=f"OP{(slot + offset) % 9000 + 1000}", terminal_id=f"CS{sender}-{offset % 20 + 1:02d}",
-            received_on=event.received_on, update_sequence=sequence + offset,
-        )  # fmt: skip
-        values = version_values(
-            person_id=person_id, content=event.content, envelope=envelope, removed=event.content["status"] == 9,
-            recorded_at=_recorded_at(event.received_on, slot),
-        )  # fmt: skip
-        values["id"] = first_id + offset
-        if versions:
-            superseded_values(versions[-1], received_on=event.received_on)
-        versions.append(values)
-    _append_versions(rows.furyo_versions, versions, FURYO_VERSION_COLUMNS, rows.expiry_years)
-    last = versions[-1]
-    rows.furyo_persons.append((person_id, last["id"], last["expiry_year"], spec.recorded_at))
-    rows.furyo_codes.append((code, person_id, "", events[0].date, None))
+    def _identity(self, index: int, code: str, events: list[_Event], birth: str) -> None:
+        pools, spec = self.pools, self.spec
+        dates, retained, operators, suffixes = pools.dates, pools.retained, pools.operators, pools.terminal_suffixes
+        person_id = spec.identity_person_base + index
+        first_id = spec.identity_version_base + index * spec.max_versions
+        sequence = 1 + index % 3  # initial load: update_sequence as given (domain.md §6.3 baselines)
+        clock = pools.clock[index % 28800]  # recorded at the receipt date plus a few seconds: never in the future
+        aad = pools.associated_data(table=pools.identity_table, person_id=person_id)
+        encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, self.key_id
+        nonces, nonce_at = self.nonces, self.nonce_at
+        self.nonce_at += NONCE_BYTES * len(events)
+        known, plaintext, constant = "", b"", ""  # the last number seen (it changes on 26 only)
+        last = len(events) - 1
+        out, years, small = self.identity_versions, self.expiry_years, pools.small
+        person = f"\t{person_id}\t{code}\t"
+        for offset, (reason, day, receipt, removed, sender, name, address, former, number) in enumerate(events):
+            if removed:  # a removal version carries its retention from its insert (domain.md §13)
+                retention = retained[receipt]
+                expiry, state = retention[0], retention[2] if offset == last else retention[3]
+            elif offset < last:  # superseded by the next version: its clock starts on that receipt
+                expiry, state = retained[events[offset + 1][2]][:2]
+            else:
+                expiry, state = pools.current
+            years.add(expiry)
+            if number is not known:  # key id, blind index, birth date and sex: one fragment per number
+                known, plaintext = number, number.encode()
+                constant = f"{key_id}\t\\\\x{self.blind_index(plaintext).hex()}\t{birth}"
+            nonce = nonces[nonce_at : nonce_at + NONCE_BYTES]
+            nonce_at += NONCE_BYTES
+            ciphertext = (prefix + nonce + encrypt(nonce, plaintext, aad)).hex()
+            received_on = dates[receipt]
+            out.append(
+                f"{first_id + offset}\t{expiry}{person}{reason}\t{dates[day]}\t{received_on}\t{received_on} {clock}"
+                f"\t{sender}\t{operators[(index + offset) % 9000]}\tCS{sender}{suffixes[offset]}"
+                f"\t{small[sequence + offset]}\t\\N\t0\t{state}\t\\\\x{ciphertext}\t{constant}\t{name[0]}\t{address[1]}"
+                f"\t{former}\n"
+            )
+        self.identity_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
+        self.identity_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
 
+    def _furyo_of_resident(self, index: int, code: str, events: list[_Event], birth: str) -> None:
+        """The 附票 kept here for a resident whose 本籍 is in the prefecture: it follows the file (1) life."""
+        pools, random_ = self.pools, self.rng.random
+        home = pools.municipality_codes[int(random_() * len(pools.municipality_codes))]
+        # a 附票 event: (notice kind, day, received day, status, name columns, address columns)
+        out: list[tuple[str, int, int, int, str, str]] = []
+        previous_address = ""
+        last = len(events) - 1
+        for position, (reason, day, receipt, _removed, _sender, name, address, _former, _number) in enumerate(events):
+            if not out:
+                out.append(("51", day, receipt, 1, name[1], address[2]))
+            elif reason in ("32", "33"):  # death, ex-officio removal: 附票の消除
+                out.append(("54", day, receipt, 9, out[-1][4], out[-1][5]))
+            elif reason == "34":  # emigration: abroad, last domestic address kept
+                country, key = pools.countries[int(random_() * len(pools.countries))]
+                out.append(("53", day, receipt, 2, name[1], f"{NULL}\t{country}\t0\t{key}\t{previous_address}\t0"))
+            elif reason == "31" and position < last:
+                continue  # a move inside the prefecture: the following 転入 brings the new address
+            elif reason == "31":  # moved to another prefecture: the 附票 stays here (本籍)
+                elsewhere = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
+                out.append(("52", day, receipt, 1, name[1], elsewhere))
+            elif reason == "26":
+                continue  # no individual number in file (2): nothing to notify
+            else:
+                out.append(("52", day, receipt, 1, name[1], address[2]))
+            previous_address = address[0]
+        self._furyo(2 * index, code, home, out, birth)
 
-def generate_chunk(spec: PopulationSpec, chunk: int) -> ChunkRows:
-    """All rows of persons [chunk·size, (chunk+1)·size): file (1) and the 附票 this prefecture keeps."""
-    rng = random.Random(f"{spec.seed}:{chunk}")  # noqa: S311 - synthetic data, reproducible on purpose
-    rows = ChunkRows()
-    start = chunk * spec.chunk_size
-    for index in range(start, min(spec.residents, start + spec.chunk_size)):
-        person, events = _life(rng, spec, index)
-        code = resident_code_for(index, spec.seed)
-        _identity_rows(rows, spec, index, code, events)
-        if rng.random() < 0.85:
-            _furyo_rows(rows, spec, 2 * index, code, _furyo_events(rng, spec, person, events))
-        if rng.random() < 0.08:
-            other_code = resident_code_for(CODE_OFFSET + index, spec.seed)
-            _furyo_rows(rows, spec, 2 * index + 1, other_code, _furyo_only_events(rng, spec, index))
-    return rows
+    def _furyo_only(self, index: int) -> None:
+        """A person living in another prefecture whose 附票 a municipality here keeps (本籍 here)."""
+        spec, pools, random_ = self.spec, self.pools, self.rng.random
+        sex = 1 if random_() < 0.5 else 2
+        surname = SURNAMES[int(random_() * len(SURNAMES))]
+        given = (GIVEN_MALE if sex == 1 else GIVEN_FEMALE)[int(random_() * len(GIVEN_MALE))]
+        home = pools.municipality_codes[int(random_() * len(pools.municipality_codes))]
+        name = pools.name(surname, given, False, random_() < 0.1)[1]
+        birth_day = FURYO_BIRTH_FIRST_DAY + int(random_() * (FURYO_BIRTH_LAST_DAY - FURYO_BIRTH_FIRST_DAY))
+        day = JUKINET_START_DAY + int(random_() * (REFERENCE_DAY - 400 - JUKINET_START_DAY))
+        address = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
+        events = [("51", day, day, 1, name, address)]
+        for _ in range(int(random_() * (spec.history_per_person + 1))):
+            day += int(random_() * (REFERENCE_DAY - 3 - day))
+            address = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
+            events.append(("52", day, day + 1, 1, name, address))
+        if random_() < 0.03:
+            day += int(random_() * (REFERENCE_DAY - 2 - day))
+            country, key = pools.countries[0]
+            last_address = address.split("\t", 2)[1]
+            events.append(("53", day, day + 1, 2, name, f"{NULL}\t{country}\t0\t{key}\t{last_address}\t0"))
+        code = self.resident_code(CODE_OFFSET + index)
+        self._furyo(2 * index + 1, code, home, events, f"{pools.dates[birth_day]}\t{sex}")
+
+    def _furyo(
+        self, slot: int, code: str, home: str, events: list[tuple[str, int, int, int, str, str]], birth: str
+    ) -> None:
+        pools, spec = self.pools, self.spec
+        dates, retained, operators, suffixes = pools.dates, pools.retained, pools.operators, pools.terminal_suffixes
+        person_id = spec.furyo_person_base + slot
+        first_id = spec.furyo_version_base + slot * spec.max_versions
+        sequence = 1 + slot % 2
+        clock = pools.clock[slot % 28800]
+        last = len(events) - 1
+        out, years, small = self.furyo_versions, self.expiry_years, pools.small
+        person = f"\t{person_id}\t{code}\t"
+        # file (2) notices come from the 附票管理市町村 (home); status 9 is a removal (furyo.versions)
+        for offset, (kind, day, receipt, status, name, address) in enumerate(events):
+            if status == 9:
+                retention = retained[receipt]
+                expiry, state = retention[0], retention[2] if offset == last else retention[3]
+            elif offset < last:
+                expiry, state = retained[events[offset + 1][2]][:2]
+            else:
+                expiry, state = pools.current
+            years.add(expiry)
+            received_on = dates[receipt]
+            out.append(
+                f"{first_id + offset}\t{expiry}{person}{kind}\t{dates[day]}\t{received_on}\t{received_on} {clock}\t"
+                f"{home}\t{operators[(slot + offset) % 9000]}\tCS{home}{suffixes[offset]}\t{small[sequence + offset]}"
+                f"\t\\N\t0\t{state}\t{home}\t{small[status]}\t\\N\t{name}\t{birth}\t{address}\n"
+            )
+        self.furyo_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
+        self.furyo_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
 
 
 # --- COPY ---------------------------------------------------------------------------------------------
+# Column orders of the COPY text _ChunkWriter writes: per-version columns first, then the content fragments.
 IDENTITY_VERSION_COLUMNS = (
-    "id", "expiry_year", "person_id", "resident_code", "name", "name_gaiji_count", "name_kana", "birth_date", "sex",
-    "address", "address_gaiji_count", "individual_number_ciphertext", "change_reason", "change_date",
-    "retention_flag", "seion_kana", "municipality_code", "district_code", "operator_id", "terminal_id",
-    "recorded_at", "received_on", "gaiji_flag", "deleted", "update_sequence", "name_gaiji_revision",
-    "address_gaiji_revision", "former_surname", "former_surname_gaiji_count", "former_surname_kana",
-    "former_surname_gaiji_revision", "is_current", "removed", "retention_start", "source_notice_id", "revision",
-    "individual_number_key_id", "individual_number_blind_index", "name_key", "address_key",
+    "id", "expiry_year", "person_id", "resident_code", "change_reason", "change_date", "received_on", "recorded_at",
+    "municipality_code", "operator_id", "terminal_id", "update_sequence", "source_notice_id", "revision",
+    "is_current", "removed", "deleted", "retention_flag", "retention_start",
+    "individual_number_ciphertext", "individual_number_key_id", "individual_number_blind_index", "birth_date", "sex",
+    "name", "name_gaiji_count", "name_kana", "seion_kana", "name_key", "gaiji_flag", "name_gaiji_revision",
+    "address", "address_gaiji_count", "address_gaiji_revision", "address_key", "district_code",
+    "former_surname", "former_surname_gaiji_count", "former_surname_kana", "former_surname_gaiji_revision",
 )  # fmt: skip
 FURYO_VERSION_COLUMNS = (
-    "id", "expiry_year", "person_id", "resident_code", "name", "name_gaiji_count", "name_kana", "birth_date", "sex",
-    "address_municipality_code", "address", "address_gaiji_count", "last_address", "last_address_gaiji_count",
-    "change_date", "former_resident_code", "furyo_municipality_code", "status", "gaiji_flag", "gaiji_pattern",
-    "notice_kind", "is_current", "removed", "update_sequence", "deleted", "received_on", "recorded_at",
-    "municipality_code", "operator_id", "terminal_id", "source_notice_id", "revision", "retention_flag",
-    "retention_start", "seion_kana", "name_key", "address_key",
+    "id", "expiry_year", "person_id", "resident_code", "notice_kind", "change_date", "received_on", "recorded_at",
+    "municipality_code", "operator_id", "terminal_id", "update_sequence", "source_notice_id", "revision",
+    "is_current", "removed", "deleted", "retention_flag", "retention_start",
+    "furyo_municipality_code", "status", "former_resident_code",
+    "name", "name_gaiji_count", "name_kana", "seion_kana", "name_key", "gaiji_flag", "gaiji_pattern",
+    "birth_date", "sex",
+    "address_municipality_code", "address", "address_gaiji_count", "address_key", "last_address",
+    "last_address_gaiji_count",
 )  # fmt: skip
 PERSON_COLUMNS = ("id", "current_version_id", "current_version_expiry_year", "created_at")
 CODE_COLUMNS = ("resident_code", "person_id", "replaced_by", "assigned_on", "replaced_on")
 
-# (table, columns, ChunkRows attribute), in load order: persons before their code history (FK).
+# (table, columns, _ChunkWriter attribute), in load order: persons before their code history (FK).
 COPY_TABLES = (
     ("prefserver_identity_person", PERSON_COLUMNS, "identity_persons"),
     ("prefserver_identity_resident_code", CODE_COLUMNS, "identity_codes"),
@@ -555,21 +562,33 @@ class EncodedChunk:
 
 
 def encode_chunk(spec: PopulationSpec, chunk: int) -> EncodedChunk:
-    """Generate a chunk and format it as COPY text with psycopg's own formatter (what `write_row` uses)."""
-    from psycopg import _copy_base
-    from psycopg.adapt import Transformer
-
-    rows = generate_chunk(spec, chunk)
-    transformer = Transformer()
+    """All rows of persons [chunk·size, (chunk+1)·size) as COPY text: file (1) and the 附票 this prefecture keeps."""
+    writer = _ChunkWriter(spec, chunk)
+    start = chunk * spec.chunk_size
+    for index in range(start, min(spec.residents, start + spec.chunk_size)):
+        writer.resident(index)
     data: dict[str, bytes] = {}
     counts: dict[str, int] = {}
     for table, _columns, attribute in COPY_TABLES:
-        out = bytearray()
-        table_rows = getattr(rows, attribute)
-        for row in table_rows:
-            _copy_base.format_row_text(row, transformer, out)
-        data[table], counts[table] = bytes(out), len(table_rows)
-    return EncodedChunk(data=data, rows=counts, expiry_years=rows.expiry_years)
+        lines = getattr(writer, attribute)
+        data[table], counts[table] = "".join(lines).encode(), len(lines)
+    return EncodedChunk(data=data, rows=counts, expiry_years={int(year) for year in writer.expiry_years})
+
+
+def decode_copy_text(data: bytes, columns: tuple[str, ...]) -> list[dict[str, str | None]]:
+    """COPY text back to rows of column → text (None for NULL): for tests and inspection. The generated text
+    holds no tab, newline or backslash inside a value, so no unescaping beyond NULL and bytea is needed."""
+    rows = []
+    for line in data.decode().split("\n")[:-1]:  # not splitlines(): it also splits at U+2028 and the like
+        values = line.split("\t")
+        rows.append({c: None if v == NULL else v.replace("\\\\", "\\") for c, v in zip(columns, values, strict=True)})
+    return rows
+
+
+def generate_chunk(spec: PopulationSpec, chunk: int) -> dict[str, list[dict[str, str | None]]]:
+    """A chunk's rows per table, decoded (tests and inspection; the loader streams encode_chunk's text)."""
+    encoded = encode_chunk(spec, chunk)
+    return {table: decode_copy_text(encoded.data[table], columns) for table, columns, _ in COPY_TABLES}
 
 
 def encoded_chunks(spec: PopulationSpec, *, workers: int) -> Iterator[EncodedChunk]:
@@ -637,11 +656,21 @@ SELECT kind, drop_sql, create_sql FROM (
     FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
    WHERE i.indrelid = ANY(%(tables)s::regclass[])
      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
+     AND (i.indpred IS NULL OR NOT pg_get_expr(i.indpred, i.indrelid) = ANY(%(keep_predicates)s::text[]))
 ) AS ddl ORDER BY step, ord
 """
 
 
-def deferred_indexes_for_empty_tables(cursor: Any, tables: Sequence[str]) -> DeferredDDL | None:
+# Partial-index predicates no generated row satisfies (no generated version comes from a notice): such an
+# index gets no entry from the load, so it stays in place (a predicate check per row) rather than being rebuilt
+# (a full scan of the version table for nothing, about 1 s per table at 1 M residents). A kept index is
+# maintained by the COPY like any other, so it stays right whatever the rows hold.
+GENERATED_ROWS_NEVER_MATCH = ("(source_notice_id IS NOT NULL)",)
+
+
+def deferred_indexes_for_empty_tables(
+    cursor: Any, tables: Sequence[str], *, keep_predicates: Sequence[str] = ()
+) -> DeferredDDL | None:
     """Initial-load fast path, step 1: if every table is EMPTY, drop its indexes and constraints (bar CHECK
     and NOT NULL) and return the statements that recreate them; None (nothing dropped) if any holds a row.
 
@@ -650,6 +679,8 @@ def deferred_indexes_for_empty_tables(cursor: Any, tables: Sequence[str]) -> Def
     own (pg_get_indexdef / pg_get_constraintdef of the objects the migrations created), so nothing is
     forked; a failure anywhere rolls the drops back with the data. Triggers (append-only guards) stay.
     Foreign keys from and to the tables are dropped too and re-validated in one pass when re-added.
+    Partial indexes whose predicate text (pg_get_expr) is in `keep_predicates` stay in place and are
+    maintained by the load as usual (see GENERATED_ROWS_NEVER_MATCH).
     Call `rebuild_deferred_indexes` before the transaction commits (until then the tables have no indexes,
     no unique or primary keys and no foreign keys: only the loader may write them, which the lock ensures).
     """
@@ -661,7 +692,7 @@ def deferred_indexes_for_empty_tables(cursor: Any, tables: Sequence[str]) -> Def
         cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
         if cursor.fetchone()[0]:
             return None
-    cursor.execute(_CATALOG_QUERY, {"tables": list(tables)})
+    cursor.execute(_CATALOG_QUERY, {"tables": list(tables), "keep_predicates": list(keep_predicates)})
     ddl = cursor.fetchall()
     for _kind, drop_sql, _create_sql in ddl:
         cursor.execute(drop_sql)
@@ -776,7 +807,11 @@ def population_load(
     with transaction.atomic():
         with connection.cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor: COPY
-            deferred = deferred_indexes_for_empty_tables(cursor, tables) if defer_indexes else None
+            deferred = (
+                deferred_indexes_for_empty_tables(cursor, tables, keep_predicates=GENERATED_ROWS_NEVER_MATCH)
+                if defer_indexes
+                else None
+            )
         spec = population_spec(
             prefecture_code=prefecture_code, residents=residents, history_per_person=history_per_person,
             seed=seed, chunk_size=chunk_size,

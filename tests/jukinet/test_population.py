@@ -17,7 +17,6 @@ from jukinet.partitions import ensure_partitions
 from jukinet.population import (
     COPY_TABLES,
     FURYO_VERSION_COLUMNS,
-    IDENTITY_VERSION_COLUMNS,
     PopulationSpec,
     deferred_indexes_for_empty_tables,
     encoded_chunks,
@@ -45,9 +44,7 @@ def loaded():
 
 
 def _content(rows):
-    columns = IDENTITY_VERSION_COLUMNS
-    position = columns.index("individual_number_ciphertext")
-    return [row[:position] + row[position + 1 :] for row in rows]
+    return [{k: v for k, v in row.items() if k not in RANDOM_COLUMNS} for row in rows]
 
 
 def test_every_generated_code_has_a_valid_check_digit(loaded):
@@ -112,10 +109,11 @@ def test_history_is_consistent_per_person(loaded):
 def test_generation_is_deterministic_for_a_seed_whatever_the_worker_count():
     first = [generate_chunk(SPEC, chunk) for chunk in range(SPEC.chunks)]
     again = [generate_chunk(SPEC, chunk) for chunk in range(SPEC.chunks)]
-    assert [_content(c.identity_versions) for c in first] == [_content(c.identity_versions) for c in again]
-    assert [c.furyo_versions for c in first] == [c.furyo_versions for c in again]
+    identity, furyo = "prefserver_identity_version", "furyo_version"
+    assert [_content(c[identity]) for c in first] == [_content(c[identity]) for c in again]
+    assert [c[furyo] for c in first] == [c[furyo] for c in again]
     other_seed = generate_chunk(dataclasses.replace(SPEC, seed=10), 0)
-    assert other_seed.identity_codes != first[0].identity_codes
+    assert other_seed["prefserver_identity_resident_code"] != first[0]["prefserver_identity_resident_code"]
     # two worker processes produce the same content, chunk for chunk
     solo = [chunk.data["furyo_version"] for chunk in encoded_chunks(SPEC, workers=0)]
     parallel = [chunk.data["furyo_version"] for chunk in encoded_chunks(SPEC, workers=2)]
@@ -123,11 +121,10 @@ def test_generation_is_deterministic_for_a_seed_whatever_the_worker_count():
 
 
 def test_kana_normalisation_properties_hold_on_generated_names():
-    rows = [row for chunk in range(SPEC.chunks) for row in generate_chunk(SPEC, chunk).identity_versions]
-    kana_at, seion_at = IDENTITY_VERSION_COLUMNS.index("name_kana"), IDENTITY_VERSION_COLUMNS.index("seion_kana")
+    rows = [row for chunk in range(SPEC.chunks) for row in generate_chunk(SPEC, chunk)["prefserver_identity_version"]]
     hiragana_seen = False
     for row in rows:
-        kana, key = row[kana_at], row[seion_at]
+        kana, key = row["name_kana"], row["seion_kana"]
         hiragana_seen |= any("\u3041" <= c <= "\u3096" for c in kana)
         assert key == seion_kana(key)  # idempotent
         assert key == seion_kana(kana.translate({c: c + 0x60 for c in range(0x3041, 0x3097)}))  # script-blind
@@ -138,13 +135,13 @@ def test_kana_normalisation_properties_hold_on_generated_names():
 
 
 def test_some_people_have_gaiji_and_former_surnames_kept_as_given():
-    rows = generate_chunk(dataclasses.replace(SPEC, residents=600, chunk_size=600, seed=0), 0).identity_versions
-    column = IDENTITY_VERSION_COLUMNS.index
-    gaiji = [row for row in rows if row[column("gaiji_flag")]]
-    assert gaiji and all(row[column("name_gaiji_count")] == 1 for row in gaiji)
-    assert all(any("\ue000" <= c <= "\uf8ff" for c in row[column("name")]) for row in gaiji)  # private use kept
-    assert any(row[column("former_surname")] for row in rows)
-    assert any("\ufa11" in row[column("name")] or "\U000e0100" in row[column("name")] for row in rows)
+    spec = dataclasses.replace(SPEC, residents=600, chunk_size=600, seed=0)
+    rows = generate_chunk(spec, 0)["prefserver_identity_version"]
+    gaiji = [row for row in rows if row["gaiji_flag"] == "t"]
+    assert gaiji and all(row["name_gaiji_count"] == "1" for row in gaiji)
+    assert all(any("\ue000" <= c <= "\uf8ff" for c in row["name"]) for row in gaiji)  # private use kept
+    assert any(row["former_surname"] for row in rows)
+    assert any("\ufa11" in row["name"] or "\U000e0100" in row["name"] for row in rows)
 
 
 def test_furyo_rows_never_carry_an_individual_number():
@@ -227,3 +224,209 @@ def test_a_load_into_tables_that_hold_rows_keeps_the_indexes_in_place():
     # then: no DDL ran, and both loads are there
     assert not result.deferred_ddl and _schema_of_loaded_tables() == before
     assert IdentityPerson.objects.count() == 60
+
+
+# --- the fast row writer against the version writers -------------------------------------------------------
+def _copy_text(values, columns):
+    """What the old loader sent for these values: psycopg's own COPY formatter, bytea as hex input."""
+    from psycopg import _copy_base
+    from psycopg.adapt import Transformer
+
+    row = ["\\x" + value.hex() if isinstance(value, bytes) else value for value in (values[c] for c in columns)]
+    out = bytearray()
+    _copy_base.format_row_text(row, Transformer(), out)
+    return out.decode().rstrip("\n").split("\t")
+
+
+def _by_person(encoded, table, columns):
+    lines = encoded.data[table].decode().split("\n")
+    assert lines.pop() == ""
+    persons: dict[str, list] = {}
+    for line in lines:
+        fields = line.split("\t")
+        assert len(fields) == len(columns)
+        persons.setdefault(fields[columns.index("person_id")], []).append(
+            (dict(zip(columns, fields, strict=True)), fields)
+        )
+    return persons
+
+
+def _optional_int(text):
+    return None if text == "\\N" else int(text)
+
+
+def _optional(text):
+    return None if text == "\\N" else text
+
+
+def test_fast_rows_are_what_the_version_writers_store():
+    """Every column of every generated version, re-derived by prefserver/furyo `version_values` (search keys,
+    blind index, key id, retention, flags) from the row's content and envelope, then superseded by the next
+    version with `superseded_values`, formatted by psycopg: equal to the generator's COPY text. The ciphertext
+    (random nonce) decrypts, under the row's own associated data, to the number the writer was given."""
+    from furyo import versions as furyo_versions
+    from jukinet.crypto import decrypt_individual_number, key_id_of, keyring
+    from jukinet.population import IDENTITY_VERSION_COLUMNS, encode_chunk
+    from prefserver import versions as identity_versions
+
+    # given: a chunk with removals, moves, marriages, 旧氏, 附票-only persons and emigrants
+    spec = dataclasses.replace(SPEC, residents=400, chunk_size=400, history_per_person=2, seed=4)
+    encoded = encode_chunk(spec, 0)
+    ciphertext_at = IDENTITY_VERSION_COLUMNS.index("individual_number_ciphertext")
+    checked = {"removed": 0, "superseded": 0, "gaiji": 0, "former": 0, "abroad": 0}
+    # when / then: file (1)
+    for versions in _by_person(encoded, "prefserver_identity_version", IDENTITY_VERSION_COLUMNS).values():
+        for position, (row, fields) in enumerate(versions):
+            person_id = int(row["person_id"])
+            blob = bytes.fromhex(row["individual_number_ciphertext"].removeprefix("\\\\x"))
+            assert key_id_of(blob) == keyring().active_id
+            number = decrypt_individual_number(blob, table=identity_versions.VERSION_TABLE, person_id=person_id)
+            content = {
+                "name": row["name"], "name_gaiji_count": int(row["name_gaiji_count"]), "name_kana": row["name_kana"],
+                "birth_date": dt.date.fromisoformat(row["birth_date"]), "sex": int(row["sex"]),
+                "address": row["address"], "address_gaiji_count": int(row["address_gaiji_count"]),
+                "individual_number": number, "district_code": row["district_code"],
+                "gaiji_flag": row["gaiji_flag"] == "t", "name_gaiji_revision": int(row["name_gaiji_revision"]),
+                "address_gaiji_revision": int(row["address_gaiji_revision"]),
+                "former_surname": _optional(row["former_surname"]),
+                "former_surname_gaiji_count": _optional_int(row["former_surname_gaiji_count"]),
+                "former_surname_kana": _optional(row["former_surname_kana"]),
+                "former_surname_gaiji_revision": _optional_int(row["former_surname_gaiji_revision"]),
+            }  # fmt: skip
+            envelope = identity_versions.Envelope(
+                resident_code=row["resident_code"], change_reason=row["change_reason"],
+                change_date=dt.date.fromisoformat(row["change_date"]), municipality_code=row["municipality_code"],
+                operator_id=row["operator_id"], terminal_id=row["terminal_id"],
+                received_on=dt.date.fromisoformat(row["received_on"]), update_sequence=int(row["update_sequence"]),
+            )  # fmt: skip
+            removed = row["change_reason"] in {"31", "32", "33", "34"}
+            values = identity_versions.version_values(
+                person_id=person_id, content=content, envelope=envelope, removed=removed,
+                recorded_at=dt.datetime.fromisoformat(row["recorded_at"]),
+            )  # fmt: skip
+            values["id"] = int(row["id"])
+            if position + 1 < len(versions):
+                received_on = dt.date.fromisoformat(versions[position + 1][0]["received_on"])
+                identity_versions.superseded_values(values, received_on=received_on)
+                checked["superseded"] += 1
+            expected = _copy_text(values, IDENTITY_VERSION_COLUMNS)
+            assert len(expected[ciphertext_at]) == len(fields[ciphertext_at])  # same format, another nonce
+            del expected[ciphertext_at], fields[ciphertext_at]
+            assert fields == expected
+            checked["removed"] += removed
+            checked["gaiji"] += content["gaiji_flag"]
+            checked["former"] += content["former_surname"] is not None
+    # file (2): the writer decides `removed` from the content (status 9)
+    for versions in _by_person(encoded, "furyo_version", FURYO_VERSION_COLUMNS).values():
+        for position, (row, fields) in enumerate(versions):
+            content = {
+                "name": row["name"], "name_gaiji_count": int(row["name_gaiji_count"]), "name_kana": row["name_kana"],
+                "birth_date": dt.date.fromisoformat(row["birth_date"]), "sex": int(row["sex"]),
+                "address_municipality_code": _optional(row["address_municipality_code"]), "address": row["address"],
+                "address_gaiji_count": int(row["address_gaiji_count"]), "last_address": _optional(row["last_address"]),
+                "last_address_gaiji_count": _optional_int(row["last_address_gaiji_count"]),
+                "former_resident_code": _optional(row["former_resident_code"]),
+                "furyo_municipality_code": row["furyo_municipality_code"], "status": int(row["status"]),
+                "gaiji_flag": row["gaiji_flag"] == "t", "gaiji_pattern": row["gaiji_pattern"],
+            }  # fmt: skip
+            envelope = furyo_versions.FuryoEnvelope(
+                resident_code=row["resident_code"], notice_kind=row["notice_kind"],
+                change_date=dt.date.fromisoformat(row["change_date"]), municipality_code=row["municipality_code"],
+                operator_id=row["operator_id"], terminal_id=row["terminal_id"],
+                received_on=dt.date.fromisoformat(row["received_on"]), update_sequence=int(row["update_sequence"]),
+            )  # fmt: skip
+            values = furyo_versions.version_values(
+                person_id=int(row["person_id"]), content=content, envelope=envelope,
+                removed=furyo_versions.is_removal_content(content),
+                recorded_at=dt.datetime.fromisoformat(row["recorded_at"]),
+            )  # fmt: skip
+            values["id"] = int(row["id"])
+            if position + 1 < len(versions):
+                received_on = dt.date.fromisoformat(versions[position + 1][0]["received_on"])
+                furyo_versions.superseded_values(values, received_on=received_on)
+            assert fields == _copy_text(values, FURYO_VERSION_COLUMNS)
+            checked["abroad"] += content["status"] == 2
+    assert all(checked.values()), checked
+
+
+def test_fast_check_digits_are_the_identifier_rules():
+    from jukinet.identifiers import individual_number_check_digit, resident_code_check_digit
+    from jukinet.population import individual_number_for, resident_code_for
+
+    # given: the permutations' images of small and huge indexes, both seeds' constants
+    for seed in (1, 7):
+        for index in [*range(2000), *range(5 * 10**9, 5 * 10**9 + 2000), 10**10 - 1, 5 * 10**10 + 3]:
+            # when
+            code, number = resident_code_for(index, seed), individual_number_for(index, seed)
+            # then
+            assert code[10] == str(resident_code_check_digit(code[:10]))
+            assert number[11] == str(individual_number_check_digit(number[:11]))
+
+
+@pytest.mark.parametrize("key_bytes", [32, 64, 65, 100])
+def test_bulk_blind_indexer_is_the_blind_index(settings, key_bytes):
+    import base64
+
+    from jukinet.crypto import blind_indexer, reset_key_caches
+
+    # given: blind-index keys around SHA-256's block size (a longer key is hashed first, RFC 2104)
+    settings.BLIND_INDEX_KEY = base64.b64encode(bytes(range(7, 7 + key_bytes))).decode()
+    reset_key_caches()
+    try:
+        # when / then
+        digest = blind_indexer()
+        for number in ("123456789018", "000000000000", "99999999999９", ""):
+            assert digest(number.encode()) == blind_index(number)
+    finally:
+        reset_key_caches()
+
+
+def test_key_rotation_and_lookups_work_on_generated_people(settings):
+    import base64
+    import os
+
+    from jukinet.crypto import key_id_of, reset_key_caches
+    from jukinet.key_rotation import individual_numbers_reencrypt, key_usage
+
+    # given: a generated population under the configured key, then a new active key beside it
+    population_load(prefecture_code="35", residents=40, history_per_person=1, seed=8, chunk_size=20)
+    numbers = {v.pk: individual_number_of(v) for v in IdentityVersion.objects.all()}
+    old_id = key_id_of(bytes(IdentityVersion.objects.first().individual_number_ciphertext))
+    settings.INDIVIDUAL_NUMBER_KEYS += f",rotated:{base64.b64encode(os.urandom(32)).decode()}"
+    settings.INDIVIDUAL_NUMBER_ACTIVE_KEY_ID = "rotated"
+    reset_key_caches()
+    try:
+        # when
+        counts = individual_numbers_reencrypt(batch=25)
+        # then: every generated ciphertext moved to the new key, decrypts to the same number, and is found
+        assert counts.rows_updated == len(numbers) and key_usage() == {"rotated": len(numbers)} != {old_id: 1}
+        for version in IdentityVersion.objects.all():
+            assert individual_number_of(version) == numbers[version.pk]
+        current = IdentityVersion.objects.filter(is_current=True).first()
+        found = IdentityVersion.objects.get(
+            individual_number_blind_index=blind_index(individual_number_of(current)), is_current=True
+        )
+        assert found.pk == current.pk
+    finally:
+        reset_key_caches()
+
+
+def test_fast_path_keeps_the_partial_indexes_no_generated_row_enters():
+    from jukinet.population import GENERATED_ROWS_NEVER_MATCH
+
+    tables = [table for table, _, _ in COPY_TABLES]
+    # when
+    with connection.cursor() as wrapper, transaction.atomic():
+        ddl = deferred_indexes_for_empty_tables(wrapper.cursor, tables, keep_predicates=GENERATED_ROWS_NEVER_MATCH)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE i.indrelid = ANY(%s::regclass[])",
+                [tables],
+            )
+            left = {name for (name,) in cursor.fetchall()}
+        transaction.set_rollback(True)
+    # then: only the source-notice indexes stayed; everything else is dropped and queued for the rebuild
+    assert left == {"identity_version_source_notice_idx", "furyo_version_source_notice_idx"}
+    assert not any("source_notice" in statement for statement in ddl.creates)
+    assert any("identity_version_seion_idx" in statement for statement in ddl.creates)
