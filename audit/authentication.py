@@ -25,6 +25,7 @@ from audit.models import ApiToken, Office, OperationKind, Operator, Role, Termin
 from audit.services import operation_log_record
 from jukinet import clock
 from jukinet.config import DEFAULTS, setting_value
+from jukinet.db import prepared_cursor
 
 FAILED_MESSAGE = "操作者ID、パスワードまたはワンタイムパスワードが正しくありません。"
 LOCKED_MESSAGE = "アカウントがロックされています。管理者にロックの解除を依頼してください。"
@@ -270,7 +271,7 @@ def _cached(model: type[Any], pk: int | None, xmin: str | None) -> Any:
 def _load_rows(operator_id: int, terminal_id: int) -> tuple[Operator, Office | None, Terminal] | None:
     from django.db import connection
 
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_ROWS, {"operator": operator_id, "terminal": terminal_id})
         row = cursor.fetchone()
     if row is None:
@@ -299,7 +300,7 @@ def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
         "now": now, "today": clock.local_date(now), "key": _token_hash(token), "terminal": terminal_credential,
         "idle_default": int(DEFAULTS["IDLE_LOCK_MINUTES"]),
     }  # fmt: skip
-    with _prepared_cursor() as cursor:  # planned once per connection (psycopg's prepare_threshold)
+    with prepared_cursor() as cursor:  # planned once per connection (psycopg's prepare_threshold)
         cursor.execute(_TOKEN_TOUCH, params)
         row = cursor.fetchone()
     if row is None:
@@ -319,19 +320,6 @@ def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
     ApiToken._meta.get_field("operator").set_cached_value(record, operator)  # type: ignore[union-attr]
     ApiToken._meta.get_field("terminal").set_cached_value(record, terminal)  # type: ignore[union-attr]
     return record
-
-
-def _prepared_cursor() -> Any:
-    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
-    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
-    hot path's statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only."""
-    import psycopg
-    from django.db import connection
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
-    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
 
 
 _TOKEN_COLUMNS_ATTNAMES = [field.attname for field in ApiToken._meta.concrete_fields]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from audit.models import (
 from audit.oplog import GENESIS, canonical_entry, canonical_json, chain_hash, reject_floats
 from jukinet import clock
 from jukinet.config import setting_value
+from jukinet.db import prepared_cursor
 
 # Any constant works; it only has to be the same in every process appending to the log.
 OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
@@ -305,8 +307,14 @@ def standalone_append_ready() -> bool:
 
 _PENDING = (
     "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
-    " outcome, conditions, result_count) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " outcome, conditions, result_count) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM preceding"
 )
+
+
+@functools.cache
+def _pending_after(preceding_sql: str, pending_sql: str) -> str:
+    """The pending insert with the action's statement as its CTE (which must return exactly one row)."""
+    return f"WITH preceding AS ({preceding_sql}) {pending_sql}"
 
 
 def _append_pending(
@@ -321,8 +329,11 @@ def _append_pending(
         affair.pk if affair else None, canonical_json(target_pairs), outcome,
         None if conditions is None else canonical_json(conditions), result_count,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(f"{cursor.mogrify(preceding[0], preceding[1])}; {cursor.mogrify(_PENDING, values)}")
+    # One statement: `preceding` as a CTE the insert depends on (so it runs first, once), bound server-side and
+    # prepared after a few runs (no client-side quoting, planned once per connection). In autocommit a single
+    # statement is its own transaction: both rows or neither.
+    with prepared_cursor() as cursor:
+        cursor.execute(_pending_after(preceding[0], _PENDING), [*preceding[1], *values])
     return _loaded_entry(
         {
             "sequence": None, "recorded_at": now, "operator_id": values[1], "actor": actor_label,

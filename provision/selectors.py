@@ -30,6 +30,7 @@ from furyo.temporary_numbers import temporary_number_pull
 from jukinet import clock
 from jukinet.config import DEFAULTS, setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
+from jukinet.db import prepared_cursor
 from jukinet.models import Prefecture
 from jukinet.partitions import SENTINEL_YEAR
 from jukinet.reference import prefecture_name
@@ -299,7 +300,7 @@ def _release_access(
         "operator": operator.pk, "terminal": terminal.pk, "approved": UsageApproval.Status.APPROVED, "now": now,
         "code": affair_code, "on": clock.local_date(now), "office": recipient.pk if recipient else None,
     }  # fmt: skip
-    with sql.prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.RELEASE_ACCESS, params)
         row = cursor.fetchone()
     approval_id, record_id = row[0], int(row[1])
@@ -329,7 +330,7 @@ def _release_access_and_match(
         now=now,
         code=affair_code, on=clock.local_date(now), office=recipient.pk, needs_number=needs_number,
     )  # fmt: skip
-    with sql.prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.release_access_and_match(statement), params)
         rows = cursor.fetchall()
     first = rows[0]
@@ -387,7 +388,7 @@ def release_match(file: str, c: dict[str, Any], affair_code: str) -> tuple[list[
     not deleted versions meeting every given condition, each with `suspended` (an active suspension for the
     subject and affair, Q11); and RESIDENT_CODE_RELEASE in force today. The bench's bare endpoint uses it too."""
     model, statement, params, columns = _match_statement(file, c, affair_code)
-    with sql.prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
     return _matched_versions(model, columns, rows)

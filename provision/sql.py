@@ -12,20 +12,6 @@ from typing import Any
 from audit.models import Affair
 from jukinet.partitions import SENTINEL_YEAR
 
-
-def prepared_cursor() -> Any:
-    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
-    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
-    hot path's statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only."""
-    import psycopg
-    from django.db import connection
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
-    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
-
-
 # The affair in force on a date (Q01), whether the recipient is assigned to it (Q02) and whether the usage
 # approval covers it (an approval naming no affair covers all; Q10). %(office)s and %(approval)s may be NULL.
 AFFAIR_IN_FORCE = """

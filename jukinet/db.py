@@ -1,0 +1,19 @@
+"""Database helpers shared by the apps' hot paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def prepared_cursor() -> Any:
+    """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
+    prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
+    hot paths' statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only.
+    Used by the lookup path (token, access + match, record + log entry)."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
