@@ -21,7 +21,9 @@ MAX_BATCHES_PER_RUN = 40
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def intake_process_task() -> int:
     from prefserver.intake.process import intake_process_pending
+    from prefserver.intake.receive import wake_flag_clear
 
+    wake_flag_clear()  # before the first claim: a request committing from now on publishes its own wake-up
     done = intake_process_pending(max_batches=MAX_BATCHES_PER_RUN)
     if done == MAX_BATCHES_PER_RUN:
         intake_process_task.delay()

@@ -122,14 +122,35 @@ class ParsedNotice:
     content: dict[str, Any] = field(default_factory=dict)  # payload keys, dates parsed; none for a 92
 
 
-def _type_ok(key: str, value: object) -> bool:
-    if value is None:
-        return True
-    if key in INTEGER_KEYS:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if key in BOOLEAN_KEYS:
-        return isinstance(value, bool)
-    return isinstance(value, str)
+# The JSON type of each key (§6.1), looked up once per present key in receipt_check.
+_STR, _INT, _BOOL = 0, 1, 2
+
+
+def _kind(key: str) -> int:
+    return _INT if key in INTEGER_KEYS else _BOOL if key in BOOLEAN_KEYS else _STR
+
+
+_ENVELOPE_KINDS = {key: _kind(key) for key in ENVELOPE_KEYS if key != "payload"}
+_PAYLOAD_KINDS = {file: {key: _kind(key) for key in (*keys, NEW_RESIDENT_CODE)} for file, keys in PAYLOAD_KEYS.items()}
+
+
+def _types_ok(mapping: dict[str, Any], kinds: dict[str, int]) -> bool:
+    """Every known key of `mapping` has its JSON type (null is never a type error; unknown keys are step 4)."""
+    for key, value in mapping.items():
+        if value is None:
+            continue
+        kind = kinds.get(key)
+        if kind is None:
+            continue
+        if kind == _STR:
+            if not isinstance(value, str):
+                return False
+        elif kind == _INT:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False
+        elif not isinstance(value, bool):
+            return False
+    return True
 
 
 def receipt_check(element: object) -> str | None:
@@ -143,23 +164,21 @@ def receipt_check(element: object) -> str | None:
         return "E001"
     if file not in FILES:
         return "E001"
-    for key in ENVELOPE_KEYS - {"payload"}:
-        if key in element and not _type_ok(key, element[key]):
-            return "E001"
+    if not _types_ok(element, _ENVELOPE_KINDS):
+        return "E001"
     payload = element.get("payload")
     if payload is None:
         return None
     if not isinstance(payload, dict):
         return "E001"
-    known = {*PAYLOAD_KEYS[file], NEW_RESIDENT_CODE}
-    for key, value in payload.items():
-        if key in known and not _type_ok(key, value):
-            return "E001"
-    return None
+    return None if _types_ok(payload, _PAYLOAD_KINDS[file]) else "E001"
+
+
+_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def canonical_json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical_encode(value)
 
 
 def content_sha256(element: dict[str, Any], *, number_index: str | None) -> str:

@@ -901,7 +901,9 @@ def _run_batch(
     counts = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast).run(notices)
     batch.counts, batch.finished_at = counts, clock.now()
     batch.save(update_fields=["counts", "finished_at"])
-    log_intake_event(actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices))
+    log_intake_event(
+        actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices), commit=True
+    )
     return batch
 
 
