@@ -14,6 +14,8 @@ import datetime as dt
 import hashlib
 import heapq
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -308,6 +310,8 @@ class BatchRun:
         self.held_pool: dict[tuple[str, str], list[WorkItem]] = {}
         self.outbox: list[tuple[Any, ...]] = []
         self.queue: list[WorkItem] = []
+        # Held notices of the batch's codes that another transaction had row-locked (see _load_held).
+        self.skipped_held: set[int] = set()
 
     # -- entry point --
 
@@ -406,16 +410,24 @@ class BatchRun:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 
     def _load_held(self, keys: set[tuple[str, str]], *, exclude: set[int]) -> None:
-        """Held notices of the batch's codes, re-examined when a notice for their person applies."""
+        """Held notices of the batch's codes, re-examined when a notice for their person applies.
+
+        SKIP LOCKED leaves out a held notice that another transaction has row-locked. The hold sweep locks the
+        notices it decides; but a claim can also hold a lock on a notice it did not claim: under READ COMMITTED,
+        a pending row that a concurrent batch decided while the claim was scanning is locked by FOR UPDATE's
+        re-check (EvalPlanQual) and then dropped from its result, the lock staying until that batch commits.
+        Waiting for such a lock could deadlock with the advisory locks, so the skipped ids are kept and
+        re-examined once this batch has committed (intake_held_recheck)."""
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
-            held = stored_notices(
-                Notice.objects.select_for_update(skip_locked=True)
-                .filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
+            held_query = (
+                Notice.objects.filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
                 .exclude(pk__any_of=sorted(exclude))
-                .order_by("update_sequence", "pk")
             )
+            held = stored_notices(held_query.select_for_update(skip_locked=True).order_by("update_sequence", "pk"))
+            if len(held) < held_query.count():
+                self.skipped_held |= set(held_query.values_list("pk", flat=True)) - {n.pk for n in held}
             for notice in held:
                 self.notices[notice.pk] = notice
                 parsed = self._parse(notice)
@@ -867,18 +879,62 @@ def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> Intak
     pending notices are claimed, so a re-delivered task finds nothing to do twice.
 
     The set-based path runs first; if the database refuses its writes, the whole batch rolls back and runs
-    again on the per-notice path, where a savepoint per notice isolates the failing one."""
+    again on the per-notice path, where a savepoint per notice isolates the failing one. Held notices the
+    batch could not examine (another transaction held their row lock) are re-examined after its commit."""
+    result: tuple[IntakeBatch, set[int]] | None = None
     try:
         with transaction.atomic():
             notices = _claim(limit)
-            return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
+            result = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
     except DatabaseError as exc:
         if not fast:
             raise
         logger.warning("intake: set-based batch failed (%s); re-running it notice by notice", type(exc).__name__)
-    with transaction.atomic():
-        notices = _claim(limit)
-        return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
+        with transaction.atomic():
+            notices = _claim(limit)
+            result = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
+    if result is None:
+        return None
+    batch, skipped_held = result
+    if skipped_held:
+        intake_held_recheck(pks=skipped_held)
+    return batch
+
+
+RECHECK_ATTEMPTS = 100
+RECHECK_PAUSE_SECONDS = 0.1
+
+
+def intake_held_recheck(*, pks: set[int]) -> set[int]:
+    """Re-examine these held notices (a batch that might have released them had to skip them): each one that can
+    apply now applies, the others stay held. A notice still row-locked by another transaction is retried for a
+    while (such a lock lasts until that batch commits); returns the ids still waiting after that (left to the
+    next batch of their person, or to the hold sweep)."""
+    waiting = set(pks)
+    for _ in range(RECHECK_ATTEMPTS):
+        with transaction.atomic():
+            notices = stored_notices(
+                Notice.objects.select_for_update(skip_locked=True)
+                .filter(pk__any_of=sorted(waiting), status=Notice.Status.HELD)
+                .exclude(hold_reason=Notice.HoldReason.ERROR)
+                .order_by("id")
+            )
+            if notices:
+                _, skipped = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False)
+                waiting |= skipped
+        waiting -= {n.pk for n in notices}
+        waiting = set(
+            Notice.objects.filter(pk__any_of=sorted(waiting), status=Notice.Status.HELD)
+            .exclude(hold_reason=Notice.HoldReason.ERROR)
+            .values_list("pk", flat=True)
+        )
+        if not waiting:
+            return waiting
+        time.sleep(RECHECK_PAUSE_SECONDS)
+    logger.warning(
+        "intake: %d held notices stayed row-locked; their next notice or the hold sweep decides", len(waiting)
+    )
+    return waiting
 
 
 def _claim(limit: int) -> list[StoredNotice]:
@@ -889,7 +945,8 @@ def _claim(limit: int) -> list[StoredNotice]:
 
 def _run_batch(
     notices: list[StoredNotice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
-) -> IntakeBatch:
+) -> tuple[IntakeBatch, set[int]]:
+    """Decide the notices inside the caller's transaction → (the batch, held notices it had to skip)."""
     if not (reason_groups() and result_messages() and prefecture_codes()):
         # Never decide notices against missing reference data (a worker started before load_reference): the
         # batch fails as a whole, its notices stay pending, and the next run reads the tables again.
@@ -898,23 +955,35 @@ def _run_batch(
     batch = IntakeBatch.objects.create(
         kind=kind, actor=ACTOR, first_notice=min(n.pk for n in notices), last_notice=max(n.pk for n in notices)
     )
-    counts = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast).run(notices)
+    run = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast)
+    counts = run.run(notices)
     batch.counts, batch.finished_at = counts, clock.now()
     batch.save(update_fields=["counts", "finished_at"])
     log_intake_event(
         actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices), commit=True
     )
-    return batch
+    return batch, run.skipped_held
 
 
-def intake_process_pending(*, limit: int = BATCH_SIZE, max_batches: int | None = None, fast: bool = True) -> int:
-    """Process batches until no pending notice is left (or max_batches). Returns the number of batches."""
+def intake_process_pending(
+    *,
+    limit: int = BATCH_SIZE,
+    max_batches: int | None = None,
+    fast: bool = True,
+    after_batch: Callable[[IntakeBatch], None] | None = None,
+) -> int:
+    """Process batches until no pending notice is left (or max_batches). Returns the number of batches.
+
+    `after_batch` runs after each committed batch, outside its transaction (the worker sends pushes there)."""
     ensure_intake_partitions(on=clock.today())
     done = 0
     while max_batches is None or done < max_batches:
-        if intake_process_batch(limit=limit, fast=fast) is None:
+        batch = intake_process_batch(limit=limit, fast=fast)
+        if batch is None:
             break
         done += 1
+        if after_batch is not None:
+            after_batch(batch)
     return done
 
 
