@@ -274,4 +274,3 @@ def backend_cpu(database: str) -> dict[int, float]:
         if fields is not None:
             out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return out
-
