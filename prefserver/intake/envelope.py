@@ -194,6 +194,37 @@ def content_sha256(element: dict[str, Any], *, number_index: str | None) -> str:
     return hashlib.sha256(canonical_json(envelope).encode()).hexdigest()
 
 
+_MARKER_MEMBER = canonical_json({"individual_number": ENCRYPTED_MARKER})[1:-1]
+
+
+def content_sha256_and_stored_json(element: dict[str, Any], *, number_index: str | None) -> tuple[str, str]:
+    """(content_sha256(element, number_index=…), the JSON text the inbox stores: the envelope with a payload
+    individual number replaced by ENCRYPTED_MARKER), from one canonical encoding instead of two.
+
+    The canonical text of the envelope without sent_at, the number replaced by the marker, is both: hashed
+    after the marker member is swapped for the blind index, and stored with sent_at put back in front (the
+    column is jsonb: key order and spacing are not kept). When the marker member is not found exactly once
+    (a sender's own key or value spelled like it), both are computed the plain way."""
+    envelope = {k: v for k, v in element.items() if k != "sent_at"}
+    payload = envelope.get("payload")
+    has_number = isinstance(payload, dict) and isinstance(payload.get("individual_number"), str)
+    if isinstance(payload, dict) and has_number:
+        envelope["payload"] = {**payload, "individual_number": ENCRYPTED_MARKER}
+    text = canonical_json(envelope)
+    hashed = text
+    if has_number:
+        if text.count(_MARKER_MEMBER) != 1:
+            stored = {**element, "payload": envelope["payload"]}
+            return content_sha256(element, number_index=number_index), canonical_json(stored)
+        blind = canonical_json({"individual_number": f"blind:{number_index}"})[1:-1]
+        hashed = text.replace(_MARKER_MEMBER, blind)
+    digest = hashlib.sha256(hashed.encode()).hexdigest()
+    if "sent_at" not in element:
+        return digest, text
+    sent_at = canonical_json({"sent_at": element["sent_at"]})
+    return digest, (sent_at[:-1] + "," + text[1:]) if text != "{}" else sent_at
+
+
 def _parse_date(value: object) -> dt.date | None:
     """YYYY-MM-DD only (fromisoformat alone also takes 20250401 and week dates)."""
     if not isinstance(value, str) or len(value) != 10:

@@ -16,13 +16,14 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
 from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
 from jukinet.models import Municipality
-from prefserver.intake.envelope import ENCRYPTED_MARKER, content_sha256, receipt_check
+from prefserver.intake.envelope import content_sha256_and_stored_json, receipt_check
 from prefserver.intake.keeping import notice_aad
 from prefserver.intake_log import log_intake_event
 from prefserver.models import Alert, DuplicateReceipt, IntakeBatch, MunicipalCredential, Notice
@@ -91,6 +92,7 @@ class _Candidate:
     number: str | None
     index_hex: str | None
     content_sha256: str
+    stored_json: str  # the envelope as stored (individual number replaced by the marker), JSON text
 
 
 def encrypt_notice_number(number: str, *, municipality_code: str, notice_id: str) -> bytes:
@@ -105,7 +107,8 @@ def _candidate(index: int, element: dict[str, Any]) -> _Candidate:
     number = payload.get("individual_number") if isinstance(payload, dict) else None
     number = number if isinstance(number, str) else None
     index_hex = blind_index(number).hex() if number is not None else None
-    return _Candidate(index, element, number, index_hex, content_sha256(element, number_index=index_hex))
+    digest, stored_json = content_sha256_and_stored_json(element, number_index=index_hex)
+    return _Candidate(index, element, number, index_hex, digest, stored_json)
 
 
 def _text(value: object, limit: int) -> str:
@@ -115,34 +118,33 @@ def _text(value: object, limit: int) -> str:
 _dump_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
 
 
-def _notice_row(candidate: _Candidate) -> list[Any]:
-    """The per-notice inbox columns of one notice, in INBOX_COLUMNS order (see inbox_insert); the request's
-    id and receipt time are the same for every row and passed once."""
+def _notice_row(candidate: _Candidate) -> str:
+    """The per-notice inbox columns of one notice as a JSON array, in INBOX_COLUMNS order (see inbox_insert);
+    the request's id and receipt time are the same for every row and passed once. The envelope's JSON text is
+    spliced in as it is (encoding it again would cost more than the rest of the row)."""
     element = candidate.element
-    stored = element
     ciphertext = None
     if candidate.number is not None:
-        stored = {**element, "payload": {**element["payload"], "individual_number": ENCRYPTED_MARKER}}
         ciphertext = encrypt_notice_number(
             candidate.number, municipality_code=element["municipality_code"], notice_id=element["notice_id"]
         ).hex()
     payload = element.get("payload")
     new_code = payload.get("new_resident_code") if isinstance(payload, dict) else None
     sequence = element.get("update_sequence")
-    return [
-        element["municipality_code"],
-        element["notice_id"],
-        element["file"],
-        _text(element.get("change_reason"), 16),
-        sequence if isinstance(sequence, int) and abs(sequence) < 2**62 else None,
-        _text(element.get("resident_code"), 16),
-        _text(element.get("target_notice_id"), 40),
-        _text(new_code, 16),
-        stored,
-        ciphertext,
-        candidate.index_hex,
-        candidate.content_sha256,
-    ]
+    head = _dump_json(
+        [
+            element["municipality_code"],
+            element["notice_id"],
+            element["file"],
+            _text(element.get("change_reason"), 16),
+            sequence if isinstance(sequence, int) and abs(sequence) < 2**62 else None,
+            _text(element.get("resident_code"), 16),
+            _text(element.get("target_notice_id"), 40),
+            _text(new_code, 16),
+        ]
+    )
+    tail = _dump_json([ciphertext, candidate.index_hex, candidate.content_sha256])
+    return f"{head[:-1]}, {candidate.stored_json}, {tail[1:]}"
 
 
 # The per-notice columns of a row built by _notice_row, and how each is read from its JSON array element.
@@ -165,22 +167,27 @@ RETURNING notice_id, id
 """  # noqa: S608 (constant names)
 
 
-def inbox_insert(rows: list[list[Any]], *, request_id: uuid.UUID, received_at: Any) -> dict[str, int]:
-    """Store the request's rows in one statement: the rows travel as one JSON array, expanded server-side by
-    INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING → {notice_id: id} of the rows stored. One round trip
-    per request, whatever its size; ids follow request order. A notice id already in the inbox (an earlier
-    request, or a concurrent one that stored it first) is not stored and becomes a duplicate receipt."""
+def inbox_insert(rows: list[str], *, request_id: uuid.UUID, received_at: Any) -> dict[str, int]:
+    """Store the request's rows (JSON arrays, see _notice_row) in one statement: they travel as one JSON array,
+    expanded server-side by INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING → {notice_id: id} of the rows
+    stored. One round trip per request, whatever its size; ids follow request order. A notice id already in
+    the inbox (an earlier request, or a concurrent one that stored it first) is not stored and becomes a
+    duplicate receipt.
+
+    The array is a bound parameter (server-side binding): Django's client-side binding would quote and escape
+    the whole megabyte into the statement text."""
     if not rows:
         return {}
     params = {
-        "rows": _dump_json(rows),
+        "rows": "[" + ",".join(rows) + "]",
         "request_id": request_id,
         "received_at": received_at,
         "received_on": clock.local_date(received_at),
     }
-    with connection.cursor() as cursor:
-        cursor.cursor.execute(INBOX_INSERT, params)  # psycopg's cursor under Django's wrapper
-        return dict(cursor.cursor.fetchall())
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # the request's connection and transaction
+        cursor.execute(INBOX_INSERT, params)
+        return dict(cursor.fetchall())
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:

@@ -132,3 +132,41 @@ def test_fast_path_accepts_the_usual_notices():
         number = envelope["payload"].get("individual_number")
         # when the fast path judges them, then it accepts them
         assert env._accept(envelope, RECEIVED_ON, number, ALLOWED, PREFECTURE) is not None
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.sampled_from(["<encrypted>", "blind:x"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+MEMBER_KEYS = st.sampled_from(["individual_number", "sent_at", "name", "payload", "notice_id", "a", "<encrypted>"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    top=st.dictionaries(MEMBER_KEYS, JSON_VALUES, max_size=4),
+    payload=st.one_of(st.none(), st.dictionaries(MEMBER_KEYS, JSON_VALUES, max_size=4)),
+    number=st.one_of(st.none(), st.sampled_from([NUMBER, "<encrypted>", ""]), st.integers()),
+    sent_at=st.one_of(st.just("absent"), JSON_VALUES),
+)
+def test_one_encoding_gives_the_content_hash_and_the_stored_envelope(top, payload, number, sent_at):
+    # given any envelope, with or without a payload individual number and sent_at
+    import json
+
+    element = {"notice_id": "N-1", **top}
+    if payload is not None:
+        element["payload"] = {**payload, **({"individual_number": number} if number is not None else {})}
+    if sent_at != "absent":
+        element["sent_at"] = sent_at
+    has_number = isinstance(element.get("payload"), dict) and isinstance(
+        element["payload"].get("individual_number"), str
+    )
+    index = "ab12" if has_number else None
+    # when the hash and the stored text come from one encoding
+    digest, stored = env.content_sha256_and_stored_json(element, number_index=index)
+    # then both equal what two separate encodings give
+    assert digest == env.content_sha256(element, number_index=index)
+    expected = dict(element)
+    if has_number:
+        expected["payload"] = {**element["payload"], "individual_number": env.ENCRYPTED_MARKER}
+    assert json.loads(stored) == expected
