@@ -166,6 +166,12 @@ def key_of(update: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_ALLOWED = {
+    "identity": frozenset(IDENTITY_FIELDS) | frozenset(IDENTITY_OPTIONAL) | frozenset(KEY_FIELDS),
+    "furyo": frozenset(FURYO_FIELDS) | frozenset(KEY_FIELDS),
+}
+
+
 def validate_update(file: str, update: object) -> dict[str, Any]:
     """Check one update of `file`; return it, or raise UpdateRejected with a reason code."""
     if not isinstance(update, dict):
@@ -173,12 +179,9 @@ def validate_update(file: str, update: object) -> dict[str, Any]:
     if file == "furyo" and "individual_number" in update:
         # domain.md §5.2: file (2) never carries a 個人番号, not even null.
         raise UpdateRejected("individual_number_not_allowed")
-    allowed = (set(IDENTITY_FIELDS) | set(IDENTITY_OPTIONAL) if file == "identity" else set(FURYO_FIELDS)) | set(
-        KEY_FIELDS
-    )
-    unknown = sorted(set(update) - allowed)
-    if unknown:
-        raise UpdateRejected(f"unknown_field:{unknown[0]}")
+    allowed = _ALLOWED["identity" if file == "identity" else "furyo"]
+    if not allowed.issuperset(update):
+        raise UpdateRejected(f"unknown_field:{sorted(set(update) - allowed)[0]}")
     required = (IDENTITY_FIELDS if file == "identity" else FURYO_FIELDS) + KEY_FIELDS
     missing = [name for name in required if name not in update]
     if missing:

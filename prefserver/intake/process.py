@@ -33,7 +33,7 @@ from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import array_literal, copy_rows
+from prefserver.intake.copy import array_literal, copy_rows, execute_bound
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -725,18 +725,17 @@ class BatchRun:
             ):
                 columns[index].append(value)
         if self.decisions:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
-                        hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
-                        result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
-                        batch_id = %s
-                    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
-                                %s::timestamptz[], %s::boolean[])
-                         AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
-                    WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
-                    [self.batch.pk, *(array_literal(column) for column in columns)],
-                )
+            execute_bound(
+                f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
+                    hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
+                    result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
+                    batch_id = %s
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
+                            %s::timestamptz[], %s::boolean[])
+                     AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
+                WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
+                [self.batch.pk, *(array_literal(column) for column in columns)],
+            )
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
                       "version_expiry_year", "status", "attempts", "next_attempt_at", "created_at")  # fmt: skip
