@@ -237,3 +237,40 @@ def national_server(work_dir: Path, *args: str) -> Iterator[Any]:
 
     with running_server(work_dir, "--seed-population", "0", *args) as server:
         yield server
+
+
+# --- CPU accounting (the machine is shared: CPU seconds per component are steadier than wall rates) -----------
+
+
+def _stat_fields(pid: str) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def process_group_cpu(pgids: set[int]) -> float:
+    """CPU seconds (user + system) of the live processes in these process groups, with their reaped children."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        fields = _stat_fields(pid)
+        if fields is not None and int(fields[2]) in pgids:
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to `database` now (same machine), by pid."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+        pids = [row[0] for row in cursor.fetchall()]
+    out = {}
+    for pid in pids:
+        fields = _stat_fields(str(pid))
+        if fields is not None:
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out

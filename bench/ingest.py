@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import resource
 import sys
 import tempfile
 import time
@@ -261,10 +262,13 @@ def main() -> int:
             workers.start()
             try:
                 wait_workers_ready()
+                cpu_before = cpu_snapshot(workers, national, args.database)
                 started = time.perf_counter()
                 receive_seconds = feed(notices, args.chunk)
+                receive_cpu = own_cpu() - cpu_before["receipt"]
                 counts, intake_done = wait_drained(len(notices), timeout=args.timeout)
                 finished = time.perf_counter()
+                cpu_after = cpu_snapshot(workers, national, args.database)
                 if counts["held"]:
                     finished -= STUCK_SECONDS  # the idle wait is not processing time
                     print(f"  STUCK: {counts['held']} valid notices held with nothing pending: ids {held_notice_ids()}")
@@ -284,6 +288,7 @@ def main() -> int:
                     f" pushes drained {finished - intake_done:.1f} s later"
                 )
             print(f"  results {counts}")
+            print_cpu(cpu_before, cpu_after, receive_cpu, len(notices))
             print(
                 f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']}"
                 f" rejected={stats['rejected']} requests={stats['requests']} keys_received_more_than_once="
@@ -304,6 +309,36 @@ def main() -> int:
         print(f"ratio real/baseline: {rate / base_rate:.3f}  (baseline is {base_rate / rate:.1f}x faster)")
         print("check: every notice applied and pushed exactly once" if ok else "check FAILED")
         return 0 if ok else 1
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_snapshot(workers: harness.Workers, national: Any, database: str) -> dict[str, Any]:
+    """CPU seconds so far: this process (receipt, then polling), the Celery workers and beat (process groups),
+    the national simulator, and each PostgreSQL backend of the bench database."""
+    groups = {process.pid for process in workers.workers.values()} | ({workers.beat.pid} if workers.beat else set())
+    return {
+        "receipt": own_cpu(),
+        "workers": harness.process_group_cpu(groups),
+        "national": harness.process_group_cpu({national.process.pid}),
+        "db": harness.backend_cpu(database),
+    }
+
+
+def print_cpu(before: dict[str, Any], after: dict[str, Any], receive_cpu: float, count: int) -> None:
+    db = sum(cpu - before["db"].get(pid, 0.0) for pid, cpu in after["db"].items())
+    parts = {
+        "receipt process": receive_cpu,
+        "workers (apply + relay)": after["workers"] - before["workers"],
+        "national simulator": after["national"] - before["national"],
+        "PostgreSQL backends": db,
+    }
+    total = sum(parts.values())
+    line = ", ".join(f"{name} {1e6 * cpu / count:.0f}" for name, cpu in parts.items())
+    print(f"  CPU µs/notice: {line}; total {1e6 * total / count:.0f} (2 cores: ≤ {2 * count / total:,.0f} notices/s)")
 
 
 def receipt_seconds(seconds: float) -> str:

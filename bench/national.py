@@ -10,6 +10,8 @@ Prints both rates and the ratio; every figure is measured in this run.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -46,6 +48,17 @@ def updates(count: int) -> list[dict[str, object]]:
     return out
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of another process on this machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=50_000)
@@ -57,24 +70,30 @@ def main() -> int:
         with running_server(Path(tmp) / "server", "--seed-population", "0") as server:
             p = server.pki
             client = NationalClient(server.url, p.ca_cert, p.client_cert, p.client_key, server.server_pin)
+            server_cpu, client_cpu = process_cpu(server.process.pid), own_cpu()
             started = time.perf_counter()
             accepted = sum(
                 ack.status == "accepted" for batch in batches for ack in client.send_updates("identity", batch)
             )
             real = time.perf_counter() - started
+            server_cpu, client_cpu = process_cpu(server.process.pid) - server_cpu, own_cpu() - client_cpu
             started = time.perf_counter()
             repeats = sum(
                 ack.status == "duplicate" for batch in batches for ack in client.send_updates("identity", batch)
             )
             replay = time.perf_counter() - started
         store = Store(Path(tmp) / "baseline" / "national.sqlite3")
-        started = time.perf_counter()
+        started, base_cpu = time.perf_counter(), own_cpu()
         base_accepted = sum(store.receive("identity", batch).accepted for batch in batches)
-        baseline = time.perf_counter() - started
+        baseline, base_cpu = time.perf_counter() - started, own_cpu() - base_cpu
         store.close()
     n = len(data)
     print(f"updates: {n}, batch: {args.batch}")
     print(f"real path (client, mTLS, server, SQLite): {n / real:,.0f} updates/s ({accepted} accepted)")
+    print(
+        f"  CPU per update: server process {1e6 * server_cpu / n:.0f} µs, client {1e6 * client_cpu / n:.0f} µs;"
+        f" baseline store alone {1e6 * base_cpu / n:.0f} µs"
+    )
     print(f"replay of the same updates (all duplicate): {n / replay:,.0f} updates/s ({repeats} duplicate)")
     print(f"baseline (Store.receive in process): {n / baseline:,.0f} updates/s ({base_accepted} accepted)")
     print(f"ratio real / baseline: {baseline / real:.2f}")

@@ -8,6 +8,7 @@ The national server is a separate system and does not import the prefecture's Dj
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 
@@ -22,7 +23,9 @@ def _digits(value: object, length: int) -> bool:
 
 
 def _weighted(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+    if len(digits) != len(weights):
+        raise ValueError(f"expected {len(weights)} digits")
+    return sum(map(operator.mul, map(int, digits), weights))  # map: no generator frame per digit
 
 
 def individual_number_check_digit(first11: str) -> int:

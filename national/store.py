@@ -166,6 +166,12 @@ def key_of(update: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_ALLOWED = {
+    "identity": frozenset(IDENTITY_FIELDS) | frozenset(IDENTITY_OPTIONAL) | frozenset(KEY_FIELDS),
+    "furyo": frozenset(FURYO_FIELDS) | frozenset(KEY_FIELDS),
+}
+
+
 def validate_update(file: str, update: object) -> dict[str, Any]:
     """Check one update of `file`; return it, or raise UpdateRejected with a reason code."""
     if not isinstance(update, dict):
@@ -173,12 +179,9 @@ def validate_update(file: str, update: object) -> dict[str, Any]:
     if file == "furyo" and "individual_number" in update:
         # domain.md §5.2: file (2) never carries a 個人番号, not even null.
         raise UpdateRejected("individual_number_not_allowed")
-    allowed = (set(IDENTITY_FIELDS) | set(IDENTITY_OPTIONAL) if file == "identity" else set(FURYO_FIELDS)) | set(
-        KEY_FIELDS
-    )
-    unknown = sorted(set(update) - allowed)
-    if unknown:
-        raise UpdateRejected(f"unknown_field:{unknown[0]}")
+    allowed = _ALLOWED["identity" if file == "identity" else "furyo"]
+    if not allowed.issuperset(update):
+        raise UpdateRejected(f"unknown_field:{sorted(set(update) - allowed)[0]}")
     required = (IDENTITY_FIELDS if file == "identity" else FURYO_FIELDS) + KEY_FIELDS
     missing = [name for name in required if name not in update]
     if missing:
@@ -246,8 +249,28 @@ def _validate_furyo(update: dict[str, Any]) -> None:
             raise UpdateRejected(f"invalid_field:{name}")
 
 
+_hash_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # = json.dumps(…, sort_keys=True, …)
+_dump_record = json.JSONEncoder(ensure_ascii=False).encode
+
+PERSON_UPSERT = (
+    "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'push', ?) "
+    "ON CONFLICT (file, resident_code) DO UPDATE SET update_sequence = excluded.update_sequence,"
+    " revision = excluded.revision, removed = excluded.removed, name_key = excluded.name_key,"
+    " birth_date = excluded.birth_date, sex = excluded.sex, address_key = excluded.address_key,"
+    " individual_number = excluded.individual_number, record = excluded.record,"
+    " origin = 'push', updated_at = excluded.updated_at"
+)
+
+
+def _moves_code(file: str, update: Mapping[str, Any]) -> bool:
+    """A code change (住民票コードの変更) moves the person to its new code: the per-update path handles it."""
+    if file == "identity":
+        return bool(update.get("previous_resident_code"))
+    return update["notice_kind"] == "27"
+
+
 def content_hash(update: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(update, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(_hash_encode(update).encode()).hexdigest()
 
 
 class Store:
@@ -296,22 +319,37 @@ class Store:
 
     # --- receipt ----------------------------------------------------------------------------------
     def receive(self, file: str, updates: Iterable[object]) -> BatchOutcome:
-        """Receive a batch in one transaction: one acknowledgement per update, in request order."""
+        """Receive a batch in one transaction: one acknowledgement per update, in request order.
+
+        Validation and content hashes are computed before the lock. Under it, the receipts and persons of the
+        batch's codes are read in a few queries, the updates are decided in order in memory, and the writes go
+        out with executemany: new receipts, repeat counts, and each person's final state (the same end state as
+        writing every update in turn, since each write replaces the whole row). A batch with a code change
+        (which moves a person to its new code) takes the per-update path instead."""
         outcome = BatchOutcome()
         now = dt.datetime.now(dt.UTC).isoformat()
+        checked: list[tuple[dict[str, Any], str] | dict[str, Any]] = []
+        for update in updates:
+            try:
+                valid = validate_update(file, update)
+            except UpdateRejected as exc:
+                key = key_of(update) if isinstance(update, dict) else key_of({})
+                checked.append({"key": key, "status": "rejected", "reason": exc.reason})
+                continue
+            checked.append((valid, content_hash(valid)))
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                for update in updates:
-                    try:
-                        valid = validate_update(file, update)
-                    except UpdateRejected as exc:
-                        outcome.rejected += 1
-                        key = key_of(update) if isinstance(update, dict) else key_of({})
-                        outcome.acks.append({"key": key, "status": "rejected", "reason": exc.reason})
-                        continue
-                    outcome.acks.append(self._receive_one(file, valid, now, outcome))
+                if any(isinstance(item, tuple) and _moves_code(file, item[0]) for item in checked):
+                    for item in checked:
+                        if isinstance(item, dict):
+                            outcome.rejected += 1
+                            outcome.acks.append(item)
+                        else:
+                            outcome.acks.append(self._receive_one(file, item[0], now, outcome, digest=item[1]))
+                else:
+                    self._receive_batch(file, checked, now, outcome)
                 self._bump(
                     {
                         "requests": 1,
@@ -327,11 +365,99 @@ class Store:
                 raise
         return outcome
 
-    def _receive_one(self, file: str, update: dict[str, Any], now: str, outcome: BatchOutcome) -> dict[str, Any]:
+    def _rows_of_codes(self, sql: str, file: str, codes: list[str]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(codes), 500):
+            chunk = codes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(self._db.execute(sql.format(marks=marks), (file, *chunk)).fetchall())
+        return rows
+
+    def _receive_batch(
+        self, file: str, checked: list[tuple[dict[str, Any], str] | dict[str, Any]], now: str, outcome: BatchOutcome
+    ) -> None:
+        db = self._db
+        codes = sorted({item[0]["resident_code"] for item in checked if isinstance(item, tuple)})
+        receipts: dict[tuple[str, int, int], str] = {
+            (code, sequence, revision): digest
+            for code, sequence, revision, digest in self._rows_of_codes(
+                "SELECT resident_code, update_sequence, revision, content_sha256 FROM receipts"
+                " WHERE file = ? AND resident_code IN ({marks})",
+                file,
+                codes,
+            )
+        }
+        persons: dict[str, tuple[int, int, bool]] = {
+            code: (sequence, revision, bool(removed))
+            for code, sequence, revision, removed in self._rows_of_codes(
+                "SELECT resident_code, update_sequence, revision, removed FROM persons"
+                " WHERE file = ? AND resident_code IN ({marks})",
+                file,
+                codes,
+            )
+        }
+        new_receipts: list[tuple[Any, ...]] = []
+        repeats: dict[tuple[str, int, int], int] = {}
+        final: dict[str, tuple[dict[str, Any], bool]] = {}  # code -> (update, removed) of its newest state
+        for item in checked:
+            if isinstance(item, dict):
+                outcome.rejected += 1
+                outcome.acks.append(item)
+                continue
+            update, digest = item
+            code, sequence, revision = update["resident_code"], update["update_sequence"], update["revision"]
+            key = {"resident_code": code, "update_sequence": sequence, "revision": revision}
+            stored_digest = receipts.get((code, sequence, revision))
+            if stored_digest is not None:
+                repeats[(code, sequence, revision)] = repeats.get((code, sequence, revision), 0) + 1
+                outcome.duplicates += 1
+                outcome.acks.append({"key": key, "status": "duplicate", "content_mismatch": stored_digest != digest})
+                continue
+            receipts[(code, sequence, revision)] = digest
+            new_receipts.append((file, code, sequence, revision, digest, now))
+            outcome.accepted += 1
+            person = persons.get(code)
+            if person is not None and (person[0], person[1]) >= (sequence, revision):
+                # An older update arriving late is receipted but does not replace the newer state.
+                outcome.acks.append({"key": key, "status": "accepted", "applied": False})
+                continue
+            removed = self._removed(file, update, person[2] if person else False)
+            persons[code] = (sequence, revision, removed)
+            final[code] = (update, removed)
+            outcome.acks.append({"key": key, "status": "accepted", "applied": True})
+        db.executemany("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, 1, ?)", new_receipts)
+        db.executemany(
+            "UPDATE receipts SET times_received = times_received + ? WHERE file = ? AND resident_code = ?"
+            " AND update_sequence = ? AND revision = ?",
+            [(times, file, *key) for key, times in repeats.items()],
+        )
+        db.executemany(
+            PERSON_UPSERT, [self._person_row(file, update, removed, now) for update, removed in final.values()]
+        )
+
+    @staticmethod
+    def _person_row(file: str, update: dict[str, Any], removed: bool, now: str) -> tuple[Any, ...]:
+        return (
+            file,
+            update["resident_code"],
+            update["update_sequence"],
+            update["revision"],
+            int(removed),
+            text_key(update["name"]),
+            update["birth_date"],
+            update["sex"],
+            text_key(update["address"]),
+            update.get("individual_number") if file == "identity" else None,
+            _dump_record(update),
+            now,
+        )
+
+    def _receive_one(
+        self, file: str, update: dict[str, Any], now: str, outcome: BatchOutcome, *, digest: str
+    ) -> dict[str, Any]:
         db = self._db
         code, sequence, revision = update["resident_code"], update["update_sequence"], update["revision"]
         key = {"resident_code": code, "update_sequence": sequence, "revision": revision}
-        digest = content_hash(update)
         inserted = db.execute(
             "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
             (file, code, sequence, revision, digest, now),
@@ -362,28 +488,7 @@ class Store:
             # An older update arriving late is receipted but does not replace the newer state.
             return {"key": key, "status": "accepted", "applied": False}
         removed = self._removed(file, update, bool(row[2]) if row else False)
-        db.execute(
-            "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'push', ?) "
-            "ON CONFLICT (file, resident_code) DO UPDATE SET update_sequence = excluded.update_sequence,"
-            " revision = excluded.revision, removed = excluded.removed, name_key = excluded.name_key,"
-            " birth_date = excluded.birth_date, sex = excluded.sex, address_key = excluded.address_key,"
-            " individual_number = excluded.individual_number, record = excluded.record,"
-            " origin = 'push', updated_at = excluded.updated_at",
-            (
-                file,
-                code,
-                sequence,
-                revision,
-                int(removed),
-                text_key(update["name"]),
-                update["birth_date"],
-                update["sex"],
-                text_key(update["address"]),
-                update.get("individual_number") if file == "identity" else None,
-                json.dumps(update, ensure_ascii=False),
-                now,
-            ),
-        )
+        db.execute(PERSON_UPSERT, self._person_row(file, update, removed, now))
         return {"key": key, "status": "accepted", "applied": True}
 
     @staticmethod

@@ -35,10 +35,13 @@ def log_intake_event(
     outcome: str = "ok",
     conditions: dict[str, Any] | None = None,
     result_count: int | None = None,
+    commit: bool = False,
 ) -> None:
     """Record one intake event. `kind` is an IntakeBatch.Kind; `conditions` hold counts, never values.
 
-    Call it as the last statement of the action's transaction (it appends to the chained operation log)."""
+    Call it as the last statement of the action's transaction (it appends to the chained operation log).
+    `commit=True`: nothing follows in the transaction, so COMMIT travels with the append and the chain lock is
+    released at once (ignored unless the caller's block is the outermost one, see operation_log_record)."""
     conditions = dict(conditions or {})
     batch = next((target for target in targets if isinstance(target, IntakeBatch)), None)
     if batch is None:
@@ -59,4 +62,5 @@ def log_intake_event(
         outcome=outcome,
         conditions=conditions,
         result_count=result_count,
+        commit=commit,
     )

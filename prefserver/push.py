@@ -35,6 +35,7 @@ from furyo.models import FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
+from prefserver.intake.copy import array_literal
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
 from prefserver.versions import VERSION_TABLE
@@ -78,21 +79,21 @@ SELECT o.id
 """  # noqa: S608 - constant table name
 
 CLAIM_SQL = f"""
-SELECT id, file, person_id, resident_code, update_sequence, revision, version_id, attempts, created_at
+SELECT id, file, person_id, resident_code, update_sequence, revision, version_id, attempts
   FROM {OUTBOX_TABLE}
- WHERE id = ANY(%(ids)s) AND status = 'pending'
+ WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending'
  ORDER BY next_attempt_at, id
    FOR UPDATE SKIP LOCKED
 """  # noqa: S608
 
 MARK_SENT_SQL = f"""
 UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = %(now)s, attempts = attempts + 1
- WHERE id = ANY(%(ids)s)
+ WHERE id = ANY(%(ids)s::bigint[])
 """  # noqa: S608
 
 MARK_FAILED_SQL = f"""
 UPDATE {OUTBOX_TABLE} SET status = 'failed', acked_at = %(now)s, attempts = attempts + 1
- WHERE id = ANY(%(ids)s)
+ WHERE id = ANY(%(ids)s::bigint[])
 """  # noqa: S608
 
 # attempts counts the failed tries so far: the n-th failure waits 30 s * 2^(n-1), at most an hour.
@@ -101,7 +102,7 @@ UPDATE {OUTBOX_TABLE}
    SET attempts = attempts + 1,
        next_attempt_at = %(now)s + make_interval(secs => LEAST({BACKOFF_FIRST_SECONDS} * power(2, LEAST(attempts, 20)),
                                                              {BACKOFF_MAX_SECONDS}))
- WHERE id = ANY(%(ids)s)
+ WHERE id = ANY(%(ids)s::bigint[])
 """  # noqa: S608
 
 
@@ -120,7 +121,6 @@ class Claimed:
     revision: int
     version_id: int
     attempts: int
-    created_at: dt.datetime
 
 
 @dataclass
@@ -178,7 +178,8 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     """
     columns = (*IDENTITY_FIELDS, "person_id", "individual_number_ciphertext")
     versions = {
-        v["id"]: v for v in IdentityVersion.objects.filter(id__in=[r.version_id for r in rows]).values("id", *columns)
+        v["id"]: v
+        for v in IdentityVersion.objects.filter(id__any_of=[r.version_id for r in rows]).values("id", *columns)
     }
     code_changes = [versions[r.version_id] for r in rows if versions.get(r.version_id, {}).get("change_reason") == "27"]
     previous = {}
@@ -214,7 +215,8 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
 def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     """The 18 附票 fields (domain.md §5.1, §7) of each row's version: never an individual number."""
     versions = {
-        v["id"]: v for v in FuryoVersion.objects.filter(id__in=[r.version_id for r in rows]).values("id", *FURYO_FIELDS)
+        v["id"]: v
+        for v in FuryoVersion.objects.filter(id__any_of=[r.version_id for r in rows]).values("id", *FURYO_FIELDS)
     }
     updates: list[dict[str, Any] | None] = []
     for row in rows:
@@ -270,7 +272,7 @@ def _claim(*, now: dt.datetime, limit: int) -> list[Claimed]:
         ids = _candidates(cursor, now=now, limit=limit)
         if not ids:
             return []
-        cursor.execute(CLAIM_SQL, {"ids": ids})
+        cursor.execute(CLAIM_SQL, {"ids": array_literal(ids)})  # one text parameter, not 2000 adapted ints
         return [Claimed(*row) for row in cursor.fetchall()]
 
 
@@ -278,7 +280,7 @@ def _update(sql: str, ids: Iterable[int], now: dt.datetime) -> None:
     ids = list(ids)
     if ids:
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"ids": ids, "now": now})
+            cursor.execute(sql, {"ids": array_literal(ids), "now": now})
 
 
 def _alert_once(kind: str, message: str) -> None:
@@ -362,7 +364,7 @@ def push_batch(*, limit: int | None = None, client_factory: ClientFactory = nati
             _record_acks(file_rows, acks, result, clock.now())
         operation_log_record(
             actor=ACTOR, kind=OperationKind.NATIONAL_PUSH, outcome=outcome, conditions=result.counts(),
-            result_count=result.sent,
+            result_count=result.sent, commit=True,  # the last statement: COMMIT goes with it
         )  # fmt: skip
     return result
 

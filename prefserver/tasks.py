@@ -21,11 +21,31 @@ MAX_BATCHES_PER_RUN = 40
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def intake_process_task() -> int:
     from prefserver.intake.process import intake_process_pending
+    from prefserver.intake.receive import wake_flag_clear
 
-    done = intake_process_pending(max_batches=MAX_BATCHES_PER_RUN)
+    wake_flag_clear()  # before the first claim: a request committing from now on publishes its own wake-up
+    eager = bool(getattr(intake_process_task.request, "is_eager", False))  # unit tests call the relay themselves
+    done = intake_process_pending(max_batches=MAX_BATCHES_PER_RUN, after_batch=None if eager else _push_after_batch)
     if done == MAX_BATCHES_PER_RUN:
         intake_process_task.delay()
     return done
+
+
+def _push_after_batch(batch: Any) -> None:
+    """After each committed intake batch the worker sends one push batch (domain.md §7: without waiting for a
+    schedule). With two workers, pushes then go out while intake runs, instead of queueing behind intake runs;
+    the relay's claims (SKIP LOCKED, one row per person) make concurrent senders safe. A failure here is the
+    relay's own business (its rows stay pending, the beat sweep retries): it never stops intake."""
+    import logging
+
+    from prefserver.push import push_batch
+
+    if not batch.counts.get("applied"):
+        return  # nothing applied, no outbox row written
+    try:
+        push_batch()
+    except Exception as exc:
+        logging.getLogger(__name__).warning("push after an intake batch failed (%s)", type(exc).__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

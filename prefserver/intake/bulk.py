@@ -15,6 +15,7 @@ caller then re-runs on the per-notice path (one savepoint per notice) to isolate
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from types import SimpleNamespace
 from typing import Any
 
@@ -171,7 +172,8 @@ class BulkWriter:
         self._flush_supersedes(file)
         if versions:
             columns = ["id", *(key for key in vars(versions[0]) if key not in ("id", "pk"))]
-            copy_rows(VERSION_TABLES[file], columns, ([getattr(v, c) for c in columns] for v in versions))
+            row_of = operator.itemgetter(*columns)  # one C call per row instead of a getattr per column
+            copy_rows(VERSION_TABLES[file], columns, (row_of(vars(v)) for v in versions))
         self._flush_pointers(file)
 
     def _flush_supersedes(self, file: str) -> None:

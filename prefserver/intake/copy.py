@@ -5,20 +5,60 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import Field, Lookup
 
+# Column types whose binary COPY form psycopg writes from our Python values (varchar is binary text).
+BINARY_TYPES = {
+    "bigint": "int8", "integer": "int4", "smallint": "int2", "boolean": "bool", "date": "date",
+    "timestamp with time zone": "timestamptz", "bytea": "bytea", "text": "text", "character varying": "text",
+}  # fmt: skip
+_binary_types: dict[tuple[str, tuple[str, ...]], list[str] | None] = {}
+
+
+def _column_types(cursor: Any, table: str, columns: Sequence[str]) -> list[str] | None:
+    """The binary COPY types of these columns (read from the catalog once per process), or None when a
+    column has a type not in BINARY_TYPES (then the table is copied in text form)."""
+    key = (table, tuple(columns))
+    if key not in _binary_types:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        kinds = dict(cursor.fetchall())
+        types = [BINARY_TYPES.get(kinds.get(column, "")) for column in columns]
+        _binary_types[key] = None if None in types else [str(t) for t in types]
+    return _binary_types[key]
+
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """COPY rows into a table (a partitioned table routes each row to its partition). No rows, no trip."""
+    """COPY rows into a table (a partitioned table routes each row to its partition). No rows, no trip.
+
+    Binary COPY where every column's type allows it: formatting a row is several times cheaper than in text
+    form (no text rendering and escaping of each value), and this is the apply path's bulkiest write."""
     rows = list(rows)
     if not rows:
         return
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        types = _column_types(raw, table, columns)
+        binary = " (FORMAT BINARY)" if types is not None else ""
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
+            if types is not None:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
+
+
+def execute_bound(sql: str, params: Sequence[Any]) -> None:
+    """Run one statement on the current connection and transaction with server-side binding: a batch's long
+    parameters (array literals of 2000 values) travel as they are, instead of being quoted and escaped into
+    the statement text by Django's client-side binding."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
 
 
 def array_literal(values: Iterable[Any]) -> str:

@@ -13,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -30,7 +33,7 @@ from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import array_literal, copy_rows
+from prefserver.intake.copy import array_literal, copy_rows, execute_bound
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -203,7 +206,17 @@ STORED_FIELDS = (
 
 
 def stored_notices(queryset: Any) -> list[StoredNotice]:
-    return [StoredNotice(*row) for row in queryset.values_list(*STORED_FIELDS)]
+    """The queryset's notices as plain rows. Its SQL runs on a bare cursor and the envelope is decoded here:
+    the ORM's per-row machinery (converters, iterables) cost more than the rows of a 2000-notice claim."""
+    sql, params = queryset.values_list(*STORED_FIELDS).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    loads = json.loads
+    return [
+        StoredNotice(pk, code, notice_id, file, loads(envelope) if isinstance(envelope, str) else envelope, *rest)
+        for pk, code, notice_id, file, envelope, *rest in rows
+    ]
 
 
 @dataclass(eq=False)
@@ -308,6 +321,8 @@ class BatchRun:
         self.held_pool: dict[tuple[str, str], list[WorkItem]] = {}
         self.outbox: list[tuple[Any, ...]] = []
         self.queue: list[WorkItem] = []
+        # Held notices of the batch's codes that another transaction had row-locked (see _load_held).
+        self.skipped_held: set[int] = set()
 
     # -- entry point --
 
@@ -406,16 +421,24 @@ class BatchRun:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 
     def _load_held(self, keys: set[tuple[str, str]], *, exclude: set[int]) -> None:
-        """Held notices of the batch's codes, re-examined when a notice for their person applies."""
+        """Held notices of the batch's codes, re-examined when a notice for their person applies.
+
+        SKIP LOCKED leaves out a held notice that another transaction has row-locked. The hold sweep locks the
+        notices it decides; but a claim can also hold a lock on a notice it did not claim: under READ COMMITTED,
+        a pending row that a concurrent batch decided while the claim was scanning is locked by FOR UPDATE's
+        re-check (EvalPlanQual) and then dropped from its result, the lock staying until that batch commits.
+        Waiting for such a lock could deadlock with the advisory locks, so the skipped ids are kept and
+        re-examined once this batch has committed (intake_held_recheck)."""
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
-            held = stored_notices(
-                Notice.objects.select_for_update(skip_locked=True)
-                .filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
+            held_query = (
+                Notice.objects.filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
                 .exclude(hold_reason=Notice.HoldReason.ERROR)
                 .exclude(pk__any_of=sorted(exclude))
-                .order_by("update_sequence", "pk")
             )
+            held = stored_notices(held_query.select_for_update(skip_locked=True).order_by("update_sequence", "pk"))
+            if len(held) < held_query.count():
+                self.skipped_held |= set(held_query.values_list("pk", flat=True)) - {n.pk for n in held}
             for notice in held:
                 self.notices[notice.pk] = notice
                 parsed = self._parse(notice)
@@ -702,18 +725,17 @@ class BatchRun:
             ):
                 columns[index].append(value)
         if self.decisions:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
-                        hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
-                        result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
-                        batch_id = %s
-                    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
-                                %s::timestamptz[], %s::boolean[])
-                         AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
-                    WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
-                    [self.batch.pk, *(array_literal(column) for column in columns)],
-                )
+            execute_bound(
+                f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
+                    hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
+                    result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
+                    batch_id = %s
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
+                            %s::timestamptz[], %s::boolean[])
+                     AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
+                WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
+                [self.batch.pk, *(array_literal(column) for column in columns)],
+            )
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
                       "version_expiry_year", "status", "attempts", "next_attempt_at", "created_at")  # fmt: skip
@@ -867,18 +889,62 @@ def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> Intak
     pending notices are claimed, so a re-delivered task finds nothing to do twice.
 
     The set-based path runs first; if the database refuses its writes, the whole batch rolls back and runs
-    again on the per-notice path, where a savepoint per notice isolates the failing one."""
+    again on the per-notice path, where a savepoint per notice isolates the failing one. Held notices the
+    batch could not examine (another transaction held their row lock) are re-examined after its commit."""
+    result: tuple[IntakeBatch, set[int]] | None = None
     try:
         with transaction.atomic():
             notices = _claim(limit)
-            return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
+            result = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=fast) if notices else None
     except DatabaseError as exc:
         if not fast:
             raise
         logger.warning("intake: set-based batch failed (%s); re-running it notice by notice", type(exc).__name__)
-    with transaction.atomic():
-        notices = _claim(limit)
-        return _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
+        with transaction.atomic():
+            notices = _claim(limit)
+            result = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False) if notices else None
+    if result is None:
+        return None
+    batch, skipped_held = result
+    if skipped_held:
+        intake_held_recheck(pks=skipped_held)
+    return batch
+
+
+RECHECK_ATTEMPTS = 100
+RECHECK_PAUSE_SECONDS = 0.1
+
+
+def intake_held_recheck(*, pks: set[int]) -> set[int]:
+    """Re-examine these held notices (a batch that might have released them had to skip them): each one that can
+    apply now applies, the others stay held. A notice still row-locked by another transaction is retried for a
+    while (such a lock lasts until that batch commits); returns the ids still waiting after that (left to the
+    next batch of their person, or to the hold sweep)."""
+    waiting = set(pks)
+    for _ in range(RECHECK_ATTEMPTS):
+        with transaction.atomic():
+            notices = stored_notices(
+                Notice.objects.select_for_update(skip_locked=True)
+                .filter(pk__any_of=sorted(waiting), status=Notice.Status.HELD)
+                .exclude(hold_reason=Notice.HoldReason.ERROR)
+                .order_by("id")
+            )
+            if notices:
+                _, skipped = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False)
+                waiting |= skipped
+        waiting -= {n.pk for n in notices}
+        waiting = set(
+            Notice.objects.filter(pk__any_of=sorted(waiting), status=Notice.Status.HELD)
+            .exclude(hold_reason=Notice.HoldReason.ERROR)
+            .values_list("pk", flat=True)
+        )
+        if not waiting:
+            return waiting
+        time.sleep(RECHECK_PAUSE_SECONDS)
+    logger.warning(
+        "intake: %d held notices stayed row-locked; their next notice or the hold sweep decides", len(waiting)
+    )
+    return waiting
 
 
 def _claim(limit: int) -> list[StoredNotice]:
@@ -889,7 +955,8 @@ def _claim(limit: int) -> list[StoredNotice]:
 
 def _run_batch(
     notices: list[StoredNotice], *, kind: str, timeout_pks: frozenset[int] = frozenset(), fast: bool = True
-) -> IntakeBatch:
+) -> tuple[IntakeBatch, set[int]]:
+    """Decide the notices inside the caller's transaction → (the batch, held notices it had to skip)."""
     if not (reason_groups() and result_messages() and prefecture_codes()):
         # Never decide notices against missing reference data (a worker started before load_reference): the
         # batch fails as a whole, its notices stay pending, and the next run reads the tables again.
@@ -898,21 +965,40 @@ def _run_batch(
     batch = IntakeBatch.objects.create(
         kind=kind, actor=ACTOR, first_notice=min(n.pk for n in notices), last_notice=max(n.pk for n in notices)
     )
-    counts = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast).run(notices)
+    run = BatchRun(batch=batch, timeout_pks=timeout_pks, fast=fast)
+    counts = run.run(notices)
     batch.counts, batch.finished_at = counts, clock.now()
     batch.save(update_fields=["counts", "finished_at"])
-    log_intake_event(actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices))
-    return batch
+    with connection.cursor() as cursor:
+        # The decisions' foreign-key checks (batch_id of every decided notice) are deferred to COMMIT, which
+        # comes after the log entry, under the operation log's chain lock: every other request and batch
+        # waiting for that lock would wait for them too. Run them now, before the entry takes the lock.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    log_intake_event(
+        actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices), commit=True
+    )
+    return batch, run.skipped_held
 
 
-def intake_process_pending(*, limit: int = BATCH_SIZE, max_batches: int | None = None, fast: bool = True) -> int:
-    """Process batches until no pending notice is left (or max_batches). Returns the number of batches."""
+def intake_process_pending(
+    *,
+    limit: int = BATCH_SIZE,
+    max_batches: int | None = None,
+    fast: bool = True,
+    after_batch: Callable[[IntakeBatch], None] | None = None,
+) -> int:
+    """Process batches until no pending notice is left (or max_batches). Returns the number of batches.
+
+    `after_batch` runs after each committed batch, outside its transaction (the worker sends pushes there)."""
     ensure_intake_partitions(on=clock.today())
     done = 0
     while max_batches is None or done < max_batches:
-        if intake_process_batch(limit=limit, fast=fast) is None:
+        batch = intake_process_batch(limit=limit, fast=fast)
+        if batch is None:
             break
         done += 1
+        if after_batch is not None:
+            after_batch(batch)
     return done
 
 

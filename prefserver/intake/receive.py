@@ -10,18 +10,20 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
 from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
 from jukinet.models import Municipality
-from prefserver.intake.envelope import ENCRYPTED_MARKER, content_sha256, receipt_check
+from prefserver.intake.envelope import content_sha256_and_stored_json, receipt_check
 from prefserver.intake.keeping import notice_aad
 from prefserver.intake_log import log_intake_event
 from prefserver.models import Alert, DuplicateReceipt, IntakeBatch, MunicipalCredential, Notice
@@ -90,6 +92,7 @@ class _Candidate:
     number: str | None
     index_hex: str | None
     content_sha256: str
+    stored_json: str  # the envelope as stored (individual number replaced by the marker), JSON text
 
 
 def encrypt_notice_number(number: str, *, municipality_code: str, notice_id: str) -> bytes:
@@ -104,89 +107,87 @@ def _candidate(index: int, element: dict[str, Any]) -> _Candidate:
     number = payload.get("individual_number") if isinstance(payload, dict) else None
     number = number if isinstance(number, str) else None
     index_hex = blind_index(number).hex() if number is not None else None
-    return _Candidate(index, element, number, index_hex, content_sha256(element, number_index=index_hex))
+    digest, stored_json = content_sha256_and_stored_json(element, number_index=index_hex)
+    return _Candidate(index, element, number, index_hex, digest, stored_json)
 
 
 def _text(value: object, limit: int) -> str:
     return value if isinstance(value, str) and len(value) <= limit else ""
 
 
-def _notice_row(candidate: _Candidate, *, request_id: uuid.UUID, received_at: Any) -> dict[str, Any]:
-    """The inbox columns of one notice (a plain dict: see inbox_insert)."""
+_dump_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+
+
+def _notice_row(candidate: _Candidate) -> str:
+    """The per-notice inbox columns of one notice as a JSON array, in INBOX_COLUMNS order (see inbox_insert);
+    the request's id and receipt time are the same for every row and passed once. The envelope's JSON text is
+    spliced in as it is (encoding it again would cost more than the rest of the row)."""
     element = candidate.element
-    stored = dict(element)
     ciphertext = None
     if candidate.number is not None:
-        stored["payload"] = {**element["payload"], "individual_number": ENCRYPTED_MARKER}
         ciphertext = encrypt_notice_number(
             candidate.number, municipality_code=element["municipality_code"], notice_id=element["notice_id"]
-        )
-    payload: dict[str, Any] = element["payload"] if isinstance(element.get("payload"), dict) else {}
+        ).hex()
+    payload = element.get("payload")
+    new_code = payload.get("new_resident_code") if isinstance(payload, dict) else None
     sequence = element.get("update_sequence")
-    return dict(
-        municipality_code=element["municipality_code"],
-        notice_id=element["notice_id"],
-        file=element["file"],
-        change_reason=_text(element.get("change_reason"), 16),
-        update_sequence=sequence if isinstance(sequence, int) and abs(sequence) < 2**62 else None,
-        resident_code=_text(element.get("resident_code"), 16),
-        target_notice_id=_text(element.get("target_notice_id"), 40),
-        new_resident_code=_text(payload.get("new_resident_code"), 16),
-        envelope=stored,
-        individual_number_ciphertext=ciphertext,
-        individual_number_blind_index=bytes.fromhex(candidate.index_hex) if candidate.index_hex else None,
-        content_sha256=candidate.content_sha256,
-        request_id=request_id,
-        received_at=received_at,
-        received_on=clock.local_date(received_at),
+    head = _dump_json(
+        [
+            element["municipality_code"],
+            element["notice_id"],
+            element["file"],
+            _text(element.get("change_reason"), 16),
+            sequence if isinstance(sequence, int) and abs(sequence) < 2**62 else None,
+            _text(element.get("resident_code"), 16),
+            _text(element.get("target_notice_id"), 40),
+            _text(new_code, 16),
+        ]
     )
+    tail = _dump_json([ciphertext, candidate.index_hex, candidate.content_sha256])
+    return f"{head[:-1]}, {candidate.stored_json}, {tail[1:]}"
 
 
+# The per-notice columns of a row built by _notice_row, and how each is read from its JSON array element.
 INBOX_COLUMNS = (
-    ("municipality_code", "text"), ("notice_id", "text"), ("file", "text"), ("change_reason", "text"),
-    ("update_sequence", "bigint"), ("resident_code", "text"), ("target_notice_id", "text"),
-    ("new_resident_code", "text"), ("envelope", "jsonb"), ("individual_number_ciphertext", "bytea"),
-    ("individual_number_blind_index", "bytea"), ("content_sha256", "text"), ("request_id", "uuid"),
-    ("received_at", "timestamptz"), ("received_on", "date"),
+    ("municipality_code", "r->>0"), ("notice_id", "r->>1"), ("file", "r->>2"), ("change_reason", "r->>3"),
+    ("update_sequence", "(r->>4)::bigint"), ("resident_code", "r->>5"), ("target_notice_id", "r->>6"),
+    ("new_resident_code", "r->>7"), ("envelope", "r->8"), ("individual_number_ciphertext", "decode(r->>9, 'hex')"),
+    ("individual_number_blind_index", "decode(r->>10, 'hex')"), ("content_sha256", "r->>11"),
 )  # fmt: skip
 
+INBOX_INSERT = f"""
+INSERT INTO {NOTICE_TABLE} ({", ".join(name for name, _ in INBOX_COLUMNS)}, request_id, received_at, received_on,
+                            status, hold_reason, error_count, code, message)
+SELECT {", ".join(expression for _, expression in INBOX_COLUMNS)}, %(request_id)s, %(received_at)s,
+       %(received_on)s, 'pending', '', 0, '', ''
+  FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t (r, ord)
+ ORDER BY ord
+ON CONFLICT (municipality_code, notice_id) DO NOTHING
+RETURNING notice_id, id
+"""  # noqa: S608 (constant names)
 
-INBOX_STAGE = "intake_inbox_stage"
 
+def inbox_insert(rows: list[str], *, request_id: uuid.UUID, received_at: Any) -> dict[str, int]:
+    """Store the request's rows (JSON arrays, see _notice_row) in one statement: they travel as one JSON array,
+    expanded server-side by INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING → {notice_id: id} of the rows
+    stored. One round trip per request, whatever its size; ids follow request order. A notice id already in
+    the inbox (an earlier request, or a concurrent one that stored it first) is not stored and becomes a
+    duplicate receipt.
 
-def inbox_insert(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """COPY the request's rows into a session-local staging table, then one INSERT … SELECT … ON CONFLICT DO
-    NOTHING RETURNING → {notice_id: id} of the rows stored. Three round trips per request, whatever its size;
-    ids follow request order. A concurrent request that stored the same id first makes ours a duplicate
-    instead of an error."""
+    The array is a bound parameter (server-side binding): Django's client-side binding would quote and escape
+    the whole megabyte into the statement text."""
     if not rows:
         return {}
-    columns = ", ".join(name for name, _ in INBOX_COLUMNS)
-    definition = ", ".join(f"{name} {kind}" for name, kind in INBOX_COLUMNS)
-    stored: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's cursor under Django's wrapper (COPY)
-        # Created once per session; emptied after use, so a rolled-back request leaves nothing behind either.
-        raw.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {INBOX_STAGE} (ord integer, {definition})")
-        with raw.copy(f"COPY {INBOX_STAGE} (ord, {columns}) FROM STDIN") as copy:
-            for ord_, row in enumerate(rows):
-                copy.write_row(
-                    [ord_]
-                    + [
-                        json.dumps(row[name], ensure_ascii=False) if kind == "jsonb" else row[name]
-                        for name, kind in INBOX_COLUMNS
-                    ]
-                )
-        raw.execute(
-            f"""INSERT INTO {NOTICE_TABLE} ({columns}, status, hold_reason, error_count, code, message)
-                SELECT {columns}, 'pending', '', 0, '', '' FROM {INBOX_STAGE} ORDER BY ord
-                ON CONFLICT (municipality_code, notice_id) DO NOTHING
-                RETURNING notice_id, id;
-                TRUNCATE {INBOX_STAGE}""",  # noqa: S608 (constant names)
-        )
-        for notice_id, pk in raw.fetchall():
-            stored[notice_id] = pk
-    return stored
+    params = {
+        "rows": "[" + ",".join(rows) + "]",
+        "request_id": request_id,
+        "received_at": received_at,
+        "received_on": clock.local_date(received_at),
+    }
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # the request's connection and transaction
+        cursor.execute(INBOX_INSERT, params)
+        return dict(cursor.fetchall())
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:
@@ -211,44 +212,38 @@ def notices_receive(
         receipts.append(Receipt(notice_id=notice_id, status="rejected" if code else "accepted", code=code))
         if code is None:
             candidates.append(_candidate(index, element))  # type: ignore[arg-type]
-    existing: dict[str, dict[str, Any]] = {
-        row["notice_id"]: dict(row)
-        for row in Notice.objects.filter(
-            municipality_code=municipality_code, notice_id__any_of=[c.element["notice_id"] for c in candidates]
-        ).values("id", "notice_id", "content_sha256", "status", "code")
-    }
     first_in_request: dict[str, _Candidate] = {}
     to_store: list[_Candidate] = []
     duplicates: list[tuple[_Candidate, str]] = []  # (candidate, notice_id of the first)
     for candidate in candidates:
         notice_id = candidate.element["notice_id"]
-        if notice_id in existing or notice_id in first_in_request:
+        if notice_id in first_in_request:
             duplicates.append((candidate, notice_id))
         else:
             first_in_request[notice_id] = candidate
             to_store.append(candidate)
-    # a concurrent request may have stored the same id first: then ours is a duplicate
-    stored = inbox_insert([_notice_row(c, request_id=request_id, received_at=received_at) for c in to_store])
-    for candidate in to_store:
-        if candidate.element["notice_id"] not in stored:
-            duplicates.append((candidate, candidate.element["notice_id"]))
-    missing = {nid for _, nid in duplicates if nid not in existing and nid not in stored}
-    if missing:
-        existing.update(
-            {
-                row["notice_id"]: dict(row)
-                for row in Notice.objects.filter(
-                    municipality_code=municipality_code, notice_id__any_of=sorted(missing)
-                ).values("id", "notice_id", "content_sha256", "status", "code")
-            }
-        )
+    # An id already in the inbox (stored by an earlier request, or by a concurrent one first) is not stored:
+    # ON CONFLICT DO NOTHING skips it, and it becomes a duplicate of the stored notice. Duplicates are rare, so
+    # the inbox is read only for them, after the insert.
+    stored = inbox_insert([_notice_row(c) for c in to_store], request_id=request_id, received_at=received_at)
+    unstored = [c for c in to_store if c.element["notice_id"] not in stored]
+    existing: dict[str, dict[str, Any]] = {}
+    if unstored:
+        existing = {
+            row["notice_id"]: dict(row)
+            for row in Notice.objects.filter(
+                municipality_code=municipality_code, notice_id__any_of=[c.element["notice_id"] for c in unstored]
+            ).values("id", "notice_id", "content_sha256", "status", "code")
+        }
+        duplicates = [(c, c.element["notice_id"]) for c in unstored] + duplicates
     _record_duplicates(duplicates, existing=existing, stored=stored, first_in_request=first_in_request,
                        receipts=receipts, request_id=request_id, received_at=received_at,
                        municipality_code=municipality_code)  # fmt: skip
     counts = _receipt_counts(receipts)
-    log_intake_event(actor=actor, kind=kind, conditions=counts, result_count=len(receipts))
-    if counts.get("E009"):
-        log_intake_event(actor=actor, kind=IntakeBatch.Kind.SECURITY, outcome="E009", conditions=counts)
+    security = bool(counts.get("E009"))
+    log_intake_event(actor=actor, kind=kind, conditions=counts, result_count=len(receipts), commit=not security)
+    if security:
+        log_intake_event(actor=actor, kind=IntakeBatch.Kind.SECURITY, outcome="E009", conditions=counts, commit=True)
     if stored:
         transaction.on_commit(wake_intake_worker)
     return receipts
@@ -309,11 +304,49 @@ def receipt_as_json(receipt: Receipt) -> dict[str, Any]:
     return asdict(receipt)
 
 
+# At most one intake wake-up waits in the queue at a time: a request sets this key (SET NX) before publishing,
+# and the task deletes it when it starts, before it claims anything. A request that finds the key set needs no
+# message of its own: the waiting task has not claimed yet, so it will see this request's committed notices.
+# With many small requests this spares the workers hundreds of runs that find nothing. Redis stays a wake-up
+# only: a lost key or message costs at most WAKE_FLAG_SECONDS, and the beat sweeper re-dispatches anyway.
+WAKE_FLAG_KEY = "jukinet:intake:wake-queued"
+WAKE_FLAG_SECONDS = 5
+_wake_redis: tuple[int, Any] | None = None
+
+
+def _wake_flag_client() -> Any:
+    global _wake_redis
+    if _wake_redis is None or _wake_redis[0] != os.getpid():  # one client per process (Celery forks)
+        import redis
+
+        _wake_redis = (os.getpid(), redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2))
+    return _wake_redis[1]
+
+
+def _coalescing() -> bool:
+    from jukinet.celery import app
+
+    return not app.conf.task_always_eager  # eager runs (tests) execute the task at once: nothing waits
+
+
+def wake_flag_clear() -> None:
+    """Called by the intake task as it starts: the next request publishes a wake-up of its own again."""
+    if not _coalescing():
+        return
+    try:
+        _wake_flag_client().delete(WAKE_FLAG_KEY)
+    except Exception as exc:  # the flag expires by itself
+        logger.warning("intake wake-up flag could not be cleared (%s)", type(exc).__name__)
+
+
 def wake_intake_worker() -> None:
-    """Publish a wake-up. If Redis is down the notice waits for the sweeper; the inbox already holds it."""
+    """Publish a wake-up unless one is already waiting. If Redis is down the notice waits for the sweeper; the
+    inbox already holds it."""
     from prefserver.tasks import intake_process_task
 
     try:
+        if _coalescing() and not _wake_flag_client().set(WAKE_FLAG_KEY, "1", nx=True, ex=WAKE_FLAG_SECONDS):
+            return  # a wake-up is queued and not started: it will claim these notices too
         intake_process_task.delay()
     except Exception as exc:  # a lost wake-up is recovered by intake_redispatch_task
         logger.warning("intake wake-up could not be published (%s); the sweeper will dispatch it", type(exc).__name__)

@@ -82,3 +82,53 @@ def test_sweeper_dispatches_a_notice_stranded_without_a_wake_up(no_wake_up):
 def test_wake_up_after_commit_processes_the_notice():
     receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice()], actor=f"cs:{YAMAGUCHI}")
     assert Notice.objects.get().status == "applied"
+
+
+def test_a_held_notice_row_locked_by_another_claim_is_released_once_that_lock_goes(no_wake_up):
+    # given a person at update_sequence 1 and its notice 3 held for the gap
+    from django.db import transaction
+
+    third = notice("21", 3, payload=identity_payload(address="山口県下関市見本町三丁目"))
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice("11", 1)], actor=f"cs:{YAMAGUCHI}")
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[third], actor=f"cs:{YAMAGUCHI}")
+    process.intake_process_pending()
+    held = Notice.objects.get(notice_id=third["notice_id"])
+    assert held.status == "held"
+    # and another worker's transaction holding a row lock on it: a claim that scanned the notice while it was
+    # still pending keeps such a lock (FOR UPDATE's re-check) until its own batch commits
+    locked, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def other_batch() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT id FROM prefserver_notice WHERE id = %s FOR UPDATE", [held.pk])
+                locked.set()
+                release.wait(timeout=20)
+                time.sleep(0.5)  # still running when the gap-filling batch commits
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+            locked.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_batch)
+    thread.start()
+    try:
+        assert locked.wait(timeout=20)
+        receive.notices_receive(
+            municipality_code=YAMAGUCHI,
+            elements=[notice("21", 2, payload=identity_payload(address="山口県下関市見本町二丁目"))],
+            actor=f"cs:{YAMAGUCHI}",
+        )
+        release.set()
+        # when notice 2 fills the gap in a batch that runs meanwhile
+        process.intake_process_pending()
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    # then notice 3 is not left held: it applies once the other transaction lets go of it
+    assert errors == []
+    assert dict(Notice.objects.values_list("update_sequence", "status")) == {1: "applied", 2: "applied", 3: "applied"}
+    assert IdentityVersion.objects.filter(is_current=True).get().update_sequence == 3
+    assert PushOutbox.objects.count() == 3

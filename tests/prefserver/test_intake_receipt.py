@@ -255,12 +255,12 @@ def test_a_concurrent_request_storing_the_same_id_first_makes_ours_a_duplicate(m
     sent = notice()
     original = receive.inbox_insert
 
-    def racing_insert(rows):
+    def racing_insert(rows, **kwargs):
         Notice.objects.create(
             municipality_code=YAMAGUCHI, notice_id=sent["notice_id"], file="identity", envelope={},
             content_sha256="0" * 64, request_id=uuid.uuid4(), received_at=clock.now(), received_on=clock.today(),
         )  # fmt: skip
-        return original(rows)
+        return original(rows, **kwargs)
 
     monkeypatch.setattr(receive, "inbox_insert", racing_insert)
     # when
