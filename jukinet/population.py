@@ -205,6 +205,10 @@ _VERSION_HEAD = struct.Struct(">hiqihiq").pack  # field count, id, expiry_year, 
 _PERSON_ROW = struct.Struct(">hiqiqih").pack  # field count, id, current_version_id, current_version_expiry_year
 
 
+_EMPTY_TEXT = b"\x00\x00\x00\x00"  # '' (not NULL)
+GCM_TAG_BYTES = 16  # AESGCM.encrypt appends a 16-byte tag
+
+
 def _text(value: str) -> bytes:
     data = value.encode()
     return _LENGTH(len(data)) + data
@@ -471,7 +475,7 @@ class _ChunkWriter:
         encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, _text(self.key_id)
         nonces, nonce_at = self.nonces, self.nonce_at
         self.nonce_at += NONCE_BYTES * len(events)
-        known, plaintext, constant = "", b"", b""  # the last number seen (it changes on 26 only)
+        known, plaintext, constant, sized = "", b"", b"", b""  # the last number seen (it changes on 26 only)
         last = len(events) - 1
         out, years, int4 = self.identity_versions, self.expiry_years, pools.int4
         code_field, codes, terminals = _text(code), pools.codes, pools.terminals
@@ -489,20 +493,21 @@ class _ChunkWriter:
             if number is not known:  # key id, blind index, birth date and sex: one fragment per number
                 known, plaintext = number, number.encode()
                 constant = key_id + _bytea(self.blind_index(plaintext)) + birth
+                # the ciphertext's length field: prefix, nonce, the number's bytes and the GCM tag
+                sized = _LENGTH(len(prefix) + NONCE_BYTES + len(plaintext) + GCM_TAG_BYTES) + prefix
             nonce = nonces[nonce_at : nonce_at + NONCE_BYTES]
             nonce_at += NONCE_BYTES
-            ciphertext = prefix + nonce + encrypt(nonce, plaintext, aad)
             out.append(
                 b"".join((
                     _VERSION_HEAD(fields, 8, first_id + offset, 2, expiry, 8, person_id), code_field, reasons[reason],
                     dates[day], dates[receipt], _INT8(8, microseconds[receipt] + clock), codes[sender],
                     operators[(index + offset) % 9000], terminals[sender][offset], int4[sequence + offset], no_notice,
-                    state, _LENGTH(len(ciphertext)), ciphertext, constant, name[0], address[1], former,
+                    state, sized, nonce, encrypt(nonce, plaintext, aad), constant, name[0], address[1], former,
                 ))
             )  # fmt: skip
         self.identity_persons.append(_PERSON_ROW(4, 8, person_id, 8, first_id + last, 2, expiry) + pools.created_at)
         self.identity_codes.append(
-            b"\x00\x05" + code_field + _INT8(8, person_id) + _text("") + dates[events[0][1]] + NULL
+            b"\x00\x05" + code_field + _INT8(8, person_id) + _EMPTY_TEXT + dates[events[0][1]] + NULL
         )
 
     def _furyo_of_resident(self, index: int, code: str, events: list[_Event], birth: bytes) -> None:
@@ -593,7 +598,9 @@ class _ChunkWriter:
                 ))
             )  # fmt: skip
         self.furyo_persons.append(_PERSON_ROW(4, 8, person_id, 8, first_id + last, 2, expiry) + pools.created_at)
-        self.furyo_codes.append(b"\x00\x05" + code_field + _INT8(8, person_id) + _text("") + dates[events[0][1]] + NULL)
+        self.furyo_codes.append(
+            b"\x00\x05" + code_field + _INT8(8, person_id) + _EMPTY_TEXT + dates[events[0][1]] + NULL
+        )
 
 
 # --- COPY ---------------------------------------------------------------------------------------------
