@@ -4,9 +4,10 @@ Synthetic data only. Deterministic for a seed: person i of chunk c is drawn from
 and the pools below from `random.Random(f"{seed}:pools")`, so the content does not depend on the number of
 worker processes (ciphertexts differ between runs: AES-GCM nonces are random, as they must be).
 
-Speed (bench/load_population.py: about 30 µs of CPU per resident, 8 rows): `_ChunkWriter` writes each row
-in PostgreSQL's binary COPY format (COPY … FROM STDIN (FORMAT binary)): the server skips text parsing, hex
-decoding of bytea and date/timestamp parsing (about a fifth of its COPY CPU), and the worker skips hex encoding.
+Speed (8 rows per resident; about 34 µs of CPU per resident alone, 44 µs in bench/load_population.py on the
+shared machine): `_ChunkWriter` writes each row in PostgreSQL's binary COPY format (COPY … FROM STDIN
+(FORMAT binary)): the server skips text parsing, hex decoding of bytea and date/timestamp parsing (about a fifth
+of its COPY CPU), and the worker skips hex encoding.
 Names (with kana, seion kana and name key), addresses (with address key and district code), dates, retention
 columns and operator/terminal ids are drawn from pools whose binary fields (length + send format) are computed
 once per process; a row is the join of those fragments with a struct-packed head. The derived columns are the
