@@ -4,15 +4,19 @@ Synthetic data only. Deterministic for a seed: person i of chunk c is drawn from
 and the pools below from `random.Random(f"{seed}:pools")`, so the content does not depend on the number of
 worker processes (ciphertexts differ between runs: AES-GCM nonces are random, as they must be).
 
-Speed (bench/load_population.py: about 35-40 µs of CPU per resident, 8 rows): `_ChunkWriter` writes each row
-as one COPY text line. Names (with kana, seion kana and name key), addresses (with address key and district
-code), dates, retention columns and operator/terminal ids are drawn from pools whose COPY text is computed
-once per process; a person's events are tuples of those fragments. The derived columns are the ones the real
-writers store: search keys from prefserver.versions' memoised search-key functions, the ciphertext in
-jukinet.crypto's format under the active key with the writer's associated data and a fresh random nonce per
-value, the blind index of jukinet.crypto, retention by jukinet.version_retention's rule.
+Speed (8 rows per resident; about 34 µs of CPU per resident alone, 44 µs in bench/load_population.py on the
+shared machine): `_ChunkWriter` writes each row in PostgreSQL's binary COPY format (COPY … FROM STDIN
+(FORMAT binary)): the server skips text parsing, hex decoding of bytea and date/timestamp parsing (about a fifth
+of its COPY CPU), and the worker skips hex encoding.
+Names (with kana, seion kana and name key), addresses (with address key and district code), dates, retention
+columns and operator/terminal ids are drawn from pools whose binary fields (length + send format) are computed
+once per process; a row is the join of those fragments with a struct-packed head. The derived columns are the
+ones the real writers store: search keys from prefserver.versions' memoised search-key functions, the
+ciphertext in jukinet.crypto's format under the active key with the writer's associated data and a fresh random
+nonce per value, the blind index of jukinet.crypto, retention by jukinet.version_retention's rule.
 `test_fast_rows_are_what_the_version_writers_store` re-derives every column of generated rows with
-prefserver/furyo `version_values` and `superseded_values` and compares the COPY text.
+prefserver/furyo `version_values` and `superseded_values` and compares them, field by field, with psycopg's
+own binary COPY formatting of those values.
 
 Codes are unique without memory: resident code i is an affine permutation of i over 10^10 (check digit
 appended), individual number i one over 10^11. Ids come from blocks reserved on the tables' sequences; a
@@ -31,6 +35,7 @@ import datetime as dt
 import functools
 import os
 import random
+import struct
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -172,7 +177,7 @@ def individual_number_for(index: int, seed: int) -> str:
     return _code_makers(seed)[1](index)
 
 
-# --- pools: everything a person is drawn from, with its COPY text computed once per process ---------------
+# --- pools: everything a person is drawn from, with its binary COPY fields computed once per process -------
 _DAY_ZERO = dt.date(1925, 1, 1)  # day numbers: the generator draws dates as days since this date
 
 
@@ -183,12 +188,60 @@ def _day(date: dt.date) -> int:
 REFERENCE_DAY, JUKINET_START_DAY = _day(REFERENCE_DATE), _day(JUKINET_START)
 BIRTH_1945_DAY = _day(dt.date(1945, 1, 1))
 FURYO_BIRTH_FIRST_DAY, FURYO_BIRTH_LAST_DAY = _day(dt.date(1930, 1, 1)), _day(dt.date(2020, 1, 1))
-NULL = "\\N"  # COPY text's NULL
+
+# PostgreSQL's binary COPY format (https://www.postgresql.org/docs/15/sql-copy.html, "Binary Format"): a
+# signature, then per row an int16 field count and per field an int32 length (-1: NULL) and the type's binary
+# send format: integers big-endian, bool one byte, date int32 days since 2000-01-01, timestamptz int64 µs
+# since 2000-01-01 UTC, text/varchar UTF-8 bytes, bytea raw bytes; an int16 -1 ends the data.
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+COPY_TRAILER = b"\xff\xff"
+NULL = b"\xff\xff\xff\xff"
+_PG_EPOCH_DAY = _day(dt.date(2000, 1, 1))
+_MICROSECONDS_PER_DAY = 86_400_000_000
+_LENGTH = struct.Struct(">i").pack
+_INT2 = struct.Struct(">ih").pack
+_INT4 = struct.Struct(">ii").pack
+_INT8 = struct.Struct(">iq").pack
+_VERSION_HEAD = struct.Struct(">hiqihiq").pack  # field count, id, expiry_year, person_id
+_PERSON_ROW = struct.Struct(">hiqiqih").pack  # field count, id, current_version_id, current_version_expiry_year
+
+
+_EMPTY_TEXT = b"\x00\x00\x00\x00"  # '' (not NULL)
+GCM_TAG_BYTES = 16  # AESGCM.encrypt appends a 16-byte tag
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return _LENGTH(len(data)) + data
+
+
+def _bytea(value: bytes) -> bytes:
+    return _LENGTH(len(value)) + value
+
+
+def _int2(value: int) -> bytes:
+    return _INT2(2, value)
+
+
+def _int4(value: int) -> bytes:
+    return _INT4(4, value)
+
+
+def _bool(value: bool) -> bytes:
+    return b"\x00\x00\x00\x01\x01" if value else b"\x00\x00\x00\x01\x00"
+
+
+def _date(day: int) -> bytes:
+    return _INT4(4, day - _PG_EPOCH_DAY)
+
+
+def _timestamptz(moment: dt.datetime) -> bytes:
+    return _INT8(8, (moment - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1))
 
 
 class _Pools:
     """Per process and spec: names with their kana and search keys, addresses with their address keys and
-    district codes, dates, expiry years and retention columns, as ready COPY text fragments.
+    district codes, dates, expiry years and retention columns, as ready binary COPY fields.
 
     The fragments hold only generated content and what prefserver/furyo `version_values` derive from it
     (seion_kana, name_key, address_key, with the same memoised functions); the retention columns follow
@@ -213,29 +266,44 @@ class _Pools:
             for municipality in spec.municipalities
         ]
         self.elsewhere = [self._elsewhere(rng, spec) for _ in range(self.ELSEWHERE_ADDRESSES)]
-        self.countries = [(country, self.address_key(country)) for country in COUNTRIES]
-        self.dates = [(_DAY_ZERO + dt.timedelta(days=day)).isoformat() for day in range(REFERENCE_DAY + 1)]
-        # A version's state columns "is_current, removed, deleted, retention_flag, retention_start" and expiry year
+        self.countries = [(_text(country), _text(self.address_key(country))) for country in COUNTRIES]
+        self.dates = [_date(day) for day in range(REFERENCE_DAY + 1)]
+        # recorded_at: the receipt date plus a few seconds (never in the future), µs since PostgreSQL's epoch
+        self.day_microseconds = [(day - _PG_EPOCH_DAY) * _MICROSECONDS_PER_DAY for day in range(REFERENCE_DAY + 1)]
+        # A version's expiry year and state columns "is_current, removed, deleted, retention_flag, retention_start"
         # (jukinet.version_retention): by the day its clock starts, as (expiry year, superseded, removal version
         # still current, removal version superseded); the current version of a person not removed has no clock.
-        self.retained: list[tuple[str, str, str, str]] = []
+        self.retained: list[tuple[int, bytes, bytes, bytes]] = []
         for day in range(len(self.dates)):
             start, expiry = retention_for(_DAY_ZERO + dt.timedelta(days=day))
-            clock = f"{RETAINED}\t{start.isoformat()}"
-            self.retained.append((str(expiry), f"f\tf\tf\t{clock}", f"t\tt\tf\t{clock}", f"f\tt\tf\t{clock}"))
-        self.current = (str(SENTINEL_YEAR), f"t\tf\tf\t{CURRENT}\t{NULL}")
-        self.small = [str(number) for number in range(100)]
-        self.clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00:00" for s in range(28800)]
-        self.operators = [f"OP{i + 1000}" for i in range(9000)]
-        self.terminal_suffixes = [f"-{offset % 20 + 1:02d}" for offset in range(spec.max_versions)]
-        self.names: dict[tuple[str, str, str, str, bool, bool], tuple[str, str]] = {}
-        self.former = {surname: f"{surname[0]}\t0\t{surname[1]}\t0" for surname in SURNAMES}
+            clock = _int2(RETAINED) + _date(_day(start))
+            self.retained.append(
+                (
+                    expiry,
+                    _bool(False) + _bool(False) + _bool(False) + clock,
+                    _bool(True) + _bool(True) + _bool(False) + clock,
+                    _bool(False) + _bool(True) + _bool(False) + clock,
+                )
+            )
+        self.current = (SENTINEL_YEAR, _bool(True) + _bool(False) + _bool(False) + _int2(CURRENT) + NULL)
+        self.int2 = [_int2(number) for number in range(100)]
+        self.int4 = [_int4(number) for number in range(100)]
+        self.operators = [_text(f"OP{i + 1000}") for i in range(9000)]
+        self.codes = {code: _text(code) for code in (*self.municipality_codes, *(c for c, _ in spec.elsewhere))}
+        self.terminals = {
+            code: [_text(f"CS{code}-{offset % 20 + 1:02d}") for offset in range(spec.max_versions)]
+            for code in self.municipality_codes
+        }
+        self.reasons = {reason: _text(reason) for reason in ("11", "12", "13", "21", "23", "24", "26", "31", "32",
+                                                                "33", "34", "51", "52", "53", "54")}  # fmt: skip
+        self.names: dict[tuple[str, str, str, str, bool, bool], tuple[bytes, bytes]] = {}
+        self.former = {surname: _text(surname[0]) + _int2(0) + _text(surname[1]) + _int4(0) for surname in SURNAMES}
         self.identity_table = identity_versions.VERSION_TABLE
         self.associated_data = associated_data
-        self.created_at = str(spec.recorded_at)
+        self.created_at = _timestamptz(spec.recorded_at)
 
-    def _address(self, rng: random.Random, spec: PopulationSpec, municipality: tuple[str, str]) -> tuple[str, ...]:
-        """(address, identity columns, furyo columns): prefecture + municipality + synthetic 町名 + 丁目/番/号
+    def _address(self, rng: random.Random, spec: PopulationSpec, municipality: tuple[str, str]) -> tuple[Any, ...]:
+        """(address, identity fields, furyo fields): prefecture + municipality + synthetic 町名 + 丁目/番/号
         (+ 方書 sometimes)."""
         town = int(rng.random() * len(TOWNS))
         text = (
@@ -244,19 +312,25 @@ class _Pools:
         )
         if rng.random() < 0.08:
             text += f"　{_pick(rng, BUILDINGS)}{TOWNS[town]}{_between(rng, 1, 5)}0{_between(rng, 1, 9)}号室"
-        key = self.address_key(text)
+        key = _text(self.address_key(text))
         # identity: address, address_gaiji_count, address_gaiji_revision, address_key, district_code
         # furyo: address_municipality_code, address, address_gaiji_count, address_key, last_address(+count)
-        return text, f"{text}\t0\t0\t{key}\t{town + 1:04d}", f"{municipality[0]}\t{text}\t0\t{key}\t{NULL}\t{NULL}"
+        return (
+            _text(text),
+            _text(text) + _int2(0) + _int4(0) + key + _text(f"{town + 1:04d}"),
+            _text(municipality[0]) + _text(text) + _int2(0) + key + NULL + NULL,
+        )
 
-    def _elsewhere(self, rng: random.Random, spec: PopulationSpec) -> str:
-        """The furyo address columns of an address in another prefecture."""
+    def _elsewhere(self, rng: random.Random, spec: PopulationSpec) -> tuple[bytes, bytes]:
+        """(address, furyo address fields) of an address in another prefecture."""
         code, place = _pick(rng, spec.elsewhere)
         text = f"{place}{_pick(rng, TOWNS)}{_between(rng, 1, 40)}番地{_between(rng, 1, 20)}"
-        return f"{code}\t{text}\t0\t{self.address_key(text)}\t{NULL}\t{NULL}"
+        return _text(text), _text(code) + _text(text) + _int2(0) + _text(self.address_key(text)) + NULL + NULL
 
-    def name(self, surname: tuple[str, str], given: tuple[str, str], gaiji: bool, hiragana: bool) -> tuple[str, str]:
-        """(identity columns, furyo columns) of a name: name, name_gaiji_count, name_kana, seion_kana, name_key,
+    def name(
+        self, surname: tuple[str, str], given: tuple[str, str], gaiji: bool, hiragana: bool
+    ) -> tuple[bytes, bytes]:
+        """(identity fields, furyo fields) of a name: name, name_gaiji_count, name_kana, seion_kana, name_key,
         gaiji_flag, then name_gaiji_revision (identity) or gaiji_pattern (furyo)."""
         key = (*surname, *given, gaiji, hiragana)
         found = self.names.get(key)
@@ -265,9 +339,10 @@ class _Pools:
             kana = f"{surname[1]}　{given[1]}"
             kana = kana.translate(_TO_HIRAGANA) if hiragana else kana  # some municipalities send hiragana
             common = (
-                f"{name}\t{int(gaiji)}\t{kana}\t{self.seion_kana(kana)}\t{self.name_key(name)}\t{'t' if gaiji else 'f'}"
-            )
-            found = self.names[key] = (f"{common}\t{int(gaiji)}", f"{common}\t{'P01' if gaiji else ''}")
+                _text(name) + _int2(int(gaiji)) + _text(kana) + _text(self.seion_kana(kana))
+                + _text(self.name_key(name)) + _bool(gaiji)
+            )  # fmt: skip
+            found = self.names[key] = (common + _int4(int(gaiji)), common + _text("P01" if gaiji else ""))
         return found
 
 
@@ -287,15 +362,15 @@ def _between(rng: random.Random, low: int, high: int) -> int:
 
 
 # --- people -------------------------------------------------------------------------------------------
-# An identity event: (reason, day, received day, removed, sender, name columns (identity, furyo), address
-# (text, identity columns, furyo columns), former-surname columns, individual number).
-_Event = tuple[str, int, int, bool, str, tuple[str, str], tuple[str, ...], str, str]
-_NO_FORMER_SURNAME = f"{NULL}\t{NULL}\t{NULL}\t{NULL}"
+# An identity event: (reason, day, received day, removed, sender, name fields (identity, furyo), address
+# (text, identity fields, furyo fields), former-surname fields, individual number).
+_Event = tuple[str, int, int, bool, str, tuple[bytes, bytes], tuple[Any, ...], bytes, str]
+_NO_FORMER_SURNAME = NULL * 4
 _RECEIPT_DELAYS = (0, 0, 0, 1, 2)
 
 
 class _ChunkWriter:
-    """Writes one chunk's rows as COPY text lines, per table (see encode_chunk)."""
+    """Writes one chunk's rows in binary COPY format, per table (see encode_chunk)."""
 
     def __init__(self, spec: PopulationSpec, chunk: int) -> None:
         from jukinet.crypto import active_cipher, blind_indexer
@@ -308,13 +383,13 @@ class _ChunkWriter:
         self.key_id, self.cipher_prefix, self.aead = active_cipher()
         self.blind_index = blind_indexer()
         self.rng = random.Random(f"{spec.seed}:{chunk}")  # noqa: S311 - synthetic data, reproducible on purpose
-        self.identity_persons: list[str] = []
-        self.identity_codes: list[str] = []
-        self.identity_versions: list[str] = []
-        self.furyo_persons: list[str] = []
-        self.furyo_codes: list[str] = []
-        self.furyo_versions: list[str] = []
-        self.expiry_years: set[str] = set()
+        self.identity_persons: list[bytes] = []
+        self.identity_codes: list[bytes] = []
+        self.identity_versions: list[bytes] = []
+        self.furyo_persons: list[bytes] = []
+        self.furyo_codes: list[bytes] = []
+        self.furyo_versions: list[bytes] = []
+        self.expiry_years: set[int] = set()
 
     def resident(self, index: int) -> None:
         """A file (1) person's life as notices, then the 附票 kept here if their 本籍 is in the prefecture."""
@@ -382,28 +457,31 @@ class _ChunkWriter:
             else:  # 転居
                 reason, address = "21", pools.addresses[m][int(random_() * pools.ADDRESSES_PER_MUNICIPALITY)]
             events.append((reason, day, received(day), False, municipality, name, address, former_columns, number))
-        code, birth_columns = self.resident_code(index), f"{pools.dates[birth]}\t{sex}"
+        code, birth_columns = self.resident_code(index), pools.dates[birth] + pools.int2[sex]
         self._identity(index, code, events, birth_columns)
         if random_() < 0.85:
             self._furyo_of_resident(index, code, events, birth_columns)
         if random_() < 0.08:
             self._furyo_only(index)
 
-    def _identity(self, index: int, code: str, events: list[_Event], birth: str) -> None:
+    def _identity(self, index: int, code: str, events: list[_Event], birth: bytes) -> None:
         pools, spec = self.pools, self.spec
-        dates, retained, operators, suffixes = pools.dates, pools.retained, pools.operators, pools.terminal_suffixes
+        dates, retained, operators, reasons = pools.dates, pools.retained, pools.operators, pools.reasons
         person_id = spec.identity_person_base + index
         first_id = spec.identity_version_base + index * spec.max_versions
         sequence = 1 + index % 3  # initial load: update_sequence as given (domain.md §6.3 baselines)
-        clock = pools.clock[index % 28800]  # recorded at the receipt date plus a few seconds: never in the future
+        clock = index % 28800 * 1_000_000  # recorded at the receipt date plus a few seconds: never in the future
+        microseconds = pools.day_microseconds
         aad = pools.associated_data(table=pools.identity_table, person_id=person_id)
-        encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, self.key_id
+        encrypt, prefix, key_id = self.aead.encrypt, self.cipher_prefix, _text(self.key_id)
         nonces, nonce_at = self.nonces, self.nonce_at
         self.nonce_at += NONCE_BYTES * len(events)
-        known, plaintext, constant = "", b"", ""  # the last number seen (it changes on 26 only)
+        known, plaintext, constant, sized = "", b"", b"", b""  # the last number seen (it changes on 26 only)
         last = len(events) - 1
-        out, years, small = self.identity_versions, self.expiry_years, pools.small
-        person = f"\t{person_id}\t{code}\t"
+        out, years, int4 = self.identity_versions, self.expiry_years, pools.int4
+        code_field, codes, terminals = _text(code), pools.codes, pools.terminals
+        fields = len(IDENTITY_VERSION_COLUMNS)
+        no_notice = NULL + int4[0]  # source_notice_id, revision
         for offset, (reason, day, receipt, removed, sender, name, address, former, number) in enumerate(events):
             if removed:  # a removal version carries its retention from its insert (domain.md §13)
                 retention = retained[receipt]
@@ -415,27 +493,31 @@ class _ChunkWriter:
             years.add(expiry)
             if number is not known:  # key id, blind index, birth date and sex: one fragment per number
                 known, plaintext = number, number.encode()
-                constant = f"{key_id}\t\\\\x{self.blind_index(plaintext).hex()}\t{birth}"
+                constant = key_id + _bytea(self.blind_index(plaintext)) + birth
+                # the ciphertext's length field: prefix, nonce, the number's bytes and the GCM tag
+                sized = _LENGTH(len(prefix) + NONCE_BYTES + len(plaintext) + GCM_TAG_BYTES) + prefix
             nonce = nonces[nonce_at : nonce_at + NONCE_BYTES]
             nonce_at += NONCE_BYTES
-            ciphertext = (prefix + nonce + encrypt(nonce, plaintext, aad)).hex()
-            received_on = dates[receipt]
             out.append(
-                f"{first_id + offset}\t{expiry}{person}{reason}\t{dates[day]}\t{received_on}\t{received_on} {clock}"
-                f"\t{sender}\t{operators[(index + offset) % 9000]}\tCS{sender}{suffixes[offset]}"
-                f"\t{small[sequence + offset]}\t\\N\t0\t{state}\t\\\\x{ciphertext}\t{constant}\t{name[0]}\t{address[1]}"
-                f"\t{former}\n"
-            )
-        self.identity_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
-        self.identity_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
+                b"".join((
+                    _VERSION_HEAD(fields, 8, first_id + offset, 2, expiry, 8, person_id), code_field, reasons[reason],
+                    dates[day], dates[receipt], _INT8(8, microseconds[receipt] + clock), codes[sender],
+                    operators[(index + offset) % 9000], terminals[sender][offset], int4[sequence + offset], no_notice,
+                    state, sized, nonce, encrypt(nonce, plaintext, aad), constant, name[0], address[1], former,
+                ))
+            )  # fmt: skip
+        self.identity_persons.append(_PERSON_ROW(4, 8, person_id, 8, first_id + last, 2, expiry) + pools.created_at)
+        self.identity_codes.append(
+            b"\x00\x05" + code_field + _INT8(8, person_id) + _EMPTY_TEXT + dates[events[0][1]] + NULL
+        )
 
-    def _furyo_of_resident(self, index: int, code: str, events: list[_Event], birth: str) -> None:
+    def _furyo_of_resident(self, index: int, code: str, events: list[_Event], birth: bytes) -> None:
         """The 附票 kept here for a resident whose 本籍 is in the prefecture: it follows the file (1) life."""
         pools, random_ = self.pools, self.rng.random
         home = pools.municipality_codes[int(random_() * len(pools.municipality_codes))]
         # a 附票 event: (notice kind, day, received day, status, name columns, address columns)
-        out: list[tuple[str, int, int, int, str, str]] = []
-        previous_address = ""
+        out: list[tuple[str, int, int, int, bytes, bytes]] = []
+        previous_address = b""
         last = len(events) - 1
         for position, (reason, day, receipt, _removed, _sender, name, address, _former, _number) in enumerate(events):
             if not out:
@@ -444,11 +526,12 @@ class _ChunkWriter:
                 out.append(("54", day, receipt, 9, out[-1][4], out[-1][5]))
             elif reason == "34":  # emigration: abroad, last domestic address kept
                 country, key = pools.countries[int(random_() * len(pools.countries))]
-                out.append(("53", day, receipt, 2, name[1], f"{NULL}\t{country}\t0\t{key}\t{previous_address}\t0"))
+                fields = NULL + country + pools.int2[0] + key + previous_address + pools.int2[0]
+                out.append(("53", day, receipt, 2, name[1], fields))
             elif reason == "31" and position < last:
                 continue  # a move inside the prefecture: the following 転入 brings the new address
             elif reason == "31":  # moved to another prefecture: the 附票 stays here (本籍)
-                elsewhere = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
+                elsewhere = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)][1]
                 out.append(("52", day, receipt, 1, name[1], elsewhere))
             elif reason == "26":
                 continue  # no individual number in file (2): nothing to notify
@@ -467,32 +550,36 @@ class _ChunkWriter:
         name = pools.name(surname, given, False, random_() < 0.1)[1]
         birth_day = FURYO_BIRTH_FIRST_DAY + int(random_() * (FURYO_BIRTH_LAST_DAY - FURYO_BIRTH_FIRST_DAY))
         day = JUKINET_START_DAY + int(random_() * (REFERENCE_DAY - 400 - JUKINET_START_DAY))
-        address = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
+        address_text, address = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
         events = [("51", day, day, 1, name, address)]
         for _ in range(int(random_() * (spec.history_per_person + 1))):
             day += int(random_() * (REFERENCE_DAY - 3 - day))
-            address = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
+            address_text, address = pools.elsewhere[int(random_() * pools.ELSEWHERE_ADDRESSES)]
             events.append(("52", day, day + 1, 1, name, address))
         if random_() < 0.03:
             day += int(random_() * (REFERENCE_DAY - 2 - day))
             country, key = pools.countries[0]
-            last_address = address.split("\t", 2)[1]
-            events.append(("53", day, day + 1, 2, name, f"{NULL}\t{country}\t0\t{key}\t{last_address}\t0"))
+            events.append(
+                ("53", day, day + 1, 2, name, NULL + country + pools.int2[0] + key + address_text + pools.int2[0])
+            )
         code = self.resident_code(CODE_OFFSET + index)
-        self._furyo(2 * index + 1, code, home, events, f"{pools.dates[birth_day]}\t{sex}")
+        self._furyo(2 * index + 1, code, home, events, pools.dates[birth_day] + pools.int2[sex])
 
     def _furyo(
-        self, slot: int, code: str, home: str, events: list[tuple[str, int, int, int, str, str]], birth: str
+        self, slot: int, code: str, home: str, events: list[tuple[str, int, int, int, bytes, bytes]], birth: bytes
     ) -> None:
         pools, spec = self.pools, self.spec
-        dates, retained, operators, suffixes = pools.dates, pools.retained, pools.operators, pools.terminal_suffixes
+        dates, retained, operators, reasons = pools.dates, pools.retained, pools.operators, pools.reasons
         person_id = spec.furyo_person_base + slot
         first_id = spec.furyo_version_base + slot * spec.max_versions
         sequence = 1 + slot % 2
-        clock = pools.clock[slot % 28800]
+        clock = slot % 28800 * 1_000_000
+        microseconds = pools.day_microseconds
         last = len(events) - 1
-        out, years, small = self.furyo_versions, self.expiry_years, pools.small
-        person = f"\t{person_id}\t{code}\t"
+        out, years, int2, int4 = self.furyo_versions, self.expiry_years, pools.int2, pools.int4
+        code_field, home_field, terminals = _text(code), pools.codes[home], pools.terminals[home]
+        fields = len(FURYO_VERSION_COLUMNS)
+        no_notice = NULL + int4[0]  # source_notice_id, revision
         # file (2) notices come from the 附票管理市町村 (home); status 9 is a removal (furyo.versions)
         for offset, (kind, day, receipt, status, name, address) in enumerate(events):
             if status == 9:
@@ -503,14 +590,18 @@ class _ChunkWriter:
             else:
                 expiry, state = pools.current
             years.add(expiry)
-            received_on = dates[receipt]
             out.append(
-                f"{first_id + offset}\t{expiry}{person}{kind}\t{dates[day]}\t{received_on}\t{received_on} {clock}\t"
-                f"{home}\t{operators[(slot + offset) % 9000]}\tCS{home}{suffixes[offset]}\t{small[sequence + offset]}"
-                f"\t\\N\t0\t{state}\t{home}\t{small[status]}\t\\N\t{name}\t{birth}\t{address}\n"
-            )
-        self.furyo_persons.append(f"{person_id}\t{first_id + last}\t{expiry}\t{pools.created_at}\n")
-        self.furyo_codes.append(f"{code}\t{person_id}\t\t{dates[events[0][1]]}\t{NULL}\n")
+                b"".join((
+                    _VERSION_HEAD(fields, 8, first_id + offset, 2, expiry, 8, person_id), code_field, reasons[kind],
+                    dates[day], dates[receipt], _INT8(8, microseconds[receipt] + clock), home_field,
+                    operators[(slot + offset) % 9000], terminals[offset], int4[sequence + offset], no_notice, state,
+                    home_field, int2[status], NULL, name, birth, address,
+                ))
+            )  # fmt: skip
+        self.furyo_persons.append(_PERSON_ROW(4, 8, person_id, 8, first_id + last, 2, expiry) + pools.created_at)
+        self.furyo_codes.append(
+            b"\x00\x05" + code_field + _INT8(8, person_id) + _EMPTY_TEXT + dates[events[0][1]] + NULL
+        )
 
 
 # --- COPY ---------------------------------------------------------------------------------------------
@@ -548,13 +639,33 @@ COPY_TABLES = (
 )
 
 
+# Each column's PostgreSQL type (as migrated): what its binary COPY field is, and how tests decode it.
+COLUMN_TYPES = {
+    "id": "int8", "person_id": "int8", "current_version_id": "int8", "source_notice_id": "int8",
+    "expiry_year": "int2", "current_version_expiry_year": "int2", "name_gaiji_count": "int2", "sex": "int2",
+    "address_gaiji_count": "int2", "last_address_gaiji_count": "int2", "former_surname_gaiji_count": "int2",
+    "retention_flag": "int2", "status": "int2",
+    "update_sequence": "int4", "revision": "int4", "name_gaiji_revision": "int4", "address_gaiji_revision": "int4",
+    "former_surname_gaiji_revision": "int4",
+    "change_date": "date", "received_on": "date", "birth_date": "date", "retention_start": "date",
+    "assigned_on": "date", "replaced_on": "date",
+    "recorded_at": "timestamptz", "created_at": "timestamptz",
+    "is_current": "bool", "removed": "bool", "deleted": "bool", "gaiji_flag": "bool",
+    "individual_number_ciphertext": "bytea", "individual_number_blind_index": "bytea",
+}  # fmt: skip  # every other column is varchar
+
+
+def column_type(column: str) -> str:
+    return COLUMN_TYPES.get(column, "varchar")
+
+
 def copy_statement(table: str, columns: tuple[str, ...]) -> str:
-    return f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
 
 
 @dataclass
 class EncodedChunk:
-    """A chunk as COPY text per table (what a worker process sends back), with its row counts."""
+    """A chunk as binary COPY data per table (what a worker process sends back), with its row counts."""
 
     data: dict[str, bytes]
     rows: dict[str, int]
@@ -562,7 +673,8 @@ class EncodedChunk:
 
 
 def encode_chunk(spec: PopulationSpec, chunk: int) -> EncodedChunk:
-    """All rows of persons [chunk·size, (chunk+1)·size) as COPY text: file (1) and the 附票 this prefecture keeps."""
+    """All rows of persons [chunk·size, (chunk+1)·size) as binary COPY data (signature, rows, trailer): file (1)
+    and the 附票 this prefecture keeps."""
     writer = _ChunkWriter(spec, chunk)
     start = chunk * spec.chunk_size
     for index in range(start, min(spec.residents, start + spec.chunk_size)):
@@ -570,25 +682,56 @@ def encode_chunk(spec: PopulationSpec, chunk: int) -> EncodedChunk:
     data: dict[str, bytes] = {}
     counts: dict[str, int] = {}
     for table, _columns, attribute in COPY_TABLES:
-        lines = getattr(writer, attribute)
-        data[table], counts[table] = "".join(lines).encode(), len(lines)
-    return EncodedChunk(data=data, rows=counts, expiry_years={int(year) for year in writer.expiry_years})
+        rows = getattr(writer, attribute)
+        data[table], counts[table] = b"".join((COPY_SIGNATURE, *rows, COPY_TRAILER)), len(rows)
+    return EncodedChunk(data=data, rows=counts, expiry_years=writer.expiry_years)
 
 
-def decode_copy_text(data: bytes, columns: tuple[str, ...]) -> list[dict[str, str | None]]:
-    """COPY text back to rows of column → text (None for NULL): for tests and inspection. The generated text
-    holds no tab, newline or backslash inside a value, so no unescaping beyond NULL and bytea is needed."""
-    rows = []
-    for line in data.decode().split("\n")[:-1]:  # not splitlines(): it also splits at U+2028 and the like
-        values = line.split("\t")
-        rows.append({c: None if v == NULL else v.replace("\\\\", "\\") for c, v in zip(columns, values, strict=True)})
+def split_copy_binary(data: bytes, columns: tuple[str, ...]) -> list[list[bytes | None]]:
+    """Binary COPY data back to rows of raw fields (None for NULL), checking the framing: signature, field count
+    of every row, lengths, trailer and nothing after it."""
+    if not data.startswith(COPY_SIGNATURE):
+        raise ValueError("not binary COPY data")
+    unpack2, unpack4 = struct.Struct(">h").unpack_from, struct.Struct(">i").unpack_from
+    rows, at = [], len(COPY_SIGNATURE)
+    while True:
+        (count,) = unpack2(data, at)
+        at += 2
+        if count == -1:
+            break
+        if count != len(columns):
+            raise ValueError(f"row of {count} fields for {len(columns)} columns")
+        row: list[bytes | None] = []
+        for _ in range(count):
+            (length,) = unpack4(data, at)
+            at += 4
+            if length == -1:
+                row.append(None)
+            else:
+                row.append(data[at : at + length])
+                at += length
+        rows.append(row)
+    if at != len(data):
+        raise ValueError("data after the trailer")
     return rows
 
 
-def generate_chunk(spec: PopulationSpec, chunk: int) -> dict[str, list[dict[str, str | None]]]:
-    """A chunk's rows per table, decoded (tests and inspection; the loader streams encode_chunk's text)."""
+def decode_copy_binary(data: bytes, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Binary COPY data back to rows of column → Python value, with psycopg's own binary loaders of each column's
+    type (tests and inspection)."""
+    from psycopg import adapters
+    from psycopg.adapt import Transformer
+    from psycopg.pq import Format
+
+    transformer = Transformer()
+    transformer.set_loader_types([adapters.types[column_type(c)].oid for c in columns], Format.BINARY)
+    return [dict(zip(columns, transformer.load_sequence(row), strict=True)) for row in split_copy_binary(data, columns)]
+
+
+def generate_chunk(spec: PopulationSpec, chunk: int) -> dict[str, list[dict[str, Any]]]:
+    """A chunk's rows per table, decoded (tests and inspection; the loader streams encode_chunk's data)."""
     encoded = encode_chunk(spec, chunk)
-    return {table: decode_copy_text(encoded.data[table], columns) for table, columns, _ in COPY_TABLES}
+    return {table: decode_copy_binary(encoded.data[table], columns) for table, columns, _ in COPY_TABLES}
 
 
 def encoded_chunks(spec: PopulationSpec, *, workers: int) -> Iterator[EncodedChunk]:
@@ -714,6 +857,10 @@ def rebuild_deferred_indexes(cursor: Any, deferred: DeferredDDL, *, analyze: boo
     """
     cursor.execute("SET LOCAL max_parallel_maintenance_workers = 2")
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    # Tried and left at the default (8 MB): `min_parallel_table_scan_size = '128MB'` limits workers to the two
+    # current-version partitions (12 worker launches instead of ~400 at 1 M residents) and saves 1-3 s of total
+    # CPU, but moves the work to the serial leader (22 s instead of 16 s of its CPU, same data), which bounds
+    # the rebuild's wall time on an idle 2-core machine. 32 MB lies in between (leader 18.6 s).
     for statement in deferred.creates:
         cursor.execute(statement)
     if analyze:

@@ -137,8 +137,8 @@ def test_kana_normalisation_properties_hold_on_generated_names():
 def test_some_people_have_gaiji_and_former_surnames_kept_as_given():
     spec = dataclasses.replace(SPEC, residents=600, chunk_size=600, seed=0)
     rows = generate_chunk(spec, 0)["prefserver_identity_version"]
-    gaiji = [row for row in rows if row["gaiji_flag"] == "t"]
-    assert gaiji and all(row["name_gaiji_count"] == "1" for row in gaiji)
+    gaiji = [row for row in rows if row["gaiji_flag"] is True]
+    assert gaiji and all(row["name_gaiji_count"] == 1 for row in gaiji)
     assert all(any("\ue000" <= c <= "\uf8ff" for c in row["name"]) for row in gaiji)  # private use kept
     assert any(row["former_surname"] for row in rows)
     assert any("\ufa11" in row["name"] or "\U000e0100" in row["name"] for row in rows)
@@ -227,43 +227,56 @@ def test_a_load_into_tables_that_hold_rows_keeps_the_indexes_in_place():
 
 
 # --- the fast row writer against the version writers -------------------------------------------------------
-def _copy_text(values, columns):
-    """What the old loader sent for these values: psycopg's own COPY formatter, bytea as hex input."""
-    from psycopg import _copy_base
+def _copy_binary(values, columns):
+    """What psycopg's own binary COPY formatter sends for these values, typed as the columns, as raw fields."""
+    from psycopg import _copy_base, adapters
     from psycopg.adapt import Transformer
+    from psycopg.pq import Format
 
-    row = ["\\x" + value.hex() if isinstance(value, bytes) else value for value in (values[c] for c in columns)]
+    from jukinet.population import COPY_SIGNATURE, COPY_TRAILER, column_type, split_copy_binary
+
+    transformer = Transformer()
+    transformer.set_dumper_types([adapters.types[column_type(c)].oid for c in columns], Format.BINARY)
     out = bytearray()
-    _copy_base.format_row_text(row, Transformer(), out)
-    return out.decode().rstrip("\n").split("\t")
+    _copy_base.format_row_binary([values[c] for c in columns], transformer, out)
+    return split_copy_binary(COPY_SIGNATURE + bytes(out) + COPY_TRAILER, columns)[0]
 
 
 def _by_person(encoded, table, columns):
-    lines = encoded.data[table].decode().split("\n")
-    assert lines.pop() == ""
-    persons: dict[str, list] = {}
-    for line in lines:
-        fields = line.split("\t")
-        assert len(fields) == len(columns)
-        persons.setdefault(fields[columns.index("person_id")], []).append(
-            (dict(zip(columns, fields, strict=True)), fields)
-        )
+    """Per person: (row decoded by psycopg's binary loaders, raw binary fields), in version order."""
+    from jukinet.population import decode_copy_binary, split_copy_binary
+
+    data = encoded.data[table]
+    persons: dict[int, list] = {}
+    for row, fields in zip(decode_copy_binary(data, columns), split_copy_binary(data, columns), strict=True):
+        persons.setdefault(row["person_id"], []).append((row, fields))
     return persons
 
 
-def _optional_int(text):
-    return None if text == "\\N" else int(text)
-
-
-def _optional(text):
-    return None if text == "\\N" else text
+# what the writers take as content and envelope: everything else of a row they derive (or the loader assigns)
+IDENTITY_CONTENT = (
+    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address", "address_gaiji_count", "district_code",
+    "gaiji_flag", "name_gaiji_revision", "address_gaiji_revision", "former_surname", "former_surname_gaiji_count",
+    "former_surname_kana", "former_surname_gaiji_revision",
+)  # fmt: skip
+IDENTITY_ENVELOPE = (
+    "resident_code", "change_reason", "change_date", "municipality_code", "operator_id", "terminal_id", "received_on",
+    "update_sequence",
+)  # fmt: skip
+FURYO_CONTENT = (
+    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address_municipality_code", "address",
+    "address_gaiji_count", "last_address", "last_address_gaiji_count", "former_resident_code",
+    "furyo_municipality_code", "status", "gaiji_flag", "gaiji_pattern",
+)  # fmt: skip
+FURYO_ENVELOPE = ("resident_code", "notice_kind", *IDENTITY_ENVELOPE[2:])
 
 
 def test_fast_rows_are_what_the_version_writers_store():
     """Every column of every generated version, re-derived by prefserver/furyo `version_values` (search keys,
     blind index, key id, retention, flags) from the row's content and envelope, then superseded by the next
-    version with `superseded_values`, formatted by psycopg: equal to the generator's COPY text. The ciphertext
-    (random nonce) decrypts, under the row's own associated data, to the number the writer was given."""
+    version with `superseded_values`, formatted by psycopg's binary COPY formatter: equal, field by field, to
+    the generator's binary COPY rows. The ciphertext (random nonce) decrypts, under the row's own associated
+    data, to the number the writer was given."""
     from furyo import versions as furyo_versions
     from jukinet.crypto import decrypt_individual_number, key_id_of, keyring
     from jukinet.population import IDENTITY_VERSION_COLUMNS, encode_chunk
@@ -277,39 +290,23 @@ def test_fast_rows_are_what_the_version_writers_store():
     # when / then: file (1)
     for versions in _by_person(encoded, "prefserver_identity_version", IDENTITY_VERSION_COLUMNS).values():
         for position, (row, fields) in enumerate(versions):
-            person_id = int(row["person_id"])
-            blob = bytes.fromhex(row["individual_number_ciphertext"].removeprefix("\\\\x"))
+            person_id = row["person_id"]
+            blob = row["individual_number_ciphertext"]
             assert key_id_of(blob) == keyring().active_id
             number = decrypt_individual_number(blob, table=identity_versions.VERSION_TABLE, person_id=person_id)
-            content = {
-                "name": row["name"], "name_gaiji_count": int(row["name_gaiji_count"]), "name_kana": row["name_kana"],
-                "birth_date": dt.date.fromisoformat(row["birth_date"]), "sex": int(row["sex"]),
-                "address": row["address"], "address_gaiji_count": int(row["address_gaiji_count"]),
-                "individual_number": number, "district_code": row["district_code"],
-                "gaiji_flag": row["gaiji_flag"] == "t", "name_gaiji_revision": int(row["name_gaiji_revision"]),
-                "address_gaiji_revision": int(row["address_gaiji_revision"]),
-                "former_surname": _optional(row["former_surname"]),
-                "former_surname_gaiji_count": _optional_int(row["former_surname_gaiji_count"]),
-                "former_surname_kana": _optional(row["former_surname_kana"]),
-                "former_surname_gaiji_revision": _optional_int(row["former_surname_gaiji_revision"]),
-            }  # fmt: skip
-            envelope = identity_versions.Envelope(
-                resident_code=row["resident_code"], change_reason=row["change_reason"],
-                change_date=dt.date.fromisoformat(row["change_date"]), municipality_code=row["municipality_code"],
-                operator_id=row["operator_id"], terminal_id=row["terminal_id"],
-                received_on=dt.date.fromisoformat(row["received_on"]), update_sequence=int(row["update_sequence"]),
-            )  # fmt: skip
+            content = {key: row[key] for key in IDENTITY_CONTENT} | {"individual_number": number}
+            envelope = identity_versions.Envelope(**{key: row[key] for key in IDENTITY_ENVELOPE})
             removed = row["change_reason"] in {"31", "32", "33", "34"}
             values = identity_versions.version_values(
                 person_id=person_id, content=content, envelope=envelope, removed=removed,
-                recorded_at=dt.datetime.fromisoformat(row["recorded_at"]),
+                recorded_at=row["recorded_at"],
             )  # fmt: skip
-            values["id"] = int(row["id"])
+            values["id"] = row["id"]
             if position + 1 < len(versions):
-                received_on = dt.date.fromisoformat(versions[position + 1][0]["received_on"])
+                received_on = versions[position + 1][0]["received_on"]
                 identity_versions.superseded_values(values, received_on=received_on)
                 checked["superseded"] += 1
-            expected = _copy_text(values, IDENTITY_VERSION_COLUMNS)
+            expected = _copy_binary(values, IDENTITY_VERSION_COLUMNS)
             assert len(expected[ciphertext_at]) == len(fields[ciphertext_at])  # same format, another nonce
             del expected[ciphertext_at], fields[ciphertext_at]
             assert fields == expected
@@ -319,32 +316,17 @@ def test_fast_rows_are_what_the_version_writers_store():
     # file (2): the writer decides `removed` from the content (status 9)
     for versions in _by_person(encoded, "furyo_version", FURYO_VERSION_COLUMNS).values():
         for position, (row, fields) in enumerate(versions):
-            content = {
-                "name": row["name"], "name_gaiji_count": int(row["name_gaiji_count"]), "name_kana": row["name_kana"],
-                "birth_date": dt.date.fromisoformat(row["birth_date"]), "sex": int(row["sex"]),
-                "address_municipality_code": _optional(row["address_municipality_code"]), "address": row["address"],
-                "address_gaiji_count": int(row["address_gaiji_count"]), "last_address": _optional(row["last_address"]),
-                "last_address_gaiji_count": _optional_int(row["last_address_gaiji_count"]),
-                "former_resident_code": _optional(row["former_resident_code"]),
-                "furyo_municipality_code": row["furyo_municipality_code"], "status": int(row["status"]),
-                "gaiji_flag": row["gaiji_flag"] == "t", "gaiji_pattern": row["gaiji_pattern"],
-            }  # fmt: skip
-            envelope = furyo_versions.FuryoEnvelope(
-                resident_code=row["resident_code"], notice_kind=row["notice_kind"],
-                change_date=dt.date.fromisoformat(row["change_date"]), municipality_code=row["municipality_code"],
-                operator_id=row["operator_id"], terminal_id=row["terminal_id"],
-                received_on=dt.date.fromisoformat(row["received_on"]), update_sequence=int(row["update_sequence"]),
-            )  # fmt: skip
+            content = {key: row[key] for key in FURYO_CONTENT}
+            envelope = furyo_versions.FuryoEnvelope(**{key: row[key] for key in FURYO_ENVELOPE})
             values = furyo_versions.version_values(
-                person_id=int(row["person_id"]), content=content, envelope=envelope,
-                removed=furyo_versions.is_removal_content(content),
-                recorded_at=dt.datetime.fromisoformat(row["recorded_at"]),
+                person_id=row["person_id"], content=content, envelope=envelope,
+                removed=furyo_versions.is_removal_content(content), recorded_at=row["recorded_at"],
             )  # fmt: skip
-            values["id"] = int(row["id"])
+            values["id"] = row["id"]
             if position + 1 < len(versions):
-                received_on = dt.date.fromisoformat(versions[position + 1][0]["received_on"])
+                received_on = versions[position + 1][0]["received_on"]
                 furyo_versions.superseded_values(values, received_on=received_on)
-            assert fields == _copy_text(values, FURYO_VERSION_COLUMNS)
+            assert fields == _copy_binary(values, FURYO_VERSION_COLUMNS)
             checked["abroad"] += content["status"] == 2
     assert all(checked.values()), checked
 
