@@ -105,12 +105,23 @@ def test_log_time_never_runs_backwards_in_the_one_round_trip_append(body_operato
     assert operation_log_verify().ok
 
 
+def _midday(monkeypatch, operator) -> dt.datetime:
+    """Pin the clock to 10:00 (Asia/Tokyo) today, with the operator's usage approval from 09:00: tokens expire at
+    24:00, so a test moving the clock by tens of minutes must not start near midnight."""
+    from audit.models import UsageApproval
+
+    base = clock.start_of_day(clock.today()) + dt.timedelta(hours=10)
+    monkeypatch.setattr(clock, "now", lambda: base)
+    UsageApproval.objects.filter(operator=operator).update(approved_at=base - dt.timedelta(hours=1))
+    return base
+
+
 def test_token_idle_clock_moves_and_an_idle_token_is_refused(body_operator, body_terminal, monkeypatch):
     # given
+    start = _midday(monkeypatch, body_operator)
     _, code, _ = person()
     client = _token_client(body_operator, body_terminal)
     body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
-    start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start + dt.timedelta(minutes=14))
     # when
     used = client.post(IDENTITY, body, format="json")
@@ -277,10 +288,10 @@ def test_idle_clock_moves_at_most_once_per_granularity(body_operator, body_termi
     # given
     from audit.authentication import TOUCH_GRANULARITY_SECONDS
 
+    start = _midday(monkeypatch, body_operator) + dt.timedelta(minutes=1)
     _, code, _ = person()
     client = _token_client(body_operator, body_terminal)
     body = {"affair": "S6-EDU-01", "conditions": {"resident_code": code}}
-    start = clock.now() + dt.timedelta(minutes=1)
     step = dt.timedelta(seconds=TOUCH_GRANULARITY_SECONDS)
     # when / then: a request within the granularity leaves the clock; the next one after it moves it
     monkeypatch.setattr(clock, "now", lambda: start)
