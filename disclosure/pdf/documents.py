@@ -16,6 +16,10 @@ from typing import ClassVar
 
 from django.db import models
 
+# The case's own choices: a printed decision or correction kind is the one stored on the case.
+from disclosure.models import CorrectionKind
+from disclosure.models import Decision as DecisionKind
+
 # A 12-digit run, also written 4-4-4 with spaces or hyphens, in any width: the shape of a 個人番号.
 _NUMBER_SHAPE = re.compile(r"\d{4}[\s\-]?\d{4}[\s\-]?\d{4}")
 
@@ -29,12 +33,6 @@ class IdentityFile(models.TextChoices):
     # domain.md §4, §5
     RESIDENT = "1", "都道府県知事保存本人確認情報ファイル"
     FURYO = "2", "都道府県知事保存附票本人確認情報ファイル"
-
-
-class DecisionKind(models.TextChoices):
-    GRANTED = "granted", "開示"
-    NOT_EXISTS = "not_exists", "不存在"
-    REFUSED = "refused", "不開示"
 
 
 class ProvisionKind(models.TextChoices):
@@ -54,12 +52,6 @@ class ReleasedItem(models.TextChoices):
     CHANGE_DATE = "change_date", "異動年月日"
     INDIVIDUAL_NUMBER = "individual_number", "個人番号"
     RESIDENT_CODE = "resident_code", "住民票コード"
-
-
-class CorrectionKind(models.TextChoices):
-    CORRECTION = "correction", "訂正"
-    ADDITION = "addition", "追加"
-    DELETION = "deletion", "削除"
 
 
 class CorrectionOutcome(models.TextChoices):
