@@ -31,6 +31,12 @@ from jukinet.db import prepared_cursor
 
 # Any constant works; it only has to be the same in every process appending to the log.
 OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
+# One chained entry, its canonical JSON columns as text (the first append of a database and the sealer).
+_ENTRY_INSERT = (
+    "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id,"
+    " targets, outcome, conditions, result_count, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json,"
+    " %s, %s)"
+)
 BLIND_INDEX_CONDITION = "individual_number_blind_index"
 _TWELVE_DIGITS = re.compile(r"^\s*[0-9０-９]{12}\s*$")
 _FORBIDDEN_KEYS = {"individual_number", "individual_numbers", "my_number"}
@@ -181,10 +187,7 @@ def operation_log_record(
     entry.hash = chain_hash(previous_hash, entry_canonical(entry))
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id,"
-            " kind, affair_id, targets, outcome, conditions, result_count, hash)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json, %s, %s);"
-            " UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
+            _ENTRY_INSERT + "; UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
             [
                 entry.sequence,
                 recorded_at,
@@ -349,11 +352,6 @@ _SEAL_TAKE = (
     " LIMIT %s) RETURNING id, recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome,"
     " conditions, result_count"
 )
-_SEAL_INSERT = (
-    "INSERT INTO audit_operationlogentry (sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id,"
-    " targets, outcome, conditions, result_count, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json,"
-    " %s, %s)"
-)
 
 
 def operation_log_seal(*, limit: int = 5000) -> int:
@@ -406,7 +404,7 @@ def operation_log_seal(*, limit: int = 5000) -> int:
                     previous_sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome,
                     conditions, count, previous_hash,
                 ])  # fmt: skip
-            cursor.executemany(_SEAL_INSERT, params)
+            cursor.executemany(_ENTRY_INSERT, params)
             cursor.execute(
                 "UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
                 [previous_sequence, previous_hash],

@@ -289,27 +289,42 @@ def _affair(
 _AFFAIR_COLUMNS = [f.attname for f in Affair._meta.concrete_fields]
 
 
+def _access_params(
+    operator: Operator, terminal: Terminal | None, affair_code: str, recipient: Office | None
+) -> dict[str, Any]:
+    now = clock.now()
+    return {
+        "operator": operator.pk, "terminal": terminal.pk if terminal else None,
+        "approved": UsageApproval.Status.APPROVED, "now": now, "code": affair_code, "on": clock.local_date(now),
+        "office": recipient.pk if recipient else None,
+    }  # fmt: skip
+
+
+_ACCESS_WIDTH = 2 + len(_AFFAIR_COLUMNS) + 2  # approval_id, record_id, the affair's columns, assigned, covers
+
+
+def _access_from_row(row: Any) -> tuple[bool, int, Affair | None, bool]:
+    """RELEASE_ACCESS's columns: approval found, record id, the affair in force (with `approval_covers`) or
+    None, assigned to the recipient."""
+    approval_id, record_id = row[0], int(row[1])
+    affair_row = row[2 : 2 + len(_AFFAIR_COLUMNS)]
+    assigned, covers = bool(row[_ACCESS_WIDTH - 2]), bool(row[_ACCESS_WIDTH - 1])
+    affair = None
+    if affair_row[0] is not None:
+        affair = Affair.from_db(connection.alias, _AFFAIR_COLUMNS, affair_row)
+        affair.approval_covers = covers  # type: ignore[attr-defined]
+    return approval_id is not None, record_id, affair, assigned
+
+
 def _release_access(
     operator: Operator, terminal: Terminal, affair_code: str, recipient: Office | None
 ) -> tuple[bool, int, Affair | None, bool]:
     """One statement (provision.sql.RELEASE_ACCESS): whether today's usage approval exists, the id of the
     provision record this attempt writes, the affair in force today (with `approval_covers`) or None, and
     whether it is assigned to the recipient. The caller applies §9.2's order."""
-    now = clock.now()
-    params: dict[str, Any] = {
-        "operator": operator.pk, "terminal": terminal.pk, "approved": UsageApproval.Status.APPROVED, "now": now,
-        "code": affair_code, "on": clock.local_date(now), "office": recipient.pk if recipient else None,
-    }  # fmt: skip
     with prepared_cursor() as cursor:
-        cursor.execute(sql.RELEASE_ACCESS, params)
-        row = cursor.fetchone()
-    approval_id, record_id = row[0], int(row[1])
-    affair_row, assigned, covers = row[2:-2], bool(row[-2]), bool(row[-1])
-    affair = None
-    if affair_row[0] is not None:
-        affair = Affair.from_db(connection.alias, _AFFAIR_COLUMNS, affair_row)
-        affair.approval_covers = covers  # type: ignore[attr-defined]
-    return approval_id is not None, record_id, affair, assigned
+        cursor.execute(sql.RELEASE_ACCESS, _access_params(operator, terminal, affair_code, recipient))
+        return _access_from_row(cursor.fetchone())
 
 
 def _conditions_pass(c: dict[str, Any], file: str) -> bool:
@@ -324,26 +339,15 @@ def _release_access_and_match(
     """`_release_access` and `release_match` in one statement (provision.sql.release_access_and_match). The
     match part is None when the database's guard did not pass (the caller then refuses, in §9.2 order)."""
     model, statement, params, columns = _match_statement(file, c, affair_code)
-    now = clock.now()
-    params.update(
-        operator=operator.pk, terminal=terminal.pk if terminal else None, approved=UsageApproval.Status.APPROVED,
-        now=now,
-        code=affair_code, on=clock.local_date(now), office=recipient.pk, needs_number=needs_number,
-    )  # fmt: skip
+    params.update(_access_params(operator, terminal, affair_code, recipient), needs_number=needs_number)
     with prepared_cursor() as cursor:
         cursor.execute(sql.release_access_and_match(statement), params)
         rows = cursor.fetchall()
-    first = rows[0]
-    access_width = 2 + len(_AFFAIR_COLUMNS) + 3  # approval_id, record_id, affair, assigned, covers, guard
-    approval_id, record_id = first[0], int(first[1])
-    affair_row = first[2 : 2 + len(_AFFAIR_COLUMNS)]
-    assigned, covers, guard = (bool(v) for v in first[access_width - 3 : access_width])
-    affair = None
-    if affair_row[0] is not None:
-        affair = Affair.from_db(connection.alias, _AFFAIR_COLUMNS, affair_row)
-        affair.approval_covers = covers  # type: ignore[attr-defined]
+    approved, record_id, affair, assigned = _access_from_row(rows[0])
+    guard = bool(rows[0][_ACCESS_WIDTH])
+    access_width = _ACCESS_WIDTH + 1  # and the guard column
     matched = _matched_versions(model, columns, [row[access_width:] for row in rows if row[access_width] is not None])
-    return approval_id is not None, record_id, affair, assigned, matched if guard else None
+    return approved, record_id, affair, assigned, matched if guard else None
 
 
 def _match_statement(file: str, c: dict[str, Any], affair_code: str) -> tuple[Any, str, dict[str, Any], list[str]]:
