@@ -37,7 +37,7 @@ _ENTRY_INSERT = (
     " targets, outcome, conditions, result_count, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s::json,"
     " %s, %s)"
 )
-_ENTRY_INSERT_AND_HEAD = _ENTRY_INSERT + "; UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1"
+_ENTRY_INSERT_AND_HEAD = _ENTRY_INSERT + "; UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1"  # noqa: S608
 BLIND_INDEX_CONDITION = "individual_number_blind_index"
 _TWELVE_DIGITS = re.compile(r"^\s*[0-9０-９]{12}\s*$")
 _FORBIDDEN_KEYS = {"individual_number", "individual_numbers", "my_number"}
