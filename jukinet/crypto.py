@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 NONCE_BYTES = 12
+_SHA256_BLOCK = 64
 
 
 class DecryptionError(Exception):
@@ -139,15 +140,21 @@ def blind_index(number: str) -> bytes:
 
 
 def blind_indexer() -> Callable[[bytes], bytes]:
-    """Bulk writers: `blind_index` of the number's ASCII bytes. The stdlib HMAC is keyed once and copied per
-    message (about 1.7 µs against hmac.digest's 2.6 µs, which keys OpenSSL's HMAC on every call); no
-    hand-written HMAC to audit. Tests compare it with `blind_index`."""
-    keyed = hmac.new(_blind_index_key(), digestmod=hashlib.sha256)
+    """Bulk writers: `blind_index` of the number's ASCII bytes, the same HMAC-SHA-256 (RFC 2104) with its keyed
+    inner and outer states computed once, as the stdlib's pure-Python HMAC does: a third of hmac.digest's cost,
+    which sets up OpenSSL's HMAC on every call. Tests compare it with `blind_index`."""
+    key = _blind_index_key()
+    if len(key) > _SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
 
     def digest(message: bytes) -> bytes:
-        mac = keyed.copy()
-        mac.update(message)
-        return mac.digest()
+        inner_hash, outer_hash = inner.copy(), outer.copy()
+        inner_hash.update(message)
+        outer_hash.update(inner_hash.digest())
+        return outer_hash.digest()
 
     return digest
 
