@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import openloop  # noqa: E402
+from jukinet import gunicorn_conf  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres")
 DB_NAME = os.environ.get("BENCH_DB", "bench_lookup")
@@ -245,9 +246,10 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=4)  # 4 × 3 measured best of 3×4, 4×3, 2×6, 6×2, 8×1
-    parser.add_argument("--threads", type=int, default=3)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    # Default: the web process's own shape (jukinet/gunicorn_conf.py, measured best of 3×4, 4×3, 2×6, 6×2, 8×1).
+    parser.add_argument("--workers", type=int, default=gunicorn_conf.workers)
+    parser.add_argument("--threads", type=int, default=gunicorn_conf.threads)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "gevent"])
     parser.add_argument("--rate", type=float, default=500, help="open-loop arrival rate (req/s) for latency")
     parser.add_argument("--reload", action="store_true", help="drop and re-create the bench database")
     args = parser.parse_args()
