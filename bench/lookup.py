@@ -249,7 +249,7 @@ def main() -> None:
     # Default: the web process's own shape (jukinet/gunicorn_conf.py, measured best of 3×4, 4×3, 2×6, 6×2, 8×1).
     parser.add_argument("--workers", type=int, default=gunicorn_conf.workers)
     parser.add_argument("--threads", type=int, default=gunicorn_conf.threads)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "gevent"])
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--rate", type=float, default=500, help="open-loop arrival rate (req/s) for latency")
     parser.add_argument("--reload", action="store_true", help="drop and re-create the bench database")
     args = parser.parse_args()
