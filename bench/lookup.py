@@ -11,7 +11,7 @@
    `--clients` connections posting random resident codes of current residents:
    - real: `POST /api/v1/identity/lookup` — token + terminal auth, usage approval, affair check, the §9.3
      exact match, one provision record and one hash-chained operation-log entry per request;
-   - bare: `POST /bench/bare/lookup` — the same input serializer and the same row, no auth, no checks, no
+   - bare: `POST /api/bench/bare/lookup` — the same input serializer and the same row, no auth, no checks, no
      records (bench-only URLConf; never routed in production).
 4. Saturation (closed loop, wrk): req/s, p50 and p99 of both, the ratio real/bare, server CPU per request, and
    that every real answer was 200.
@@ -265,7 +265,7 @@ def main() -> None:
     print(f"{len(codes):,} sampled resident codes, {len(tokens)} operators with tokens")
     with tempfile.TemporaryDirectory() as tmp:
         scripts = {}
-        for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/bench/bare/lookup")):
+        for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/api/bench/bare/lookup")):
             scripts[name] = Path(tmp) / f"{name}.lua"
             scripts[name].write_text(LUA % {
                 "codes": ",".join(f'"{c}"' for c in codes), "tokens": ",".join(f'"{t}"' for t in tokens),
@@ -290,7 +290,7 @@ def main() -> None:
                 # wall figures include other processes' load, this does not.
                 results[name]["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / max(results[name]["requests"], 1)
             open_loop = {}
-            for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/bench/bare/lookup")):
+            for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/api/bench/bare/lookup")):
                 open_loop[name] = openloop.run(
                     "127.0.0.1", port, _payloads(port, path, codes, tokens), rate=args.rate, duration=args.duration,
                     connections=args.clients,
