@@ -1,22 +1,26 @@
 """The RETENTION_YEARS purge of the registers (domain.md §13): the 7-year records that are neither partitioned
 nor owned by another purge.
 
-| Table | Clock starts (domain.md §13) | Kept regardless of age |
-|---|---|---|
-| usage approvals (使用伺い) | record time: the later of request and decision | — |
-| alerts | record time (`created_at`) | — |
-| media outputs (媒体出力の記録, the output ledger) | record time (`written_at`) | — |
-| bulk requests with their result files | record time (`requested_at`) | while an output kept above refers to them |
-| bulk approvals | record time: the later of approval and use | while a bulk request kept above uses them |
-| media ledger (電磁的記録媒体管理簿) | disposal (`disposed_at`, status disposed) | until disposed; while a kept output or request refers to them |
-| access-right ledger (アクセス権限管理簿) | end of the right: its suspension or revocation | every row of a right still open |
-| access-right applications | their decision | while a kept ledger row refers to them; pending ones |
-| API tokens (hashes only) | expiry (`expires_at`) | — |
+What goes, and when its clock starts:
+
+- usage approvals (使用伺い): record time, the later of request and decision;
+- alerts: record time (`created_at`);
+- media outputs (媒体出力の記録, the output ledger): record time (`written_at`);
+- bulk requests with their result files: record time (`requested_at`), once none of their outputs is kept;
+- bulk approvals: record time, the later of approval and use, once no kept request uses them;
+- the media ledger (電磁的記録媒体管理簿): disposal (status disposed, `disposed_at`), once no kept output or
+  request names the medium; a medium not disposed stays however old;
+- the access-right ledger (アクセス権限管理簿): the end of the right (its suspension or revocation); every row
+  of a right still open stays;
+- access-right applications: their decision, once no kept ledger row names them; pending ones stay;
+- API tokens (hashes only): their expiry (`expires_at`).
 
 The deletes run in the order the PROTECT foreign keys need (outputs → requests → approvals → media; ledger →
 applications), and each "kept" test reads the rows that remain, so a run is idempotent and never meets an
 IntegrityError. One run is one transaction with one operation-log entry (kind PURGE, actor system:purge),
-written last; a dry run counts the same querysets, deletes nothing and is logged too.
+written last; a dry run counts the same querysets, deletes nothing and is logged too. The ledger stays
+append-only for everything else: its trigger lets a DELETE through only for rows older than the cut-off this
+run names for its own transaction (audit migration 0007).
 
 Not here: provision records, the operation log, intake records, disclosure cases, versions and temporary
 individual numbers have their own purges (docs/storage-operations.md lists them all).

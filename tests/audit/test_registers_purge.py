@@ -173,7 +173,7 @@ def test_applications_go_after_their_ledger_rows_and_pending_ones_stay(section_o
     _row(clerk, "revoke", at=JUST_PAST)
     still_open = _application(auditor, status="approved", decided=LONG_AGO)
     _row(auditor, "grant", at=LONG_AGO, role=Role.AUDITOR, application=still_open)
-    refused = _application(clerk, status="refused", decided=JUST_PAST)
+    _application(clerk, status="refused", decided=JUST_PAST)
     refused_inside = _application(clerk, status="refused", decided=JUST_INSIDE)
     pending = _application(clerk, status="applied", decided=None)
     # when the purge runs (the ledger rows naming `ended` go first: PROTECT)
