@@ -16,11 +16,12 @@ What goes, and when its clock starts:
 - API tokens (hashes only): their expiry (`expires_at`).
 
 The deletes run in the order the PROTECT foreign keys need (outputs → requests → approvals → media; ledger →
-applications), and each "kept" test reads the rows that remain, so a run is idempotent and never meets an
-IntegrityError. One run is one transaction with one operation-log entry (kind PURGE, actor system:purge),
-written last; a dry run counts the same querysets, deletes nothing and is logged too. The ledger stays
-append-only for everything else: its trigger lets a DELETE through only for rows older than the cut-off this
-run names for its own transaction (audit migration 0007).
+applications), and every "stays while" test reads dates only, so deleting an earlier step does not change
+what a later one selects: a run never meets an IntegrityError, a dry run counts exactly what a run removes, and
+a second run removes nothing. One run is one transaction with one operation-log entry (kind PURGE, actor
+system:purge), written last; a dry run deletes nothing and is logged too. The ledger stays append-only for
+everything else: its trigger lets a DELETE through only for rows older than the cut-off this run names for its
+own transaction (audit migration 0007).
 
 Not here: provision records, the operation log, intake records, disclosure cases, versions and temporary
 individual numbers have their own purges (docs/storage-operations.md lists them all).
@@ -209,7 +210,7 @@ def registers_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, int]:
         (Alert, expired_alerts(cutoff=cutoff)),
         (ApiToken, expired_api_tokens(cutoff=cutoff)),
         (MediaOutput, expired_media_outputs(cutoff=cutoff)),
-        (BulkRequest, expired_bulk_requests(cutoff=cutoff)),
+        (BulkRequest, expired_bulk_requests(cutoff=cutoff).defer("result_file")),  # no need to load the files
         (BulkApproval, expired_bulk_approvals(cutoff=cutoff)),
         (Medium, expired_media(cutoff=cutoff)),
         (AccessRightLedgerEntry, AccessRightLedgerEntry.objects.filter(pk__in=ledger_ids)),

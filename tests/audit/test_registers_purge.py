@@ -4,6 +4,7 @@ access-right ledger from the end of the right, decided applications, expired API
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import ProgrammingError, connection, transaction
@@ -42,7 +43,7 @@ def affairs(db) -> list[Affair]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _usage(operator: Operator, terminal, *, requested: dt.datetime, approved: dt.datetime | None) -> UsageApproval:  # type: ignore[no-untyped-def]
+def _usage(operator: Operator, terminal: Any, *, requested: dt.datetime, approved: dt.datetime | None) -> UsageApproval:
     approval = UsageApproval.objects.create(
         operator=operator, office=operator.office, terminal=terminal.terminal, purpose="業務", requested_at=requested,
         status=UsageApproval.Status.APPROVED if approved else UsageApproval.Status.REQUESTED, approved_at=approved,
@@ -53,8 +54,8 @@ def _usage(operator: Operator, terminal, *, requested: dt.datetime, approved: dt
 
 
 def _row(
-    operator: Operator, action: str, *, at: dt.datetime, role: str = Role.CLERK, **extra
-) -> AccessRightLedgerEntry:  # type: ignore[no-untyped-def]
+    operator: Operator, action: str, *, at: dt.datetime, role: str = Role.CLERK, **extra: Any
+) -> AccessRightLedgerEntry:
     return AccessRightLedgerEntry.objects.create(
         operator=operator, office=operator.office, role=role, action=action,
         effective_on=extra.pop("effective_on", clock.local_date(at)), recorded_by="system:test", recorded_at=at,
