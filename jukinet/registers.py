@@ -41,16 +41,14 @@ from audit.models import (
     AccessRightApplication,
     AccessRightLedgerEntry,
     ApiToken,
-    OperationKind,
     Operator,
     UsageApproval,
 )
-from audit.services import operation_log_record
 from jukinet import clock
+from jukinet.retention import cutoff_purge_log
 from prefserver.models import Alert
 from provision.models import BulkApproval, BulkRequest, MediaOutput, Medium
 
-PURGE_ACTOR = "system:purge"
 _ENDING_ACTIONS = {AccessRightLedgerEntry.Action.SUSPEND, AccessRightLedgerEntry.Action.REVOKE}
 
 
@@ -230,16 +228,7 @@ def registers_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, int]:
 
 
 def _log_registers_purge(*, as_of: dt.date, cutoff: dt.datetime, dry_run: bool, counts: dict[str, int]) -> None:
-    operation_log_record(
-        actor=PURGE_ACTOR,
-        kind=OperationKind.PURGE,
-        conditions={
-            "purge_kind": "registers",
-            "as_of": as_of.isoformat(),
-            "cutoff": cutoff.isoformat(),
-            "retention_years": settings.RETENTION_YEARS,
-            "dry_run": dry_run,
-            "counts": counts,
-        },
-        result_count=sum(counts.values()),
-    )
+    cutoff_purge_log(
+        purge_kind="registers", as_of=as_of, cutoff=cutoff, years=int(settings.RETENTION_YEARS), dry_run=dry_run,
+        counts=counts, result_count=sum(counts.values()),
+    )  # fmt: skip

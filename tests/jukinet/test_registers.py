@@ -3,23 +3,18 @@ command, the beat task."""
 
 from __future__ import annotations
 
-import datetime as dt
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
 from audit.models import AccessRightLedgerEntry, OperationKind, OperationLogEntry, Operator, UsageApproval
-from jukinet import clock
 from jukinet.registers import registers_purge
 from jukinet.tasks import registers_purge_task
 from prefserver.models import Alert
+from tests.registers_times import AS_OF, JUST_INSIDE, JUST_PAST
 
 pytestmark = pytest.mark.django_db
-
-AS_OF = dt.date(2033, 4, 1)  # RETENTION_YEARS = 7: the cut-off is 2026-04-01 00:00 Asia/Tokyo
-JUST_PAST = dt.datetime(2026, 3, 31, 23, 59, tzinfo=clock.TOKYO)
-JUST_INSIDE = dt.datetime(2026, 4, 1, 0, 0, tzinfo=clock.TOKYO)
 
 
 @pytest.fixture

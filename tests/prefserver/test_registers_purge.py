@@ -6,15 +6,11 @@ import datetime as dt
 
 import pytest
 
-from jukinet import clock
 from jukinet.registers import registers_purge
 from prefserver.models import Alert
+from tests.registers_times import AS_OF, JUST_INSIDE, JUST_PAST
 
 pytestmark = pytest.mark.django_db
-
-AS_OF = dt.date(2033, 4, 1)  # RETENTION_YEARS = 7: the cut-off is 2026-04-01 00:00 Asia/Tokyo
-JUST_PAST = dt.datetime(2026, 3, 31, 23, 59, tzinfo=clock.TOKYO)
-JUST_INSIDE = dt.datetime(2026, 4, 1, 0, 0, tzinfo=clock.TOKYO)
 
 
 def test_alerts_go_by_record_time(settings):

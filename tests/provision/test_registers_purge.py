@@ -9,24 +9,14 @@ import io
 import pytest
 
 from audit.models import Affair, Office, Operator, Terminal
-from jukinet import clock
 from jukinet.models import SettingValue
 from jukinet.registers import registers_purge
 from provision.bulk import bulk_approval_record, bulk_request_run
 from provision.models import BulkApproval, BulkApprover, BulkRequest, MediaOutput, Medium, ProvisionRecord
 from tests.provision.conftest import make_operator, person
+from tests.registers_times import AS_OF, JUST_INSIDE, JUST_PAST, LONG_AGO
 
-pytestmark = pytest.mark.django_db
-
-AS_OF = dt.date(2033, 4, 1)  # RETENTION_YEARS = 7: the cut-off is 2026-04-01 00:00 Asia/Tokyo
-JUST_PAST = dt.datetime(2026, 3, 31, 23, 59, tzinfo=clock.TOKYO)
-JUST_INSIDE = dt.datetime(2026, 4, 1, 0, 0, tzinfo=clock.TOKYO)
-LONG_AGO = dt.datetime(2001, 4, 1, 9, 0, tzinfo=clock.TOKYO)
-
-
-@pytest.fixture(autouse=True)
-def _seven_years(settings):  # type: ignore[no-untyped-def]
-    settings.RETENTION_YEARS = 7
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seven_years")]
 
 
 def _medium(office: Office, name: str, *, disposed: dt.datetime | None, status: str | None = None) -> Medium:
