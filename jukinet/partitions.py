@@ -82,6 +82,23 @@ CREATE TRIGGER {table}_reject_truncate BEFORE TRUNCATE ON {table}
 """
 
 
+def guard_install_sql(table: str) -> str:
+    """The table's own content guard in place of the generic one (jukinet migration 0004: columns, not jsonb)."""
+    mutable = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
+    return f"SELECT jukinet_version_guard_install('{table}'::regclass, ARRAY[{mutable}]);"
+
+
+def guard_uninstall_sql(table: str) -> str:
+    """Back to the generic jsonb guard (the reverse of guard_install_sql)."""
+    mutable = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
+    return f"""
+DROP TRIGGER {table}_guard_update ON {table};
+CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table}
+  FOR EACH ROW EXECUTE FUNCTION jukinet_version_guard_update({mutable});
+DROP FUNCTION {table}_guard_content();
+"""
+
+
 def create_partition_sql(table: str, year: int) -> str:
     name = partition_name(table, year)
     return f"""
