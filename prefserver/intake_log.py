@@ -39,9 +39,11 @@ def log_intake_event(
 ) -> None:
     """Record one intake event. `kind` is an IntakeBatch.Kind; `conditions` hold counts, never values.
 
-    Call it as the last statement of the action's transaction (it appends to the chained operation log).
-    `commit=True`: nothing follows in the transaction, so COMMIT travels with the append and the chain lock is
-    released at once (ignored unless the caller's block is the outermost one, see operation_log_record)."""
+    Call it as the last statement of the action's transaction. The entry is written unchained (the sealed path,
+    operation_log_record's `deferred`): it commits with the action and `operation_log_seal` chains it within
+    seconds, so receipts and batches never queue on the chain lock behind each other's commits.
+    `commit=True`: nothing follows in the transaction, so COMMIT travels with the entry (ignored unless the
+    caller's block is the outermost one, see operation_log_record)."""
     conditions = dict(conditions or {})
     batch = next((target for target in targets if isinstance(target, IntakeBatch)), None)
     if batch is None:
@@ -63,4 +65,5 @@ def log_intake_event(
         conditions=conditions,
         result_count=result_count,
         commit=commit,
+        deferred=True,
     )

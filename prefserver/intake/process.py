@@ -969,11 +969,8 @@ def _run_batch(
     counts = run.run(notices)
     batch.counts, batch.finished_at = counts, clock.now()
     batch.save(update_fields=["counts", "finished_at"])
-    with connection.cursor() as cursor:
-        # The decisions' foreign-key checks (batch_id of every decided notice) are deferred to COMMIT, which
-        # comes after the log entry, under the operation log's chain lock: every other request and batch
-        # waiting for that lock would wait for them too. Run them now, before the entry takes the lock.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # The entry is unchained (no chain lock), so the deferred foreign-key checks may run at COMMIT, which
+    # travels with it.
     log_intake_event(
         actor=ACTOR, kind=kind, targets=(batch,), conditions=counts, result_count=len(notices), commit=True
     )

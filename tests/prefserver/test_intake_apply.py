@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from audit.models import OperationKind, OperationLogEntry
+from audit.services import operation_log_seal
 from jukinet.crypto import blind_index
 from prefserver.intake import process
 from prefserver.models import (
@@ -64,6 +65,7 @@ def test_move_within_supersedes_and_queues_one_push():
     batch = IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).last()
     assert batch.counts == {"applied": 1} and batch.first_notice == row.pk
     # and the batch has its operation-log entry: notice-id range and counts by result, no values
+    operation_log_seal()  # intake's entries are written unchained and sealed within seconds
     entry = OperationLogEntry.objects.filter(kind=OperationKind.INTAKE_BATCH_PROCESSED).order_by("sequence").last()
     assert (entry.actor, entry.result_count, entry.targets) == (
         "system:intake",
@@ -305,6 +307,7 @@ def test_database_refusal_of_the_set_based_batch_falls_back_to_per_notice(monkey
     assert IdentityVersion.objects.count() == 2 and PushOutbox.objects.count() == 2
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).count() == 1
     # and only the committed re-run is logged
+    operation_log_seal()
     assert OperationLogEntry.objects.filter(kind=OperationKind.INTAKE_BATCH_PROCESSED).count() == 1
 
 
