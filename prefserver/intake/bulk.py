@@ -39,6 +39,16 @@ VERSION_TABLES = {IDENTITY: "prefserver_identity_version", "furyo": "furyo_versi
 PERSON_TABLES = {IDENTITY: "prefserver_identity_person", "furyo": "furyo_person"}
 
 
+_sequences: dict[str, str] = {}
+
+
+def _serial_sequence(cursor: Any, table: str) -> str:
+    if table not in _sequences:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        _sequences[table] = cursor.fetchone()[0]
+    return _sequences[table]
+
+
 class BulkWriter:
     """Stages the writes of one batch per file; `flush()` writes them in a few statements."""
 
@@ -64,8 +74,10 @@ class BulkWriter:
             return
         table = PERSON_TABLES[file] if kind == "person" else VERSION_TABLES[file]
         with connection.cursor() as cursor:
+            # The sequence is named once per process: pg_get_serial_sequence in the select list ran a catalog
+            # lookup per id taken.
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_serial_sequence(cursor, table), count]
             )
             self._ids.setdefault((file, kind), []).extend(row[0] for row in cursor.fetchall())
 

@@ -48,8 +48,14 @@ def test_batch_with_malformed_foreign_and_valid_notice_stores_only_the_valid_one
     received = OperationLogEntry.objects.get(kind=OperationKind.INTAKE_REQUEST_RECEIVED)
     assert (received.actor, received.outcome, received.result_count) == (f"cs:{YAMAGUCHI}", "ok", 3)
     assert received.conditions == {"E001": 1, "E009": 1, "accepted": 1}
+    # and each entry targets its own IntakeBatch row (inserted by the entry's statement)
+    request_batch = IntakeBatch.objects.get(kind=IntakeBatch.Kind.RECEIPT)
+    assert request_batch.counts == {"E001": 1, "E009": 1, "accepted": 1, "result_count": 3}
+    assert received.targets == [["prefserver.intakebatch", str(request_batch.pk)]]
     security = OperationLogEntry.objects.get(kind=OperationKind.INTAKE_SECURITY_EVENT)
     assert (security.actor, security.outcome, security.sequence) == (f"cs:{YAMAGUCHI}", "E009", received.sequence + 1)
+    security_batch = IntakeBatch.objects.get(kind=IntakeBatch.Kind.SECURITY)
+    assert security.targets == [["prefserver.intakebatch", str(security_batch.pk)]]
 
 
 @pytest.mark.parametrize(
