@@ -343,6 +343,11 @@ def main() -> int:
                     f" pushes drained {finished - intake_done:.1f} s later"
                 )
             print(f"  results {counts}")
+            chained, unchained = harness.query_one(
+                "SELECT (SELECT count(*) FROM audit_operationlogentry),"
+                " (SELECT count(*) FROM audit_operationlogpending)"
+            )
+            print(f"  operation log at the end: {chained} entries chained, {unchained} waiting for the sealer")
             print_cpu(cpu_before, cpu_after, receive_cpu, len(notices))
             print(
                 f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']}"

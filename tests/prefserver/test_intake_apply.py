@@ -402,3 +402,22 @@ def test_cancellation_restores_by_sequence_not_by_id():
     current = _current(CODE_B)
     assert (current.resident_code, current.address, current.update_sequence) == (
         CODE_B, "山口県下関市見本町一丁目2番3号", 4)  # fmt: skip
+
+
+def test_the_worker_chains_intake_log_entries_after_each_batch():
+    # given a received and processed notice: its receipt's and batch's entries are written unchained
+    from audit.models import OperationLogPending
+    from audit.verify import operation_log_verify
+    from prefserver import tasks
+
+    receive(notice("11", 1))
+    process.intake_process_pending()
+    assert OperationLogPending.objects.count() == 2
+    # when the worker's after-batch step runs
+    tasks._seal_after_batch()
+    # then both are chained, in the order written, and the chain verifies
+    assert not OperationLogPending.objects.exists()
+    kinds = list(OperationLogEntry.objects.order_by("sequence").values_list("kind", flat=True))
+    assert kinds[-2:] == [OperationKind.INTAKE_REQUEST_RECEIVED, OperationKind.INTAKE_BATCH_PROCESSED]
+    result = operation_log_verify()
+    assert result.ok, result.summary()
