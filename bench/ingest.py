@@ -313,6 +313,7 @@ def main() -> int:
             try:
                 wait_workers_ready()
                 cpu_before = cpu_snapshot(workers, national, args.database)
+                scans_before = scans()
                 started = time.perf_counter()
                 pool = senders_pool(args.senders)
                 receive_seconds = feed(notices, args.chunk, pool)
@@ -321,6 +322,8 @@ def main() -> int:
                 finished = time.perf_counter()
                 cpu_after = cpu_snapshot(workers, national, args.database)
                 senders_close(pool)
+                time.sleep(0.6)  # the statistics collector's flush interval (PGSTAT_MIN_INTERVAL 0.5 s)
+                scans_after = scans()
                 if counts["held"]:
                     finished -= STUCK_SECONDS  # the idle wait is not processing time
                     print(f"  STUCK: {counts['held']} valid notices held with nothing pending: ids {held_notice_ids()}")
@@ -349,6 +352,7 @@ def main() -> int:
             )
             print(f"  operation log at the end: {chained} entries chained, {unchained} waiting for the sealer")
             print_cpu(cpu_before, cpu_after, receive_cpu, len(notices))
+            print_scans(scans_before, scans_after)
             print(
                 f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']}"
                 f" rejected={stats['rejected']} requests={stats['requests']} keys_received_more_than_once="
@@ -369,6 +373,27 @@ def main() -> int:
         print(f"ratio real/baseline: {rate / base_rate:.3f}  (baseline is {base_rate / rate:.1f}x faster)")
         print("check: every notice applied and pushed exactly once" if ok else "check FAILED")
         return 0 if ok else 1
+
+
+SCANS_SQL = "SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables"
+
+
+def scans() -> dict[str, tuple[int, int]]:
+    """Sequential scans per table so far (the statistics collector's view, a little behind the backends)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(SCANS_SQL)
+        return {name: (int(count or 0), int(rows or 0)) for name, count, rows in cursor.fetchall()}
+
+
+def print_scans(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> None:
+    """The tables the real path read most by sequential scans: where a plan does work that grows with the data."""
+    read = {
+        name: (n - before.get(name, (0, 0))[0], rows - before.get(name, (0, 0))[1]) for name, (n, rows) in after.items()
+    }
+    top = sorted(((rows, n, name) for name, (n, rows) in read.items() if rows > 0), reverse=True)[:5]
+    print("  sequential scans (rows read, scans): " + ", ".join(f"{name} {rows:,} ({n})" for rows, n, name in top))
 
 
 def own_cpu() -> float:
