@@ -31,6 +31,9 @@ def intake_process_task() -> int:
     return done
 
 
+SEAL_PASSES_AFTER_BATCH = 3  # of up to 5,000 entries each; beat's seal task takes any rest
+
+
 def _after_batch(batch: Any) -> None:
     """After each committed intake batch: chain the pending log entries, then send a push batch."""
     _seal_after_batch()
@@ -47,8 +50,9 @@ def _seal_after_batch() -> None:
     from audit.services import operation_log_seal
 
     try:
-        while operation_log_seal():
-            pass
+        for _ in range(SEAL_PASSES_AFTER_BATCH):  # bounded: receipts keep adding entries while it runs
+            if operation_log_seal() == 0:
+                break
     except Exception as exc:
         logging.getLogger(__name__).warning("sealing after an intake batch failed (%s)", type(exc).__name__)
 
