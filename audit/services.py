@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model
 
 from audit import partitions
@@ -331,7 +331,8 @@ _head_seen = False
 
 def standalone_append_ready() -> bool:
     """No transaction is open (autocommit): an action's write and its pending entry can go as one text."""
-    return not connection.in_atomic_block and connection.get_autocommit()
+    wrapper = connections[DEFAULT_DB_ALIAS]  # one thread-local lookup instead of two
+    return not wrapper.in_atomic_block and wrapper.get_autocommit()
 
 
 _PENDING = (

@@ -49,7 +49,7 @@ def main() -> None:
 
     from jukinet.wsgi import application
 
-    path = "/api/v1/identity/lookup" if args.endpoint == "real" else "/bench/bare/lookup"
+    path = "/api/v1/identity/lookup" if args.endpoint == "real" else "/api/bench/bare/lookup"
 
     def call(code: str) -> tuple[str, bytes]:
         body = json.dumps({"affair": "S6-EDU-01", "conditions": {"resident_code": code},

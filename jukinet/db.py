@@ -11,9 +11,11 @@ def prepared_cursor() -> Any:
     hot paths' statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only.
     Used by the lookup path (token, access + match, record + log entry)."""
     import psycopg
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connections
 
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
-    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
+    # The wrapper is looked up once: every attribute of `django.db.connection` is a thread-local lookup.
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.ensure_connection()
+    with wrapper.wrap_database_errors:
+        raw = psycopg.Cursor(wrapper.connection)
+    return wrapper._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation

@@ -71,6 +71,30 @@ def _log_purge(run: PurgeRun) -> None:
     )
 
 
+def cutoff_purge_log(
+    *, purge_kind: str, as_of: dt.date, cutoff: dt.datetime, years: int, dry_run: bool, counts: dict[str, int],
+    result_count: int,
+) -> None:  # fmt: skip
+    """The operation-log entry of a purge by cut-off date that keeps no PurgeRun row (intake records, the
+    registers): kind, as-of, cut-off, the retention period, dry run and counts, under the system principal."""
+    from audit.models import OperationKind  # audit builds on jukinet: imported where used
+    from audit.services import operation_log_record
+
+    operation_log_record(
+        actor=PURGE_ACTOR,
+        kind=OperationKind.PURGE,
+        conditions={
+            "purge_kind": purge_kind,
+            "as_of": as_of.isoformat(),
+            "cutoff": cutoff.isoformat(),
+            "retention_years": years,
+            "dry_run": dry_run,
+            "counts": counts,
+        },
+        result_count=result_count,
+    )
+
+
 def purge_run_start(*, kind: str, as_of: dt.datetime, dry_run: bool) -> PurgeRun:
     return PurgeRun.objects.create(kind=kind, as_of=as_of, dry_run=dry_run, started_at=clock.now())
 

@@ -208,3 +208,9 @@ def _empty_version_tables_after_transactional_tests(request, django_db_blocker):
 
     with django_db_blocker.unblock():
         reference_data_load()
+
+
+@pytest.fixture
+def seven_years(settings):  # type: ignore[no-untyped-def]
+    """RETENTION_YEARS = 7, the period the registers purge tests (tests/registers_times.py) count from."""
+    settings.RETENTION_YEARS = 7

@@ -258,3 +258,11 @@ PUSH_BATCH_MAX = env_int("PUSH_BATCH_MAX", 2000, minimum=1, maximum=10_000)
 PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE["push-relay-sweep"] = {"task": "prefserver.tasks.push_relay_task", "schedule": 3.0}
 CELERY_BEAT_SCHEDULE["push-backlog-check"] = {"task": "prefserver.tasks.push_backlog_check_task", "schedule": 60.0}
+
+# --- Registers purge (jukinet.registers, domain.md §13) -------------------------------------------------
+# Usage approvals, alerts, bulk requests and approvals, the output and media ledgers, the access-right ledger
+# and expired API tokens past RETENTION_YEARS: monthly, on the 1st at 02:00.
+CELERY_BEAT_SCHEDULE["registers-purge"] = {
+    "task": "jukinet.tasks.registers_purge_task",
+    "schedule": crontab(minute=0, hour=2, day_of_month=1),
+}

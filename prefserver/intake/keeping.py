@@ -24,12 +24,12 @@ from django.db import connection, transaction
 from jukinet import clock
 from jukinet.crypto import DecryptionError, decrypt_with_key, encrypt_with_key, key_id_of, keyring
 from jukinet.key_rotation import RotationCounts, log_rotation, rewrite_in_chunks
+from jukinet.retention import cutoff_purge_log
 
 NOTICE_TABLE = "prefserver_notice"
 DUPLICATE_TABLE = "prefserver_duplicatereceipt"
 ALERT_TABLE = "prefserver_alert"
 BATCH_TABLE = "prefserver_intakebatch"
-PURGE_ACTOR = "system:purge"
 
 
 def notice_aad(*, municipality_code: str, notice_id: str) -> bytes:
@@ -90,22 +90,10 @@ def intake_records_purge(*, as_of: dt.datetime, dry_run: bool = False) -> dict[s
 def _log_intake_purge(
     *, as_of: dt.datetime, cutoff: dt.datetime, years: int, dry_run: bool, counts: dict[str, int]
 ) -> None:
-    from audit.models import OperationKind
-    from audit.services import operation_log_record
-
-    operation_log_record(
-        actor=PURGE_ACTOR,
-        kind=OperationKind.PURGE,
-        conditions={
-            "purge_kind": "intake_records",
-            "as_of": as_of.isoformat(),
-            "cutoff": cutoff.isoformat(),
-            "retention_years": years,
-            "dry_run": dry_run,
-            "counts": counts,
-        },
+    cutoff_purge_log(
+        purge_kind="intake_records", as_of=as_of, cutoff=cutoff, years=years, dry_run=dry_run, counts=counts,
         result_count=counts["notice"] + counts["duplicate_receipt"],
-    )
+    )  # fmt: skip
 
 
 # -- key rotation ---------------------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def test_dry_run_prints_what_it_would_remove_and_removes_nothing(population):
     assert PurgeRun.objects.filter(kind=PurgeRun.Kind.HISTORY).latest("pk").dry_run
     entries = OperationLogEntry.objects.filter(kind=OperationKind.PURGE).order_by("sequence")
     assert [(e.conditions["purge_kind"], e.conditions["dry_run"]) for e in entries] == [
-        ("history", True), ("temporary_numbers", True)]  # fmt: skip
+        ("history", True), ("temporary_numbers", True), ("registers", True)]  # fmt: skip
 
 
 def test_today_purge_drops_nothing_and_the_daily_task_records_a_run(population, settings):

@@ -1,7 +1,9 @@
 """`manage.py purge_expired [--dry-run] [--as-of DATE]`: the retention purges on demand (domain.md §13).
 
 Runs the daily history purge (expired version partitions of both files, with their person and code-history
-rows) and the hourly temporary individual-number purge, as of DATE (Asia/Tokyo; default today).
+rows), the hourly temporary individual-number purge and the monthly registers purge (jukinet.registers: usage
+approvals, alerts, bulk and media ledgers, access-right ledger, expired API tokens), as of DATE (Asia/Tokyo;
+default today).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from furyo.temporary_numbers import temporary_numbers_purge
 from jukinet import clock
+from jukinet.registers import registers_purge
 from jukinet.retention import purge_expired
 
 
 class Command(BaseCommand):
     help = (
-        "保存期間を経過した履歴（パーティション単位）と一時保存個人番号を消去します。--dry-run は消去対象の表示のみ。"
+        "保存期間を経過した履歴（パーティション単位）、一時保存個人番号、使用伺い・警告・一括提供・媒体・"
+        "アクセス権限の各記録を消去します。--dry-run は消去対象の表示のみ。"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,3 +47,7 @@ class Command(BaseCommand):
             f"temporary individual numbers: {verb} {temporary.numbers_deleted} rows, "
             f"{temporary.day_keys_deleted} day keys"
         )
+        registers = registers_purge(as_of=as_of, dry_run=dry_run)
+        self.stdout.write(f"registers purge as of {as_of.isoformat()} ({'dry run' if dry_run else 'done'})")
+        for table, count in registers.items():
+            self.stdout.write(f"  {table}: {verb} {count} rows")

@@ -1,0 +1,21 @@
+"""gunicorn settings of the web process (`make run`, docker-compose): `gunicorn -c python:jukinet.gunicorn_conf`.
+
+The worker shape is the one bench/lookup.py measured best for the lookup API on 2 cores (4 processes × 3
+threads, gthread; of 3×4, 4×3, 2×6, 6×2, 8×1 and 3 sync workers). Threads keep connections alive between
+requests and let a process run one request while another waits for PostgreSQL. WEB_WORKERS and WEB_THREADS
+change it for a bigger machine.
+"""
+
+import os
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise SystemExit(f"{name} must be a whole number from 1 to 64, not {value!r}")
+    return int(value)
+
+
+worker_class = "gthread"
+workers = _count("WEB_WORKERS", 4)
+threads = _count("WEB_THREADS", 3)
