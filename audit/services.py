@@ -74,6 +74,19 @@ def _check_no_individual_number(value: Any) -> None:
         raise OperationLogError("a 12-digit value looks like an individual number; log its blind index")
 
 
+class _PrecedingId:
+    """Stands for the id that a deferred append's `preceding` INSERT … RETURNING id gives its row."""
+
+    def __str__(self) -> str:
+        return "__preceding_id__"  # never a real id: ids are stored as the text of a primary key
+
+
+# As a target's id (`targets=[("prefserver.intakebatch", PRECEDING_ID)]`) of a deferred append: the row that
+# `preceding` inserts (its statement must return exactly that row's id) is a target of the entry, and row and
+# entry go in one round trip.
+PRECEDING_ID = _PrecedingId()
+
+
 def _target_pair(target: Model | tuple[str, object]) -> list[str]:
     if isinstance(target, Model):
         return [target._meta.label_lower, str(target.pk)]
@@ -120,6 +133,7 @@ def operation_log_record(
     preceding: tuple[str, list[Any]] | None = None,
     commit: bool = False,
     standalone: bool = False,
+    deferred: bool = False,
 ) -> OperationLogEntry:
     """Append one entry to the operation log, chained to the previous one (domain.md §11.1).
 
@@ -142,6 +156,12 @@ def operation_log_record(
     The entry is written unchained to OperationLogPending, without the chain lock, and `operation_log_seal`
     chains it within seconds (domain.md §11's fallback; docs/operation-log.md). The returned entry has no
     sequence or hash yet.
+
+    `deferred=True`: inside the caller's transaction, like a locked append, but the entry is written unchained
+    to OperationLogPending without taking the chain lock, and commits or rolls back with the action; the sealer
+    chains it within seconds once committed. For high-rate callers whose transactions would otherwise queue
+    on the chain lock through each other's commits (intake's receipts and batches). `commit=True` still sends
+    COMMIT in the same round trip. The returned entry has no sequence or hash yet.
     """
     if standalone:
         if preceding is None or not standalone_append_ready():
@@ -158,6 +178,11 @@ def operation_log_record(
         return _append_pending(
             operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count,
             preceding,  # type: ignore[arg-type]  # checked above
+        )  # fmt: skip
+    if deferred:
+        return _append_deferred(
+            operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count,
+            preceding, commit=commit and _outermost_block(),
         )  # fmt: skip
 
     entry = _append_in_one_round_trip(
@@ -339,6 +364,65 @@ def _append_pending(
     # statement is its own transaction: both rows or neither.
     with prepared_cursor() as cursor:
         cursor.execute(_pending_after(preceding[0], _PENDING), [*preceding[1], *values])
+    return _loaded_entry(
+        {
+            "sequence": None, "recorded_at": now, "operator_id": values[1], "actor": actor_label,
+            "terminal_id": values[3], "kind": int(kind), "affair_id": values[5], "targets": target_pairs,
+            "outcome": outcome, "conditions": conditions, "result_count": result_count, "hash": b"",
+        },
+        operator, terminal, affair,
+    )  # fmt: skip
+
+
+_DEFERRED = (
+    "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
+    " outcome, conditions, result_count) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+_SPLICED = (
+    "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
+    " outcome, conditions, result_count) SELECT %s, %s, %s, %s, %s, %s, %s || preceding.id || %s, %s, %s, %s"
+    " FROM preceding RETURNING targets"
+)
+
+
+def _append_deferred(
+    operator: Operator | None, actor_label: str, terminal: Terminal | None, kind: OperationKind | int,
+    affair: Affair | None, target_pairs: list[list[str]], outcome: str, conditions: dict[str, Any] | None,
+    result_count: int | None, preceding: tuple[str, list[Any]] | None, *, commit: bool,
+) -> OperationLogEntry:  # fmt: skip
+    """An unchained entry inside the caller's transaction (no lock), `preceding` and COMMIT in the same round trip.
+
+    With PRECEDING_ID among the targets, `preceding` runs as the insert's CTE and its returned id is spliced into
+    the targets' canonical text in SQL."""
+    now = clock.now()
+    targets_text = canonical_json(target_pairs)
+    values = [
+        now, operator.pk if operator else None, actor_label, terminal.pk if terminal else None, int(kind),
+        affair.pk if affair else None, targets_text, outcome,
+        None if conditions is None else canonical_json(conditions), result_count,
+    ]  # fmt: skip
+    placeholder = str(PRECEDING_ID)
+    spliced = placeholder in targets_text
+    if spliced and preceding is None:
+        raise OperationLogError("PRECEDING_ID needs a `preceding` statement that returns the id")
+    with connection.cursor() as cursor:
+        # Client-side binding (Django's default with psycopg 3) lets several statements share one round trip.
+        if spliced and preceding is not None:
+            before, after = targets_text.split(placeholder, 1)
+            params = [*preceding[1], *values[:6], before, after, *values[7:]]
+            statement = cursor.mogrify(_pending_after(preceding[0], _SPLICED), params)
+        else:
+            first_sql, first_params = preceding if preceding else ("", [])
+            prefix = cursor.mogrify(first_sql, first_params) + ";" if first_sql else ""
+            statement = prefix + cursor.mogrify(_DEFERRED, values)
+        cursor.execute(statement + ("; COMMIT" if commit else ""))
+        if spliced:
+            while cursor.description is None and cursor.nextset():
+                pass
+            (stored_targets,) = cursor.fetchone()
+            target_pairs = json.loads(stored_targets)
     return _loaded_entry(
         {
             "sequence": None, "recorded_at": now, "operator_id": values[1], "actor": actor_label,

@@ -34,20 +34,49 @@ SHARED_PG = "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres"
 SHARED_REDIS = "redis://127.0.0.1:63799"
 
 
-def feed(notices: list[dict[str, Any]], chunk: int) -> float:
-    """Receive every notice through the import path; returns the seconds spent."""
+def feed(notices: list[dict[str, Any]], chunk: int, pool: Any = None) -> float:
+    """Receive every notice through the import path; returns the seconds spent.
+
+    Each chunk of the stream is split by municipality into one request each. Without `pool` they go out one
+    after another; with a thread pool, from its threads at once (each thread with its own database connection,
+    as several municipal CSes post at once), and the next chunk starts when the chunk's requests are answered.
+    Within a chunk the requests' order was never the stream's (one request per municipality), so concurrency
+    changes no order that the serial feed kept."""
     from prefserver.intake.receive import notices_receive
     from prefserver.models import IntakeBatch
+
+    def send(code: str, group: list[dict[str, Any]]) -> None:
+        notices_receive(municipality_code=code, elements=group, actor="operator:bench", kind=IntakeBatch.Kind.IMPORT)
 
     started = time.perf_counter()
     for start in range(0, len(notices), chunk):
         groups: dict[str, list[dict[str, Any]]] = {}
         for notice in notices[start : start + chunk]:
             groups.setdefault(notice["municipality_code"], []).append(notice)
-        for code, group in groups.items():
-            notices_receive(municipality_code=code, elements=list(group), actor="operator:bench",
-                            kind=IntakeBatch.Kind.IMPORT)  # fmt: skip
+        if pool is None:
+            for code, group in groups.items():
+                send(code, group)
+        else:
+            for future in [pool.submit(send, code, group) for code, group in groups.items()]:
+                future.result()
     return time.perf_counter() - started
+
+
+def senders_pool(senders: int) -> Any:
+    """Threads for concurrent senders (None: serial). Kept until after the CPU snapshot, so that their database
+    connections (and their backends' CPU) are still there to be counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=senders) if senders > 1 else None
+
+
+def senders_close(pool: Any) -> None:
+    from django.db import connections
+
+    if pool is not None:
+        for future in [pool.submit(connections.close_all) for _ in range(pool._max_workers * 4)]:
+            future.result()
+        pool.shutdown()
 
 
 def progress() -> dict[str, int]:
@@ -66,31 +95,51 @@ def progress() -> dict[str, int]:
 STUCK_SECONDS = 30.0
 
 
-def wait_drained(total: int, *, timeout: float, on_tick: Any = None) -> tuple[dict[str, int], float | None]:
-    """Poll until every notice is decided and every outbox row acknowledged; returns (last counts, intake end).
+# What is left to do, read through the partial indexes (pending and held notices, pending outbox rows): the
+# poll costs the database next to nothing. progress()'s full counts scan the inbox once and the outbox three
+# times: polled every 0.25 s, they cost the database as much CPU as a worker near the end of a 200,000 run.
+BACKLOG_SQL = """SELECT (SELECT count(*) FROM prefserver_notice WHERE status = 'pending'),
+                        (SELECT count(*) FROM prefserver_notice WHERE status = 'held'),
+                        (SELECT count(*) FROM prefserver_pushoutbox WHERE status = 'pending')"""
 
-    Every notice sent is valid and all have arrived, so once nothing is pending a held notice waits for
-    nothing: if held notices stay put for STUCK_SECONDS with nothing else to do, stop and report them.
-    """
+
+def backlog() -> tuple[int, int, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Right after a burst the statistics may still say "all pending": keep the poll on the indexes.
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute(BACKLOG_SQL)
+        pending, held, push_pending = cursor.fetchone()
+        cursor.execute("RESET enable_seqscan")
+    return int(pending), int(held), int(push_pending)
+
+
+def wait_drained(total: int, *, timeout: float) -> tuple[dict[str, int], float | None]:
+    """Poll until every notice is decided and every outbox row acknowledged; returns (final counts, intake end).
+
+    Called once every notice is stored, so no pending and no held notice means every notice is decided. The
+    full counts (progress()) are read once at the end. Every notice sent is valid, so once nothing is pending a
+    held notice waits for nothing: if held notices stay put for STUCK_SECONDS with nothing else to do, stop and
+    report them."""
     deadline = time.monotonic() + timeout
     intake_done: float | None = None
-    counts: dict[str, int] = {}
     stuck_since: float | None = None
+    left = (-1, -1, -1)
     while time.monotonic() < deadline:
-        counts = progress()
-        decided = counts["applied"] + counts["rejected"]
-        if decided >= total and intake_done is None:
+        left = pending, held, push_pending = backlog()
+        if pending == 0 and held == 0 and intake_done is None:
             intake_done = time.perf_counter()
-        if decided >= total and counts["push_pending"] == 0:
-            return counts, intake_done
-        idle = counts["pending"] == 0 and counts["push_pending"] == 0 and decided + counts["held"] >= total
+        if pending == 0 and held == 0 and push_pending == 0:
+            counts = progress()
+            if counts["applied"] + counts["rejected"] >= total and counts["push_pending"] == 0:
+                return counts, intake_done
+        idle = pending == 0 and push_pending == 0 and held > 0
         stuck_since = (stuck_since or time.monotonic()) if idle else None
         if stuck_since is not None and time.monotonic() - stuck_since > STUCK_SECONDS:
-            return counts, intake_done
-        if on_tick:
-            on_tick(counts)
+            return progress(), intake_done
         time.sleep(0.25)
-    raise TimeoutError(f"not drained: {counts}")
+    raise TimeoutError(f"not drained: pending, held, push pending = {left}")
 
 
 def held_notice_ids() -> list[int]:
@@ -229,6 +278,7 @@ def main() -> int:
     parser.add_argument("--database", default="bench_ingest")
     parser.add_argument("--redis-db", type=int, default=13)
     parser.add_argument("--chunk", type=int, default=1000)
+    parser.add_argument("--senders", type=int, default=1, help="concurrent senders of the receipt (1: serial)")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
 
@@ -263,12 +313,17 @@ def main() -> int:
             try:
                 wait_workers_ready()
                 cpu_before = cpu_snapshot(workers, national, args.database)
+                scans_before = scans()
                 started = time.perf_counter()
-                receive_seconds = feed(notices, args.chunk)
+                pool = senders_pool(args.senders)
+                receive_seconds = feed(notices, args.chunk, pool)
                 receive_cpu = own_cpu() - cpu_before["receipt"]
                 counts, intake_done = wait_drained(len(notices), timeout=args.timeout)
                 finished = time.perf_counter()
                 cpu_after = cpu_snapshot(workers, national, args.database)
+                senders_close(pool)
+                time.sleep(0.6)  # the statistics collector's flush interval (PGSTAT_MIN_INTERVAL 0.5 s)
+                scans_after = scans()
                 if counts["held"]:
                     finished -= STUCK_SECONDS  # the idle wait is not processing time
                     print(f"  STUCK: {counts['held']} valid notices held with nothing pending: ids {held_notice_ids()}")
@@ -281,14 +336,23 @@ def main() -> int:
             done = counts["applied"] + counts["rejected"]
             rate = done / elapsed
             print(f"real path: {done} notices decided and pushed in {elapsed:.1f} s = {rate:,.0f} notices/s end to end")
-            print(f"  receipt (import path) finished after {receipt_seconds(receive_seconds)}")
+            print(
+                f"  receipt (import path, {args.senders} concurrent sender(s)) finished after"
+                f" {receipt_seconds(receive_seconds)}"
+            )
             if intake_done is not None:
                 print(
                     f"  every notice decided after {intake_done - started:.1f} s;"
                     f" pushes drained {finished - intake_done:.1f} s later"
                 )
             print(f"  results {counts}")
+            chained, unchained = harness.query_one(
+                "SELECT (SELECT count(*) FROM audit_operationlogentry),"
+                " (SELECT count(*) FROM audit_operationlogpending)"
+            )
+            print(f"  operation log at the end: {chained} entries chained, {unchained} waiting for the sealer")
             print_cpu(cpu_before, cpu_after, receive_cpu, len(notices))
+            print_scans(scans_before, scans_after)
             print(
                 f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']}"
                 f" rejected={stats['rejected']} requests={stats['requests']} keys_received_more_than_once="
@@ -309,6 +373,27 @@ def main() -> int:
         print(f"ratio real/baseline: {rate / base_rate:.3f}  (baseline is {base_rate / rate:.1f}x faster)")
         print("check: every notice applied and pushed exactly once" if ok else "check FAILED")
         return 0 if ok else 1
+
+
+SCANS_SQL = "SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables"
+
+
+def scans() -> dict[str, tuple[int, int]]:
+    """Sequential scans per table so far (the statistics collector's view, a little behind the backends)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(SCANS_SQL)
+        return {name: (int(count or 0), int(rows or 0)) for name, count, rows in cursor.fetchall()}
+
+
+def print_scans(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> None:
+    """The tables the real path read most by sequential scans: where a plan does work that grows with the data."""
+    read = {
+        name: (n - before.get(name, (0, 0))[0], rows - before.get(name, (0, 0))[1]) for name, (n, rows) in after.items()
+    }
+    top = sorted(((rows, n, name) for name, (n, rows) in read.items() if rows > 0), reverse=True)[:5]
+    print("  sequential scans (rows read, scans): " + ", ".join(f"{name} {rows:,} ({n})" for rows, n, name in top))
 
 
 def own_cpu() -> float:

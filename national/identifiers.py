@@ -57,7 +57,7 @@ def is_valid_resident_code(value: object) -> bool:
 def text_key(text: str) -> str:
     """Exact-match key for names and addresses: NFKC without variation selectors and spaces."""
     text = _VARIATION_SELECTORS.sub("", unicodedata.normalize("NFKC", text))
-    return "".join(c for c in text if not c.isspace())
+    return "".join(text.split())  # split() cuts at exactly the str.isspace() characters: all of them dropped
 
 
 def is_iso_date(value: object) -> bool:

@@ -9,10 +9,11 @@ audit.services.operation_log_record requires.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from audit.models import OperationKind
-from audit.services import operation_log_record
+from audit.services import PRECEDING_ID, operation_log_record
 from jukinet import clock
 from prefserver.models import IntakeBatch
 
@@ -39,20 +40,20 @@ def log_intake_event(
 ) -> None:
     """Record one intake event. `kind` is an IntakeBatch.Kind; `conditions` hold counts, never values.
 
-    Call it as the last statement of the action's transaction (it appends to the chained operation log).
-    `commit=True`: nothing follows in the transaction, so COMMIT travels with the append and the chain lock is
-    released at once (ignored unless the caller's block is the outermost one, see operation_log_record)."""
+    Call it as the last statement of the action's transaction. The entry is written unchained (the sealed path,
+    operation_log_record's `deferred`): it commits with the action and `operation_log_seal` chains it within
+    seconds, so receipts and batches never queue on the chain lock behind each other's commits.
+    `commit=True`: nothing follows in the transaction, so COMMIT travels with the entry (ignored unless the
+    caller's block is the outermost one, see operation_log_record)."""
     conditions = dict(conditions or {})
     batch = next((target for target in targets if isinstance(target, IntakeBatch)), None)
+    preceding = None
     if batch is None:
-        batch = IntakeBatch.objects.create(
-            kind=kind,
-            actor=actor,
-            outcome=outcome,
-            counts={**conditions, **({"result_count": result_count} if result_count is not None else {})},
-            finished_at=clock.now(),
-        )
-        targets = (*targets, batch)
+        # The event's IntakeBatch row is inserted by the entry's own statement (one round trip per request).
+        now = clock.now()
+        counts = {**conditions, **({"result_count": result_count} if result_count is not None else {})}
+        preceding = (_BATCH_INSERT, [kind, actor, outcome, json.dumps(counts, ensure_ascii=False), now, now])
+        targets = (*targets, (IntakeBatch._meta.label_lower, PRECEDING_ID))
     elif batch.first_notice is not None:
         conditions |= {"first_notice": batch.first_notice, "last_notice": batch.last_notice}
     operation_log_record(
@@ -63,4 +64,12 @@ def log_intake_event(
         conditions=conditions,
         result_count=result_count,
         commit=commit,
+        deferred=True,
+        preceding=preceding,
     )
+
+
+_BATCH_INSERT = (
+    f"INSERT INTO {IntakeBatch._meta.db_table} (kind, actor, outcome, first_notice, last_notice, counts, started_at,"  # noqa: S608
+    " finished_at) VALUES (%s, %s, %s, NULL, NULL, %s::jsonb, %s, %s) RETURNING id"
+)

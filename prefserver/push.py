@@ -36,6 +36,7 @@ from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
 from prefserver.intake.copy import array_literal
+from prefserver.intake.process import batch_planning
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
 from prefserver.versions import VERSION_TABLE
@@ -319,6 +320,7 @@ def push_batch(*, limit: int | None = None, client_factory: ClientFactory = nati
     limit = limit or settings.PUSH_BATCH_MAX
     result = PushResult()
     with transaction.atomic():
+        batch_planning()  # the version lookup of a batch's ids as index probes (see there)
         now = clock.now()
         rows = _claim(now=now, limit=limit)
         if not rows:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from audit.models import OperationKind, OperationLogEntry
+from audit.services import operation_log_seal
 from jukinet.crypto import blind_index
 from prefserver.intake import process
 from prefserver.models import (
@@ -64,6 +65,7 @@ def test_move_within_supersedes_and_queues_one_push():
     batch = IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).last()
     assert batch.counts == {"applied": 1} and batch.first_notice == row.pk
     # and the batch has its operation-log entry: notice-id range and counts by result, no values
+    operation_log_seal()  # intake's entries are written unchained and sealed within seconds
     entry = OperationLogEntry.objects.filter(kind=OperationKind.INTAKE_BATCH_PROCESSED).order_by("sequence").last()
     assert (entry.actor, entry.result_count, entry.targets) == (
         "system:intake",
@@ -305,6 +307,7 @@ def test_database_refusal_of_the_set_based_batch_falls_back_to_per_notice(monkey
     assert IdentityVersion.objects.count() == 2 and PushOutbox.objects.count() == 2
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).count() == 1
     # and only the committed re-run is logged
+    operation_log_seal()
     assert OperationLogEntry.objects.filter(kind=OperationKind.INTAKE_BATCH_PROCESSED).count() == 1
 
 
@@ -399,3 +402,22 @@ def test_cancellation_restores_by_sequence_not_by_id():
     current = _current(CODE_B)
     assert (current.resident_code, current.address, current.update_sequence) == (
         CODE_B, "山口県下関市見本町一丁目2番3号", 4)  # fmt: skip
+
+
+def test_the_worker_chains_intake_log_entries_after_each_batch():
+    # given a received and processed notice: its receipt's and batch's entries are written unchained
+    from audit.models import OperationLogPending
+    from audit.verify import operation_log_verify
+    from prefserver import tasks
+
+    receive(notice("11", 1))
+    process.intake_process_pending()
+    assert OperationLogPending.objects.count() == 2
+    # when the worker's after-batch step runs
+    tasks._seal_after_batch()
+    # then both are chained, in the order written, and the chain verifies
+    assert not OperationLogPending.objects.exists()
+    kinds = list(OperationLogEntry.objects.order_by("sequence").values_list("kind", flat=True))
+    assert kinds[-2:] == [OperationKind.INTAKE_REQUEST_RECEIVED, OperationKind.INTAKE_BATCH_PROCESSED]
+    result = operation_log_verify()
+    assert result.ok, result.summary()

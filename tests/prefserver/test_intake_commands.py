@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import OperationKind, OperationLogEntry
+from audit.services import operation_log_seal
 from jukinet import clock
 from prefserver.intake.process import intake_process_pending
 from prefserver.models import IntakeBatch, Notice
@@ -39,6 +40,7 @@ def test_import_notices_takes_the_same_steps(tmp_path):
     row = Notice.objects.get()
     assert row.received_on == clock.today()
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.IMPORT, actor="operator:OP-IMPORT").count() == 1
+    operation_log_seal()
     kinds = list(OperationLogEntry.objects.order_by("sequence").values_list("kind", "actor", "result_count"))
     assert kinds == [(OperationKind.INTAKE_REQUEST_RECEIVED, "operator:OP-IMPORT", 4),
                      (OperationKind.INTAKE_SECURITY_EVENT, "operator:OP-IMPORT", None)]  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from audit.models import OperationKind, OperationLogEntry
+from audit.services import operation_log_seal
 from prefserver.intake.process import intake_process_pending
 from prefserver.models import Alert, DuplicateReceipt, IntakeBatch, Notice, PushOutbox
 from tests.prefserver.intake_helpers import (
@@ -41,12 +42,20 @@ def test_batch_with_malformed_foreign_and_valid_notice_stores_only_the_valid_one
     # and the E009 is logged as a security event, the request as a receipt
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.SECURITY, outcome="E009").count() == 1
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.RECEIPT, actor=f"cs:{YAMAGUCHI}").count() == 1
-    # and the operation log has one entry for the request and one security event, counts only
+    # and the operation log has one entry for the request and one security event, counts only (sealed into the
+    # chain in the order they were written)
+    operation_log_seal()
     received = OperationLogEntry.objects.get(kind=OperationKind.INTAKE_REQUEST_RECEIVED)
     assert (received.actor, received.outcome, received.result_count) == (f"cs:{YAMAGUCHI}", "ok", 3)
     assert received.conditions == {"E001": 1, "E009": 1, "accepted": 1}
+    # and each entry targets its own IntakeBatch row (inserted by the entry's statement)
+    request_batch = IntakeBatch.objects.get(kind=IntakeBatch.Kind.RECEIPT)
+    assert request_batch.counts == {"E001": 1, "E009": 1, "accepted": 1, "result_count": 3}
+    assert received.targets == [["prefserver.intakebatch", str(request_batch.pk)]]
     security = OperationLogEntry.objects.get(kind=OperationKind.INTAKE_SECURITY_EVENT)
     assert (security.actor, security.outcome, security.sequence) == (f"cs:{YAMAGUCHI}", "E009", received.sequence + 1)
+    security_batch = IntakeBatch.objects.get(kind=IntakeBatch.Kind.SECURITY)
+    assert security.targets == [["prefserver.intakebatch", str(security_batch.pk)]]
 
 
 @pytest.mark.parametrize(
@@ -62,6 +71,7 @@ def test_unauthenticated_submission_gets_401_and_stores_nothing(headers):
     assert response.status_code == 401
     assert Notice.objects.count() == 0
     assert IntakeBatch.objects.filter(kind=IntakeBatch.Kind.REFUSED, outcome="failed").count() == 1
+    operation_log_seal()
     entry = OperationLogEntry.objects.get()
     assert (entry.kind, entry.actor, entry.outcome) == (OperationKind.UNAUTHENTICATED_CS_CALL, "anonymous:cs", "failed")
     assert entry.conditions == {"path": "/cs/v1/notices"}
@@ -269,3 +279,44 @@ def test_a_concurrent_request_storing_the_same_id_first_makes_ours_a_duplicate(m
     assert (receipt.status, receipt.content_mismatch) == ("duplicate", True)
     assert receipt.first_result == {"status": "pending", "code": None}
     assert Notice.objects.count() == 1 and DuplicateReceipt.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receipt_and_batch_do_not_wait_for_the_chain_lock_and_their_entries_are_sealed_into_the_chain():
+    # given another session holding the operation log's chain lock (a long locked append elsewhere)
+    import psycopg
+    from django.db import connection
+
+    from audit.services import OPLOG_LOCK_KEY
+    from audit.verify import operation_log_verify
+    from prefserver.intake.receive import notices_receive
+
+    sent = notice()
+    holder = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", [OPLOG_LOCK_KEY])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # a wait for the lock would fail the test, not hang it
+        # when a request is received and processed meanwhile
+        (receipt,) = notices_receive(municipality_code=YAMAGUCHI, elements=[sent], actor=f"cs:{YAMAGUCHI}")
+        intake_process_pending()
+        # then both committed with unchained entries
+        assert receipt.status == "accepted" and Notice.objects.get().status == "applied"
+        intake_kinds = [OperationKind.INTAKE_REQUEST_RECEIVED, OperationKind.INTAKE_BATCH_PROCESSED]
+        assert not OperationLogEntry.objects.filter(kind__in=intake_kinds).exists()
+    finally:
+        holder.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    # and once the lock is free, the sealer chains them in the order written and the chain verifies
+    operation_log_seal()
+    kinds = list(
+        OperationLogEntry.objects.filter(
+            kind__in=[OperationKind.INTAKE_REQUEST_RECEIVED, OperationKind.INTAKE_BATCH_PROCESSED]
+        )
+        .order_by("sequence")
+        .values_list("kind", flat=True)
+    )
+    assert kinds == [OperationKind.INTAKE_REQUEST_RECEIVED, OperationKind.INTAKE_BATCH_PROCESSED]
+    result = operation_log_verify()
+    assert result.ok, result.summary()
