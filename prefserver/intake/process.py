@@ -30,7 +30,7 @@ from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
 from jukinet.models import ChangeReason, ResultCode
-from jukinet.partitions import ensure_partitions, expiry_year_for
+from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
 from prefserver.intake.copy import array_literal, copy_rows, execute_bound
@@ -416,7 +416,14 @@ class BatchRun:
             return
         persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk"))
         version_ids = [p.current_version_id for p in persons if p.current_version_id is not None]
-        versions = {v.pk: v for v in VERSION_MODELS[file].objects.filter(pk__any_of=version_ids)}
+        # Current versions live in the sentinel partition, except a removed person's (its own expiry year,
+        # domain.md §13): asked there first, the query reads one partition instead of probing every expiry
+        # year (the year intake supersedes into grew during a run and was read by sequential scans).
+        model = VERSION_MODELS[file]
+        versions = {v.pk: v for v in model.objects.filter(pk__any_of=version_ids, expiry_year=SENTINEL_YEAR)}
+        elsewhere = [pk for pk in version_ids if pk not in versions]
+        if elsewhere:
+            versions.update({v.pk: v for v in model.objects.filter(pk__any_of=elsewhere)})
         for person in persons:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 
