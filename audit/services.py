@@ -364,9 +364,19 @@ def _append_pending(
     # statement is its own transaction: both rows or neither.
     with prepared_cursor() as cursor:
         cursor.execute(_pending_after(preceding[0], _PENDING), [*preceding[1], *values])
+    return _unchained_entry(values, actor_label, kind, target_pairs, outcome, conditions, result_count,
+                            operator, terminal, affair)  # fmt: skip
+
+
+def _unchained_entry(
+    values: list[Any], actor_label: str, kind: OperationKind | int, target_pairs: list[list[str]], outcome: str,
+    conditions: dict[str, Any] | None, result_count: int | None, operator: Operator | None,
+    terminal: Terminal | None, affair: Affair | None,
+) -> OperationLogEntry:  # fmt: skip
+    """The entry a pending (not yet sealed) append returns: no sequence, no hash; `values` as inserted."""
     return _loaded_entry(
         {
-            "sequence": None, "recorded_at": now, "operator_id": values[1], "actor": actor_label,
+            "sequence": None, "recorded_at": values[0], "operator_id": values[1], "actor": actor_label,
             "terminal_id": values[3], "kind": int(kind), "affair_id": values[5], "targets": target_pairs,
             "outcome": outcome, "conditions": conditions, "result_count": result_count, "hash": b"",
         },
@@ -423,14 +433,8 @@ def _append_deferred(
                 pass
             (stored_targets,) = cursor.fetchone()
             target_pairs = json.loads(stored_targets)
-    return _loaded_entry(
-        {
-            "sequence": None, "recorded_at": now, "operator_id": values[1], "actor": actor_label,
-            "terminal_id": values[3], "kind": int(kind), "affair_id": values[5], "targets": target_pairs,
-            "outcome": outcome, "conditions": conditions, "result_count": result_count, "hash": b"",
-        },
-        operator, terminal, affair,
-    )  # fmt: skip
+    return _unchained_entry(values, actor_label, kind, target_pairs, outcome, conditions, result_count,
+                            operator, terminal, affair)  # fmt: skip
 
 
 _SEAL_TAKE = (

@@ -36,9 +36,26 @@ def partition_name(table: str, year: int) -> str:
     return f"{table}_y{year}"
 
 
+# The version guard's checks besides "content never changes", shared by the generic function below and the
+# per-table functions jukinet migration 0004 generates (PL/pgSQL, no % signs: it goes through format()).
+GUARD_CHECKS = """  IF OLD.deleted AND NOT NEW.deleted THEN
+    RAISE EXCEPTION 'deleted is set once' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year THEN
+    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start THEN
+    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NOT OLD.is_current AND NEW.is_current THEN
+    RAISE EXCEPTION 'a superseded version never becomes current again' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+"""
+
+
 def guard_functions_sql() -> str:
     """Shared trigger functions (created once, used by every version table)."""
-    return """
+    return f"""
 CREATE OR REPLACE FUNCTION jukinet_reject_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION 'append-only table %: % is not allowed (purge drops whole partitions)', TG_TABLE_NAME, TG_OP
@@ -53,19 +70,7 @@ BEGIN
     RAISE EXCEPTION 'version rows are append-only: content of % id % cannot change', TG_TABLE_NAME, OLD.id
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF OLD.deleted AND NOT NEW.deleted THEN
-    RAISE EXCEPTION 'deleted is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year THEN
-    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start THEN
-    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF NOT OLD.is_current AND NEW.is_current THEN
-    RAISE EXCEPTION 'a superseded version never becomes current again' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  RETURN NEW;
+{GUARD_CHECKS}  RETURN NEW;
 END $$;
 """
 

@@ -11,7 +11,9 @@ one is not guarded).
 
 from django.db import migrations
 
-INSTALLER = r"""
+from jukinet.partitions import GUARD_CHECKS
+
+INSTALLER = rf"""
 CREATE OR REPLACE FUNCTION jukinet_version_guard_install(tbl regclass, mutable text[]) RETURNS void
 LANGUAGE plpgsql AS $install$
 DECLARE
@@ -27,19 +29,7 @@ BEGIN
     RAISE EXCEPTION 'version rows are append-only: content of %% id %% cannot change', TG_TABLE_NAME, OLD.id
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF OLD.deleted AND NOT NEW.deleted THEN
-    RAISE EXCEPTION 'deleted is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year THEN
-    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start THEN
-    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF NOT OLD.is_current AND NEW.is_current THEN
-    RAISE EXCEPTION 'a superseded version never becomes current again' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  RETURN NEW;
+{GUARD_CHECKS}  RETURN NEW;
 END $body$
 $function$, name || '_guard_content', 'NEW.' || array_to_string(content, ', NEW.'),
     'OLD.' || array_to_string(content, ', OLD.'));
