@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from furyo.models import FuryoPerson, FuryoVersion
+from furyo.versions import FuryoEnvelope
 from jukinet.crypto import blind_index
 from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
 from jukinet.models import Municipality
@@ -26,8 +27,9 @@ from jukinet.population import (
 )
 from jukinet.retention import purge_expired
 from jukinet.search_keys import seion_kana
+from prefserver.intake.envelope import FURYO_PAYLOAD_KEYS, IDENTITY_PAYLOAD_KEYS
 from prefserver.models import IdentityPerson, IdentityResidentCode, IdentityVersion
-from prefserver.versions import individual_number_of
+from prefserver.versions import Envelope, individual_number_of
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -253,22 +255,13 @@ def _by_person(encoded, table, columns):
     return persons
 
 
-# what the writers take as content and envelope: everything else of a row they derive (or the loader assigns)
-IDENTITY_CONTENT = (
-    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address", "address_gaiji_count", "district_code",
-    "gaiji_flag", "name_gaiji_revision", "address_gaiji_revision", "former_surname", "former_surname_gaiji_count",
-    "former_surname_kana", "former_surname_gaiji_revision",
-)  # fmt: skip
-IDENTITY_ENVELOPE = (
-    "resident_code", "change_reason", "change_date", "municipality_code", "operator_id", "terminal_id", "received_on",
-    "update_sequence",
-)  # fmt: skip
-FURYO_CONTENT = (
-    "name", "name_gaiji_count", "name_kana", "birth_date", "sex", "address_municipality_code", "address",
-    "address_gaiji_count", "last_address", "last_address_gaiji_count", "former_resident_code",
-    "furyo_municipality_code", "status", "gaiji_flag", "gaiji_pattern",
-)  # fmt: skip
-FURYO_ENVELOPE = ("resident_code", "notice_kind", *IDENTITY_ENVELOPE[2:])
+# what the writers take as content and envelope: everything else of a row they derive (or the loader assigns).
+# Content: the notice payload's keys (the individual number goes separately; file (2) also keeps the former
+# resident code); envelope: the envelope classes' fields the caller must give.
+IDENTITY_CONTENT = tuple(key for key in IDENTITY_PAYLOAD_KEYS if key != "individual_number")
+FURYO_CONTENT = (*FURYO_PAYLOAD_KEYS, "former_resident_code")
+IDENTITY_ENVELOPE = tuple(f.name for f in dataclasses.fields(Envelope) if f.default is dataclasses.MISSING)
+FURYO_ENVELOPE = tuple(f.name for f in dataclasses.fields(FuryoEnvelope) if f.default is dataclasses.MISSING)
 
 
 def test_fast_rows_are_what_the_version_writers_store():
