@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import psycopg
 from django.db import connection
 from django.db.models import Field, Lookup
 
@@ -50,15 +49,6 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
                 copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
-
-
-def execute_bound(sql: str, params: Sequence[Any]) -> None:
-    """Run one statement on the current connection and transaction with server-side binding: a batch's long
-    parameters (array literals of 2000 values) travel as they are, instead of being quoted and escaped into
-    the statement text by Django's client-side binding."""
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
 
 
 def array_literal(values: Iterable[Any]) -> str:

@@ -29,11 +29,12 @@ from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
+from jukinet.db import prepared_cursor
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import array_literal, copy_rows, execute_bound
+from prefserver.intake.copy import array_literal, copy_rows
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -732,8 +733,10 @@ class BatchRun:
             ):
                 columns[index].append(value)
         if self.decisions:
-            execute_bound(
-                f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
+            # Server-side binding: the long array literals travel as parameters, not quoted into the text.
+            with prepared_cursor() as cursor:
+                cursor.execute(
+                    f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
                     hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
                     result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
                     batch_id = %s
@@ -741,8 +744,8 @@ class BatchRun:
                             %s::timestamptz[], %s::boolean[])
                      AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
                 WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
-                [self.batch.pk, *(array_literal(column) for column in columns)],
-            )
+                    [self.batch.pk, *(array_literal(column) for column in columns)],
+                )
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
                       "version_expiry_year", "status", "attempts", "next_attempt_at", "created_at")  # fmt: skip

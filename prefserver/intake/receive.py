@@ -16,12 +16,12 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
+from jukinet.db import prepared_cursor
 from jukinet.models import Municipality
 from prefserver.intake.envelope import content_sha256_and_stored_json, receipt_check
 from prefserver.intake.keeping import notice_aad
@@ -184,8 +184,7 @@ def inbox_insert(rows: list[str], *, request_id: uuid.UUID, received_at: Any) ->
         "received_at": received_at,
         "received_on": clock.local_date(received_at),
     }
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # the request's connection and transaction
+    with prepared_cursor() as cursor:  # the request's connection and transaction, server-side binding
         cursor.execute(INBOX_INSERT, params)
         return dict(cursor.fetchall())
 
