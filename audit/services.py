@@ -165,7 +165,7 @@ def operation_log_record(
     """
     if standalone:
         if preceding is None or not standalone_append_ready():
-            raise OperationLogError("a standalone append needs `preceding`, autocommit and a known head row")
+            raise OperationLogError("a standalone append needs `preceding` and autocommit")
     elif not connection.in_atomic_block:
         raise OperationLogError("operation_log_record must run inside the action's transaction")
     if not _OUTCOME.match(outcome):
@@ -187,7 +187,7 @@ def operation_log_record(
 
     entry = _append_in_one_round_trip(
         operator, actor_label, terminal, kind, affair, target_pairs, outcome, conditions, result_count, preceding,
-        commit=commit and not standalone and _head_seen and _outermost_block(),
+        commit=commit and _head_seen and _outermost_block(),
     )  # fmt: skip
     if entry is not None:
         return entry
@@ -335,10 +335,26 @@ def standalone_append_ready() -> bool:
     return not wrapper.in_atomic_block and wrapper.get_autocommit()
 
 
-_PENDING = (
-    "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
-    " outcome, conditions, result_count) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM preceding"
+# The pending table's columns, in the order of `_pending_values` (every statement below uses this one text).
+_PENDING_COLUMNS = (
+    "recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome, conditions, result_count"
 )
+_PENDING = (
+    f"INSERT INTO audit_operationlogpending ({_PENDING_COLUMNS})"  # noqa: S608 - constant column names
+    " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM preceding"
+)
+
+
+def _pending_values(
+    now: dt.datetime, operator: Operator | None, actor_label: str, terminal: Terminal | None,
+    kind: OperationKind | int, affair: Affair | None, targets_text: str, outcome: str,
+    conditions: dict[str, Any] | None, result_count: int | None,
+) -> list[Any]:  # fmt: skip
+    return [
+        now, operator.pk if operator else None, actor_label, terminal.pk if terminal else None, int(kind),
+        affair.pk if affair else None, targets_text, outcome,
+        None if conditions is None else canonical_json(conditions), result_count,
+    ]  # fmt: skip
 
 
 @functools.cache
@@ -353,12 +369,8 @@ def _append_pending(
     result_count: int | None, preceding: tuple[str, list[Any]],
 ) -> OperationLogEntry:  # fmt: skip
     """`preceding` and an unchained entry in one implicit transaction (no lock: nothing queues behind it)."""
-    now = clock.now()
-    values = [
-        now, operator.pk if operator else None, actor_label, terminal.pk if terminal else None, int(kind),
-        affair.pk if affair else None, canonical_json(target_pairs), outcome,
-        None if conditions is None else canonical_json(conditions), result_count,
-    ]  # fmt: skip
+    values = _pending_values(clock.now(), operator, actor_label, terminal, kind, affair, canonical_json(target_pairs),
+                             outcome, conditions, result_count)  # fmt: skip
     # One statement: `preceding` as a CTE the insert depends on (so it runs first, once), bound server-side and
     # prepared after a few runs (no client-side quoting, planned once per connection). In autocommit a single
     # statement is its own transaction: both rows or neither.
@@ -385,15 +397,14 @@ def _unchained_entry(
 
 
 _DEFERRED = (
-    "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
-    " outcome, conditions, result_count) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO audit_operationlogpending ({_PENDING_COLUMNS})"  # noqa: S608 - constant column names
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
 _SPLICED = (
-    "INSERT INTO audit_operationlogpending (recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets,"
-    " outcome, conditions, result_count) SELECT %s, %s, %s, %s, %s, %s, %s || preceding.id || %s, %s, %s, %s"
-    " FROM preceding RETURNING targets"
+    f"INSERT INTO audit_operationlogpending ({_PENDING_COLUMNS})"  # noqa: S608 - constant column names
+    " SELECT %s, %s, %s, %s, %s, %s, %s || preceding.id || %s, %s, %s, %s FROM preceding RETURNING targets"
 )
 
 
@@ -406,20 +417,16 @@ def _append_deferred(
 
     With PRECEDING_ID among the targets, `preceding` runs as the insert's CTE and its returned id is spliced into
     the targets' canonical text in SQL."""
-    now = clock.now()
     targets_text = canonical_json(target_pairs)
-    values = [
-        now, operator.pk if operator else None, actor_label, terminal.pk if terminal else None, int(kind),
-        affair.pk if affair else None, targets_text, outcome,
-        None if conditions is None else canonical_json(conditions), result_count,
-    ]  # fmt: skip
+    values = _pending_values(clock.now(), operator, actor_label, terminal, kind, affair, targets_text, outcome,
+                             conditions, result_count)  # fmt: skip
     placeholder = str(PRECEDING_ID)
     spliced = placeholder in targets_text
     if spliced and preceding is None:
         raise OperationLogError("PRECEDING_ID needs a `preceding` statement that returns the id")
     with connection.cursor() as cursor:
         # Client-side binding (Django's default with psycopg 3) lets several statements share one round trip.
-        if spliced and preceding is not None:
+        if spliced and preceding is not None:  # (checked above; narrows the type)
             before, after = targets_text.split(placeholder, 1)
             params = [*preceding[1], *values[:6], before, after, *values[7:]]
             statement = cursor.mogrify(_pending_after(preceding[0], _SPLICED), params)
@@ -438,9 +445,8 @@ def _append_deferred(
 
 
 _SEAL_TAKE = (
-    "DELETE FROM audit_operationlogpending WHERE id IN (SELECT id FROM audit_operationlogpending ORDER BY id"
-    " LIMIT %s) RETURNING id, recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome,"
-    " conditions, result_count"
+    "DELETE FROM audit_operationlogpending WHERE id IN (SELECT id FROM audit_operationlogpending ORDER BY id"  # noqa: S608 - constant column names
+    f" LIMIT %s) RETURNING id, {_PENDING_COLUMNS}"
 )
 
 
@@ -482,24 +488,33 @@ def operation_log_seal(*, limit: int = 5000) -> int:
                 recorded_at = written if last_time is None or written >= last_time else last_time
                 last_time = recorded_at
                 previous_sequence += 1
-                entry = OperationLogEntry(
-                    sequence=previous_sequence, recorded_at=recorded_at, operator_id=operator_id, actor=actor,
-                    terminal_id=terminal_id, kind=kind, affair_id=affair_id, targets=json.loads(targets),
-                    outcome=outcome, conditions=None if conditions is None else json.loads(conditions),
-                    result_count=count,
+                canonical = canonical_entry(
+                    sequence=previous_sequence, recorded_at=recorded_at, actor=actor, terminal_id=terminal_id,
+                    kind=kind, affair_id=affair_id, targets=json.loads(targets), outcome=outcome,
+                    conditions=None if conditions is None else json.loads(conditions), result_count=count,
                 )  # fmt: skip
-                previous_hash = chain_hash(previous_hash, entry_canonical(entry))
-                _ensure_partition(recorded_at)
+                previous_hash = chain_hash(previous_hash, canonical)
                 params.append([
                     previous_sequence, recorded_at, operator_id, actor, terminal_id, kind, affair_id, targets, outcome,
                     conditions, count, previous_hash,
                 ])  # fmt: skip
+            # Once per month among the rows, not per row (the cache of known partitions fills at commit).
+            for moment in {partitions.month_start(clock.local_date(row[1])): row[1] for row in params}.values():
+                _ensure_partition(moment)
             cursor.executemany(_ENTRY_INSERT, params)
             cursor.execute(
                 "UPDATE audit_operationloghead SET sequence = %s, hash = %s WHERE id = 1",
                 [previous_sequence, previous_hash],
             )
     return len(rows)
+
+
+def operation_log_seal_all() -> int:
+    """`operation_log_seal` until nothing is pending; returns how many entries it chained."""
+    total = 0
+    while sealed := operation_log_seal():
+        total += sealed
+    return total
 
 
 def _outermost_block() -> bool:

@@ -10,12 +10,9 @@ from jukinet import clock
 @shared_task
 def oplog_seal_task() -> int:
     """Chain the lookup API's pending entries (audit.services.operation_log_seal) until none is left."""
-    from audit.services import operation_log_seal
+    from audit.services import operation_log_seal_all
 
-    total = 0
-    while sealed := operation_log_seal():
-        total += sealed
-    return total
+    return operation_log_seal_all()
 
 
 @shared_task
@@ -23,9 +20,14 @@ def oplog_checkpoint_task() -> int:
     from django.db import transaction
 
     from audit.models import OperationKind
-    from audit.services import OperationLogError, operation_log_checkpoint_run, operation_log_record, operation_log_seal
+    from audit.services import (
+        OperationLogError,
+        operation_log_checkpoint_run,
+        operation_log_record,
+        operation_log_seal_all,
+    )
 
-    operation_log_seal()  # a checkpoint signs the head: chain what is pending first
+    operation_log_seal_all()  # a checkpoint signs the head: chain everything pending first
     try:
         return len(operation_log_checkpoint_run())
     except OperationLogError:

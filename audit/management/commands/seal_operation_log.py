@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from audit.services import operation_log_seal
+from audit.services import operation_log_seal_all
 
 
 class Command(BaseCommand):
@@ -21,9 +21,7 @@ class Command(BaseCommand):
         if every < 0:
             raise ValueError("--every must be ≥ 0")
         while True:
-            total = 0
-            while sealed := operation_log_seal():
-                total += sealed
+            total = operation_log_seal_all()
             if not every:
                 self.stdout.write(f"連結: {total} 件")
                 return

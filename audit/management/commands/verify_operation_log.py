@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from audit.models import OperationKind
-from audit.services import operation_log_record, operation_log_seal
+from audit.services import operation_log_record, operation_log_seal_all
 from audit.verify import operation_log_verify
 
 
@@ -20,8 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", type=int, help="last sequence")
 
     def handle(self, *args: Any, start: int | None, end: int | None, **options: Any) -> None:
-        while operation_log_seal():  # the lookup API's pending entries are chained first (docs/operation-log.md)
-            pass
+        operation_log_seal_all()  # pending (unchained) entries are chained first (docs/operation-log.md)
         result = operation_log_verify(start=start, end=end)
         with transaction.atomic():
             operation_log_record(
