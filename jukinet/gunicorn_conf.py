@@ -6,14 +6,16 @@ requests and let a process run one request while another waits for PostgreSQL. W
 change it for a bigger machine.
 """
 
-import os
+from django.core.exceptions import ImproperlyConfigured
+
+from jukinet.env import env_int
 
 
 def _count(name: str, default: int) -> int:
-    value = os.environ.get(name, str(default))
-    if not value.isdigit() or not 1 <= int(value) <= 64:
-        raise SystemExit(f"{name} must be a whole number from 1 to 64, not {value!r}")
-    return int(value)
+    try:
+        return env_int(name, default, minimum=1, maximum=64)
+    except ImproperlyConfigured as exc:  # gunicorn's master stops with the message, not a traceback
+        raise SystemExit(str(exc)) from None
 
 
 worker_class = "gthread"

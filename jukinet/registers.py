@@ -189,10 +189,11 @@ def _delete_ledger_rows(queryset: QuerySet[AccessRightLedgerEntry], *, cutoff: d
     transaction names the cut-off, and only for rows recorded and effective before it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('jukinet.ledger_purge_cutoff', %s, true)", [cutoff.isoformat()])
-        try:
-            return _delete(queryset)
-        finally:
-            cursor.execute("SELECT set_config('jukinet.ledger_purge_cutoff', '', true)")
+        deleted = _delete(queryset)
+        # Cleared after a successful delete only: a failed one aborts the transaction, and the setting (local
+        # to the transaction) goes with it; clearing it then would raise and hide the real error.
+        cursor.execute("SELECT set_config('jukinet.ledger_purge_cutoff', '', true)")
+        return deleted
 
 
 @transaction.atomic
