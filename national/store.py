@@ -513,23 +513,7 @@ class Store:
     def seed(self, file: str, records: Iterable[dict[str, Any]]) -> int:
         """Insert synthetic persons the prefecture does not hold; existing codes are left alone."""
         now = dt.datetime.now(dt.UTC).isoformat()
-        rows = [
-            (
-                file,
-                r["resident_code"],
-                r["update_sequence"],
-                r["revision"],
-                int(self._removed(file, r, False)),
-                text_key(r["name"]),
-                r["birth_date"],
-                r["sex"],
-                text_key(r["address"]),
-                r.get("individual_number") if file == "identity" else None,
-                json.dumps(r, ensure_ascii=False),
-                now,
-            )
-            for r in records
-        ]
+        rows = [self._person_row(file, r, self._removed(file, r, False), now) for r in records]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
