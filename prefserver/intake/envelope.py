@@ -384,8 +384,8 @@ def check_dates(envelope: dict[str, Any], *, received_on: dt.date) -> Failure | 
 
 # --- the fast path of steps 4–9 ----------------------------------------------------------------------------
 # The common notice passes every check. `_accept` runs all of them in one pass over precomputed per-file rule
-# tables and returns the parsed notice only when every check passes; on anything unusual (a 91/92, an unknown
-# or missing key, a null, a bad value, a date) it returns None and the check functions above decide, in their
+# tables and returns True only when every check passes; on anything unusual (a 91/92, an unknown or missing
+# key, a null, a bad value, a date) it returns False and the check functions above decide, in their
 # order, with their codes and keys. So `_accept` may be stricter than the checks, never looser: it only saves
 # the per-check function calls, sets and sorts of the usual case.
 
@@ -420,20 +420,21 @@ def _accept(
     individual_number: str | None,
     allowed_reasons: dict[str, frozenset[str]],
     prefecture_codes: frozenset[str],
-) -> ParsedNotice | None:
-    """Every check of steps 4–9 at once: the parsed notice, or None to let the check functions decide."""
+) -> bool:
+    """Every check of steps 4–9 at once for the usual notice: True when all pass; False lets the check
+    functions decide (they find the failure, or accept what this fast path does not cover)."""
     reason = envelope.get("change_reason")
     payload = envelope.get("payload")
     file = envelope.get("file")
     if type(reason) is not str or type(payload) is not dict or file not in _FAST_KEYS:
-        return None
+        return False
     if reason in CONTROL_CODES or "target_notice_id" in envelope:
-        return None
+        return False
     # step 4 (envelope keys; payload keys exactly the file's, plus new_resident_code on a 27 only)
     if not ENVELOPE_KEYS.issuperset(envelope):
-        return None
+        return False
     if payload.keys() != (_FAST_KEYS_27 if reason == CODE_CHANGE else _FAST_KEYS)[file]:
-        return None
+        return False
     # step 5, envelope
     sequence, resident_code = envelope.get("update_sequence"), envelope.get("resident_code")
     operator_id, terminal_id = envelope.get("operator_id"), envelope.get("terminal_id")
@@ -449,7 +450,7 @@ def _accept(
         or not 0 < len(terminal_id) <= _ID_LIMITS[1]
         or _parse_time(envelope.get("sent_at")) is None
     ):
-        return None
+        return False
     # step 5, payload
     birth_date = None
     for key, nullable, kind, parameter in _FAST_RULES[file]:
@@ -457,55 +458,61 @@ def _accept(
         if value is None:
             if nullable:
                 continue
-            return None
+            return False
         if kind == _TEXT:
             if type(value) is not str or len(value) > parameter[1] or (parameter[0] and not value):
-                return None
+                return False
         elif kind == _COUNT:
             if type(value) is not int or not 0 <= value <= parameter:
-                return None
+                return False
         elif kind == _CHOICE:
             if type(value) is not int or value not in parameter:
-                return None
+                return False
         elif kind == _DATE:
             birth_date = _parse_date(value)
             if birth_date is None:
-                return None
+                return False
         elif type(value) is not bool:
-            return None
+            return False
     new_code = payload.get(NEW_RESIDENT_CODE)
     if reason == CODE_CHANGE and (type(new_code) is not str or not is_valid_resident_code(new_code)):
-        return None
+        return False
     # step 7 (E007), step 6 (E006), step 8 (E004, E005), step 9 (E008)
     if reason == MANUAL_CORRECTION or reason not in allowed_reasons[file]:
-        return None
+        return False
     address_code = payload.get("address_municipality_code")
     if address_code is not None and not is_valid_municipality_code(address_code):
-        return None
+        return False
     furyo_code = payload.get("furyo_municipality_code")
     if furyo_code is not None and (furyo_code not in prefecture_codes or not is_valid_municipality_code(furyo_code)):
-        return None
+        return False
     if not is_valid_resident_code(resident_code):
-        return None
+        return False
     if individual_number is not None and not is_valid_individual_number(individual_number):
-        return None
-    if change_date > received_on or (birth_date is not None and birth_date > received_on):
-        return None
-    content = {key: payload[key] for key in PAYLOAD_KEYS[file]}
-    content["birth_date"] = birth_date
-    if file == IDENTITY:
-        content["individual_number"] = individual_number
-    return ParsedNotice(
-        file=file,
-        change_reason=reason,
-        change_date=change_date,
-        update_sequence=sequence,
-        resident_code=resident_code,
-        operator_id=operator_id,
-        terminal_id=terminal_id,
-        target_notice_id=None,
-        new_resident_code=new_code,
-        content=content,
+        return False
+    return change_date <= received_on and (birth_date is None or birth_date <= received_on)
+
+
+def _first_failure(
+    envelope: dict[str, Any],
+    received_on: dt.date,
+    individual_number: str | None,
+    allowed_reasons: dict[str, frozenset[str]],
+    prefecture_codes: frozenset[str],
+) -> Failure | None:
+    """Steps 4–9 one check at a time, in evaluation order: the first failure, or None."""
+    if not isinstance(envelope.get("payload"), dict) and envelope.get("payload") is not None:
+        return Failure("E003", ("payload",))
+    for check in (check_allowed_keys, check_required):
+        failure = check(envelope)
+        if failure:
+            return failure
+    return (
+        check_change_reason(envelope, allowed=allowed_reasons)
+        or check_municipality_codes(envelope, prefecture_codes=prefecture_codes)
+        or check_identifiers(envelope, individual_number=individual_number)
+        or check_dates(envelope, received_on=received_on)
+        or None
     )
 
 
@@ -518,23 +525,10 @@ def parse_notice(
     prefecture_codes: frozenset[str],
 ) -> ParsedNotice | Failure:
     """Steps 4–9 in evaluation order; the first failing check decides."""
-    accepted = _accept(envelope, received_on, individual_number, allowed_reasons, prefecture_codes)
-    if accepted is not None:
-        return accepted
-    if not isinstance(envelope.get("payload"), dict) and envelope.get("payload") is not None:
-        return Failure("E003", ("payload",))
-    for check in (check_allowed_keys, check_required):
-        failure = check(envelope)
+    if not _accept(envelope, received_on, individual_number, allowed_reasons, prefecture_codes):
+        failure = _first_failure(envelope, received_on, individual_number, allowed_reasons, prefecture_codes)
         if failure:
             return failure
-    failure = (
-        check_change_reason(envelope, allowed=allowed_reasons)
-        or check_municipality_codes(envelope, prefecture_codes=prefecture_codes)
-        or check_identifiers(envelope, individual_number=individual_number)
-        or check_dates(envelope, received_on=received_on)
-    )
-    if failure:
-        return failure
     payload = envelope["payload"]
     reason = envelope["change_reason"]
     content: dict[str, Any] = {}

@@ -79,8 +79,8 @@ def _judge(envelope: dict[str, Any]) -> None:
     )
     fast = env._accept(envelope, RECEIVED_ON, number, ALLOWED, PREFECTURE)
     slow = _slow(dict(envelope), **kwargs)
-    if fast is not None:
-        assert fast == slow, envelope
+    if fast:  # the notice itself is built by parse_notice's one constructor either way
+        assert isinstance(slow, env.ParsedNotice), envelope
     assert env.parse_notice(envelope, **kwargs) == slow
 
 
@@ -115,7 +115,7 @@ def test_fast_path_agrees_with_the_check_functions_on_combined_changes(file, rea
 
 def _slow(envelope: dict[str, Any], **kwargs: Any) -> env.ParsedNotice | env.Failure:
     original = env._accept
-    env._accept = lambda *args: None  # type: ignore[assignment]
+    env._accept = lambda *args: False  # type: ignore[assignment]
     try:
         return env.parse_notice(envelope, **kwargs)
     finally:
@@ -131,7 +131,7 @@ def test_fast_path_accepts_the_usual_notices():
     for envelope in (identity, code_change, furyo):
         number = envelope["payload"].get("individual_number")
         # when the fast path judges them, then it accepts them
-        assert env._accept(envelope, RECEIVED_ON, number, ALLOWED, PREFECTURE) is not None
+        assert env._accept(envelope, RECEIVED_ON, number, ALLOWED, PREFECTURE)
 
 
 JSON_VALUES = st.recursive(
