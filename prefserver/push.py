@@ -35,8 +35,8 @@ from furyo.models import FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
+from jukinet.db import batch_planning
 from prefserver.intake.copy import array_literal
-from prefserver.intake.process import batch_planning
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
 from prefserver.versions import VERSION_TABLE

@@ -29,7 +29,7 @@ from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
-from jukinet.db import prepared_cursor
+from jukinet.db import batch_planning, prepared_cursor
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
@@ -957,16 +957,6 @@ def intake_held_recheck(*, pks: set[int]) -> set[int]:
         "intake: %d held notices stayed row-locked; their next notice or the hold sweep decides", len(waiting)
     )
     return waiting
-
-
-def batch_planning() -> None:
-    """Plan the batch's lookups of a few thousand keys (`= ANY(array)` of codes, person and version ids, the
-    supersede UPDATE … FROM unnest) as index probes: they touch pages that are in memory (just written or read),
-    where a random page costs what a sequential one does. With the default random_page_cost (4) the planner
-    chose sequential scans of whole tables and partitions for them; in a 200,000-notice run they read the
-    superseded-version partition 268 times (19.6 M rows), the persons 200 times (6.2 M rows). Transaction-local."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL random_page_cost = 1.1")
 
 
 def _claim(limit: int) -> list[StoredNotice]:
