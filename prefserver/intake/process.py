@@ -440,9 +440,7 @@ class BatchRun:
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
             held_query = (
-                Notice.objects.filter(status=Notice.Status.HELD, file=file, resident_code__any_of=codes)
-                .exclude(hold_reason=Notice.HoldReason.ERROR)
-                .exclude(pk__any_of=sorted(exclude))
+                _held_examinable().filter(file=file, resident_code__any_of=codes).exclude(pk__any_of=sorted(exclude))
             )
             held = stored_notices(held_query.select_for_update(skip_locked=True).order_by("update_sequence", "pk"))
             if len(held) < held_query.count():
@@ -936,20 +934,13 @@ def intake_held_recheck(*, pks: set[int]) -> set[int]:
     for _ in range(RECHECK_ATTEMPTS):
         with transaction.atomic():
             notices = stored_notices(
-                Notice.objects.select_for_update(skip_locked=True)
-                .filter(pk__any_of=sorted(waiting), status=Notice.Status.HELD)
-                .exclude(hold_reason=Notice.HoldReason.ERROR)
-                .order_by("id")
+                _held_examinable().select_for_update(skip_locked=True).filter(pk__any_of=sorted(waiting)).order_by("id")
             )
             if notices:
                 _, skipped = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False)
                 waiting |= skipped
         waiting -= {n.pk for n in notices}
-        waiting = set(
-            Notice.objects.filter(pk__any_of=sorted(waiting), status=Notice.Status.HELD)
-            .exclude(hold_reason=Notice.HoldReason.ERROR)
-            .values_list("pk", flat=True)
-        )
+        waiting = set(_held_examinable().filter(pk__any_of=sorted(waiting)).values_list("pk", flat=True))
         if not waiting:
             return waiting
         time.sleep(RECHECK_PAUSE_SECONDS)
@@ -957,6 +948,11 @@ def intake_held_recheck(*, pks: set[int]) -> set[int]:
         "intake: %d held notices stayed row-locked; their next notice or the hold sweep decides", len(waiting)
     )
     return waiting
+
+
+def _held_examinable() -> Any:
+    """Held notices a later notice or the hold sweep may decide: waiting for a gap, not held for an error."""
+    return Notice.objects.filter(status=Notice.Status.HELD).exclude(hold_reason=Notice.HoldReason.ERROR)
 
 
 def _claim(limit: int) -> list[StoredNotice]:
@@ -1021,9 +1017,9 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
     while True:
         with transaction.atomic():
             notices = stored_notices(
-                Notice.objects.select_for_update(skip_locked=True)
-                .filter(status=Notice.Status.HELD, received_at__lte=cutoff)
-                .exclude(hold_reason=Notice.HoldReason.ERROR)
+                _held_examinable()
+                .select_for_update(skip_locked=True)
+                .filter(received_at__lte=cutoff)
                 .order_by("id")[:limit]
             )
             if not notices:
