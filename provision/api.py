@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 from audit.authentication import OperatorTokenAuthentication
 from audit.models import OperationKind, Operator
 from audit.services import operation_log_record
+from jukinet.db import shared_redis
 from provision import access
 from provision.codes import http_status, message
 from provision.models import Channel
@@ -66,15 +67,6 @@ def api_authentication_classes() -> list[type[BaseAuthentication]]:
     return [OperatorTokenAuthentication, OtpSessionAuthentication]
 
 
-@cache
-def _throttle_redis() -> Any:
-    # Shared by every web process (a per-process cache would multiply the rate by the worker count). One client
-    # per process: Django's RedisCache builds a new client object on every call (about 1 ms of CPU each).
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
 # DRF's sliding window (SimpleRateThrottle: drop times <= now - duration, refuse at num_requests, else add now)
 # as one atomic Redis call instead of a GET and a SET (which also let concurrent requests slip through).
 _WINDOW = """
@@ -92,7 +84,9 @@ return {1, count + 1, ARGV[1]}
 
 @cache
 def _window_script() -> Any:
-    return _throttle_redis().register_script(_WINDOW)
+    # Shared by every web process in Redis (a per-process count would multiply the rate by the worker count);
+    # called with this process's client (jukinet.db.shared_redis).
+    return shared_redis().register_script(_WINDOW)
 
 
 class OperatorThrottle(UserRateThrottle):
@@ -113,6 +107,7 @@ class OperatorThrottle(UserRateThrottle):
             return True
         self.now = self.timer()
         allowed, count, oldest = _window_script()(
+            client=shared_redis(),
             keys=[f"throttle:{self.key}"],
             args=[repr(self.now), self.duration, self.num_requests, f"{self.now!r}:{uuid.uuid4().hex}"],
         )

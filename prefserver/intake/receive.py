@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import uuid
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ from django.db import transaction
 
 from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
-from jukinet.db import prepared_cursor
+from jukinet.db import prepared_cursor, shared_redis
 from jukinet.models import Municipality
 from prefserver.intake.envelope import content_sha256_and_stored_json, receipt_check
 from prefserver.intake.keeping import notice_aad
@@ -310,16 +309,7 @@ def receipt_as_json(receipt: Receipt) -> dict[str, Any]:
 # only: a lost key or message costs at most WAKE_FLAG_SECONDS, and the beat sweeper re-dispatches anyway.
 WAKE_FLAG_KEY = "jukinet:intake:wake-queued"
 WAKE_FLAG_SECONDS = 5
-_wake_redis: tuple[int, Any] | None = None
-
-
-def _wake_flag_client() -> Any:
-    global _wake_redis
-    if _wake_redis is None or _wake_redis[0] != os.getpid():  # one client per process (Celery forks)
-        import redis
-
-        _wake_redis = (os.getpid(), redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2))
-    return _wake_redis[1]
+_wake_flag_client = shared_redis  # one client per process (jukinet.db)
 
 
 def _coalescing() -> bool:
