@@ -338,9 +338,10 @@ class OperationLogCheckpoint(models.Model):
 class OperationLogPending(models.Model):
     """An operation-log entry written without the chain lock, waiting to be chained (domain.md §11 fallback).
 
-    The lookup API's entries land here, in the same implicit transaction as their provision record, so that
-    concurrent lookups never queue on the chain lock through their commit's WAL flush. `audit.services.
-    operation_log_seal` (beat, every OPLOG_SEAL_SECONDS) moves them into OperationLogEntry in the order it
+    The lookup API's entries land here, in the same implicit transaction as their provision record, and
+    intake's receipts and batches write theirs here inside their own transactions, so that concurrent callers
+    never queue on the chain lock through their commit's WAL flush. `audit.services.operation_log_seal` (beat,
+    every OPLOG_SEAL_SECONDS, and intake workers after each batch) moves them into OperationLogEntry in the order it
     finds them committed, chaining each exactly as a locked append would, and deletes them here in the same
     transaction. `targets` and `conditions` hold canonical JSON text, as the log does.
     """
