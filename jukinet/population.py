@@ -287,7 +287,8 @@ class _Pools:
             )
         self.current = (SENTINEL_YEAR, _bool(True) + _bool(False) + _bool(False) + _int2(CURRENT) + NULL)
         self.int2 = [_int2(number) for number in range(100)]
-        self.int4 = [_int4(number) for number in range(100)]
+        # small counts, and update_sequence: up to 3 + a person's versions (so as many as max_versions allows)
+        self.int4 = [_int4(number) for number in range(max(100, spec.max_versions + 3))]
         self.operators = [_text(f"OP{i + 1000}") for i in range(9000)]
         self.codes = {code: _text(code) for code in (*self.municipality_codes, *(c for c, _ in spec.elsewhere))}
         self.terminals = {

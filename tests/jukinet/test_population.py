@@ -405,3 +405,19 @@ def test_fast_path_keeps_the_partial_indexes_no_generated_row_enters():
     assert left == {"identity_version_source_notice_idx", "furyo_version_source_notice_idx"}
     assert not any("source_notice" in statement for statement in ddl.creates)
     assert any("identity_version_seion_idx" in statement for statement in ddl.creates)
+
+
+def test_a_long_history_numbers_its_versions_past_the_small_number_pool():
+    from jukinet.population import IDENTITY_VERSION_COLUMNS, encode_chunk
+
+    # given persons with up to 60 history steps each (update_sequence runs past 99, the pool of small counts)
+    spec = dataclasses.replace(SPEC, residents=200, chunk_size=200, history_per_person=60, seed=11)
+    # when a chunk is generated
+    encoded = encode_chunk(spec, 0)
+    # then every person's versions are numbered 1, 2, … in order, beyond 99 too
+    sequences = [
+        [row["update_sequence"] for row, _ in versions]
+        for versions in _by_person(encoded, "prefserver_identity_version", IDENTITY_VERSION_COLUMNS).values()
+    ]
+    assert max(max(s) for s in sequences) > 99
+    assert all(s == sorted(s) and len(set(s)) == len(s) for s in sequences)
