@@ -6,8 +6,9 @@ For each size, in a fresh child process (so that its peak RSS is its own) and a 
 `$BENCH_DB` (default `bench_population`; dropped and re-created, migrated, reference data loaded):
 
 1. real path: `jukinet.population.population_load` (generate: names, codes with check digits, search keys,
-   AES-256-GCM ciphertext + blind index through prefserver/furyo version_values; binary COPY FROM STDIN in
-   chunks, rows packed by the generator workers).
+   AES-256-GCM ciphertext + blind index, written as binary COPY rows by the generator workers from pools
+   computed once per process; a test checks every column against prefserver/furyo version_values; binary COPY
+   FROM STDIN in chunks).
    The tables are empty, so it takes the empty-tables fast path: drop indexes and keys, COPY, rebuild them;
 2a. raw baseline: the same rows exported with server-side `COPY (SELECT …) TO '<file>'`, the tables emptied,
    then loaded back with server-side `COPY <table> FROM '<file>'` (text format, the issue's baseline, while the

@@ -75,11 +75,17 @@ END $$;
 """
 
 
-def guard_triggers_sql(table: str) -> str:
-    mutable = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
+_MUTABLE_SQL = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
+
+
+def _generic_guard_trigger_sql(table: str) -> str:
     return f"""
 CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table}
-  FOR EACH ROW EXECUTE FUNCTION jukinet_version_guard_update({mutable});
+  FOR EACH ROW EXECUTE FUNCTION jukinet_version_guard_update({_MUTABLE_SQL});"""
+
+
+def guard_triggers_sql(table: str) -> str:
+    return f"""{_generic_guard_trigger_sql(table)}
 CREATE TRIGGER {table}_reject_delete BEFORE DELETE ON {table}
   FOR EACH STATEMENT EXECUTE FUNCTION jukinet_reject_delete();
 CREATE TRIGGER {table}_reject_truncate BEFORE TRUNCATE ON {table}
@@ -89,17 +95,13 @@ CREATE TRIGGER {table}_reject_truncate BEFORE TRUNCATE ON {table}
 
 def guard_install_sql(table: str) -> str:
     """The table's own content guard in place of the generic one (jukinet migration 0004: columns, not jsonb)."""
-    mutable = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
-    return f"SELECT jukinet_version_guard_install('{table}'::regclass, ARRAY[{mutable}]);"
+    return f"SELECT jukinet_version_guard_install('{table}'::regclass, ARRAY[{_MUTABLE_SQL}]);"
 
 
 def guard_uninstall_sql(table: str) -> str:
     """Back to the generic jsonb guard (the reverse of guard_install_sql)."""
-    mutable = ", ".join(f"'{c}'" for c in MUTABLE_COLUMNS)
     return f"""
-DROP TRIGGER {table}_guard_update ON {table};
-CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table}
-  FOR EACH ROW EXECUTE FUNCTION jukinet_version_guard_update({mutable});
+DROP TRIGGER {table}_guard_update ON {table};{_generic_guard_trigger_sql(table)}
 DROP FUNCTION {table}_guard_content();
 """
 

@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 from jukinet.crypto import NONCE_BYTES
 from jukinet.identifiers import INDIVIDUAL_NUMBER_WEIGHTS, RESIDENT_CODE_WEIGHTS
 from jukinet.partitions import SENTINEL_YEAR
+from jukinet.search_keys import address_key, name_key, seion_kana
 
 T = TypeVar("T")
 REFERENCE_DATE = dt.date(2026, 4, 1)  # fixed "today" of the generator: the output must not depend on the day
@@ -244,7 +245,7 @@ class _Pools:
     district codes, dates, expiry years and retention columns, as ready binary COPY fields.
 
     The fragments hold only generated content and what prefserver/furyo `version_values` derive from it
-    (seion_kana, name_key, address_key, with the same memoised functions); the retention columns follow
+    (seion_kana, name_key, address_key, from jukinet.search_keys as the writers use them); the retention columns follow
     jukinet.version_retention. `test_fast_rows_are_what_the_version_writers_store` checks every column of
     generated rows against the writers.
     """
@@ -257,8 +258,8 @@ class _Pools:
         from jukinet.version_retention import CURRENT, RETAINED, retention_for
         from prefserver import versions as identity_versions
 
-        self.seion_kana, self.name_key = identity_versions._seion_kana, identity_versions._name_key
-        self.address_key = identity_versions._address_key
+        # each name and address of the pools is keyed once: the plain functions, no cache
+        self.seion_kana, self.name_key, self.address_key = seion_kana, name_key, address_key
         rng = random.Random(f"{spec.seed}:pools")  # noqa: S311 - synthetic data, reproducible on purpose
         self.municipality_codes = [code for code, _ in spec.municipalities]
         self.addresses = [
