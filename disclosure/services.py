@@ -44,6 +44,7 @@ from disclosure.selectors import due_date_for, fee_in_force, windows_in_force
 from disclosure.storage import document_aad, document_decrypt, document_encrypt
 from jukinet import clock
 from jukinet.models import Municipality
+from jukinet.retention import retention_cutoff
 
 
 class DisclosureError(Exception):
@@ -513,13 +514,6 @@ def disclosure_confirmation_sheet_hand_over(
 # --- provision status --------------------------------------------------------------------------------
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 @transaction.atomic
 def provision_status_report_issue(
     *, case: DisclosureCase, operator: Operator, terminal: Terminal | None = None, issued_on: dt.date | None = None
@@ -533,7 +527,7 @@ def provision_status_report_issue(
     if case.decision != Decision.GRANTED or case.matched_person_id is None:
         raise DisclosureError("不存在・不開示の決定は決定通知書を交付してください")
     day = issued_on or clock.today()
-    period_from = _years_before(day, settings.RETENTION_YEARS)
+    period_from = clock.years_before(day, settings.RETENTION_YEARS)
     records = ports.provision_records_for_person(
         person_id=case.matched_person_id, file=case.file, since=clock.start_of_day(period_from)
     )
@@ -893,7 +887,7 @@ def disclosure_purge_expired(*, as_of: dt.date, dry_run: bool = False) -> dict[s
     A case waits while any of its ledger rows (a late reprint) is younger than the period, and a granted
     suspension that has not been lifted keeps its case: the decision is the marker's basis.
     """
-    cutoff = clock.start_of_day(_years_before(as_of, settings.RETENTION_YEARS))
+    cutoff = retention_cutoff(as_of)
     expired = (
         DisclosureCase.objects.filter(status=CaseStatus.CLOSED, closed_at__lt=cutoff)
         .exclude(ledger_entries__printed_at__gte=cutoff)

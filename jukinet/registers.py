@@ -45,17 +45,11 @@ from audit.models import (
     UsageApproval,
 )
 from jukinet import clock
-from jukinet.retention import cutoff_purge_log
+from jukinet.retention import cutoff_purge_log, retention_cutoff
 from prefserver.models import Alert
 from provision.models import BulkApproval, BulkRequest, MediaOutput, Medium
 
 _ENDING_ACTIONS = {AccessRightLedgerEntry.Action.SUSPEND, AccessRightLedgerEntry.Action.REVOKE}
-
-
-def registers_cutoff(*, as_of: dt.date) -> dt.datetime:
-    """00:00 Asia/Tokyo of the same calendar day RETENTION_YEARS before `as_of`: a row whose clock started
-    before it is past the period; one whose clock started at or after it is kept."""
-    return clock.start_of_day(clock.years_before(as_of, settings.RETENTION_YEARS))
 
 
 def _table(model: type[Model]) -> str:
@@ -200,7 +194,7 @@ def _delete_ledger_rows(queryset: QuerySet[AccessRightLedgerEntry], *, cutoff: d
 def registers_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, int]:
     """Remove every register row past RETENTION_YEARS at `as_of` (a date, Asia/Tokyo); returns the rows
     removed (or, in a dry run, that would be removed) per table. Idempotent: a second run removes nothing."""
-    cutoff = registers_cutoff(as_of=as_of)
+    cutoff = retention_cutoff(as_of)
     ledger_ids = expired_ledger_entry_ids(cutoff=cutoff)
     # Order matters: each PROTECT reference goes before the row it points at. A "kept" test reads dates
     # only, so deleting an earlier step does not change what a later step selects (dry run = real run).

@@ -71,6 +71,14 @@ def _log_purge(run: PurgeRun) -> None:
     )
 
 
+def retention_cutoff(as_of: dt.date, years: int | None = None) -> dt.datetime:
+    """00:00 Asia/Tokyo of the same calendar day `years` (RETENTION_YEARS) before `as_of`: a record whose clock
+    started before it is past the period; one whose clock started at or after it is kept (domain.md §13)."""
+    from django.conf import settings
+
+    return clock.start_of_day(clock.years_before(as_of, settings.RETENTION_YEARS if years is None else years))
+
+
 def cutoff_purge_log(
     *, purge_kind: str, as_of: dt.date, cutoff: dt.datetime, years: int, dry_run: bool, counts: dict[str, int],
     result_count: int,

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from jukinet import clock
 from jukinet.crypto import DecryptionError, decrypt_with_key, encrypt_with_key, key_id_of, keyring
 from jukinet.key_rotation import RotationCounts, log_rotation, rewrite_in_chunks
-from jukinet.retention import cutoff_purge_log
+from jukinet.retention import cutoff_purge_log, retention_cutoff
 
 NOTICE_TABLE = "prefserver_notice"
 DUPLICATE_TABLE = "prefserver_duplicatereceipt"
@@ -51,7 +51,7 @@ def intake_records_purge(*, as_of: dt.datetime, dry_run: bool = False) -> dict[s
     """Remove notices, results, duplicate receipts and batches past RETENTION_YEARS at `as_of`; returns the
     counts. A dry run counts and removes nothing (it is logged too)."""
     years = settings.RETENTION_YEARS
-    cutoff = clock.start_of_day(clock.years_before(clock.local_date(as_of), years))
+    cutoff = retention_cutoff(clock.local_date(as_of), years)
     params = {"cutoff": cutoff}
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE expired_notice ON COMMIT DROP AS {_EXPIRED_NOTICES}", params)
