@@ -265,7 +265,13 @@ class PushOutbox(models.Model):
                 fields=["file", "resident_code", "update_sequence", "revision"], name="push_outbox_key_uniq"
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="push_outbox_due_idx")]
+        # The relay's claim walks the pending rows in (next_attempt_at, id) order and stops at its batch size
+        # (prefserver.push.CANDIDATES_SQL). Only pending rows are in it, so marking a row sent adds no entry.
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"], name="push_outbox_due_idx", condition=models.Q(status="pending")
+            )
+        ]
 
     def __str__(self) -> str:
         return f"PushOutbox #{self.pk}"

@@ -18,6 +18,8 @@ from prefserver.national_client import NationalClient
 from prefserver.push import (
     ALERT_AUTH,
     ALERT_BACKLOG,
+    CANDIDATES_SQL,
+    OUTBOX_TABLE,
     backoff_seconds,
     push_backlog_check,
     push_batch,
@@ -345,3 +347,30 @@ def test_every_relay_alert_kind_has_a_japanese_label_for_the_dashboard():
     for kind in (push.ALERT_AUTH, push.ALERT_REJECTED, push.ALERT_BACKLOG, push.ALERT_PAYLOAD):
         assert kind in Alert.Kind.values
         assert Alert(kind=kind).get_kind_display() != kind
+
+
+def test_the_relay_claim_reads_a_backlog_in_due_order_and_stops_at_its_batch() -> None:
+    # given: a backlog of 20,000 pending rows (after an outage of the national server) beside 5,000 sent ones
+    # (kept: they are the record of what was pushed), with fresh statistics
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OUTBOX_TABLE} (file, person_id, resident_code, update_sequence, revision, version_id,"
+            " version_expiry_year, status, attempts, next_attempt_at, acked_at, created_at)"
+            " SELECT 'identity', n, lpad(n::text, 11, '0'), 1, 0, n, 9999,"
+            " CASE WHEN n <= 20000 THEN 'pending' ELSE 'sent' END, 0, now() - make_interval(secs => n), NULL, now()"
+            " FROM generate_series(1, 25000) AS n"
+        )  # fmt: skip
+        cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
+        # when
+        cursor.execute("EXPLAIN " + CANDIDATES_SQL, {"now": clock.now(), "limit": 2000})
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(CANDIDATES_SQL, {"now": clock.now(), "limit": 2000})
+        claimed = [row[0] for row in cursor.fetchall()]
+    # then: the pending index is walked in (next_attempt_at, id) order up to the batch size: no scan of the
+    # table, no sort of the whole backlog (both were the plan with an index on (status, next_attempt_at))
+    assert "push_outbox_due_idx" in plan and "Seq Scan" not in plan and "Sort" not in plan, plan
+    assert len(claimed) == 2000
+    assert claimed == list(PushOutbox.objects.filter(status="pending").order_by("next_attempt_at", "id")
+                           .values_list("id", flat=True)[:2000])  # fmt: skip
