@@ -13,8 +13,9 @@
      exact match, one provision record and one hash-chained operation-log entry per request;
    - bare: `POST /api/bench/bare/lookup` — the same input serializer and the same row, no auth, no checks, no
      records (bench-only URLConf; never routed in production).
-4. Saturation (closed loop, wrk): req/s, p50 and p99 of both, the ratio real/bare, server CPU per request, and
-   that every real answer was 200.
+4. Saturation (closed loop, wrk): req/s, p50 and p99 of both, the ratio real/bare, server CPU per request
+   (gunicorn, PostgreSQL with its background processes, Redis, the sealer), how wrk's connections were spread
+   over the workers, and that every real answer was 200.
 5. Latency at the target rate (open loop, bench/openloop.py): `--rate` (500) requests per second arriving on
    `--clients` keep-alive connections whatever the answers do, latency counted from each request's scheduled
    time (queueing included). A closed loop cannot show the latency target: with 32 connections and no think
@@ -32,8 +33,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -169,7 +172,7 @@ def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "g
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "jukinet.wsgi:application", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-        "--log-level", "warning", "--backlog", "2048",
+        "--log-level", "warning", "--backlog", "2048", *(["--reuse-port"] if gunicorn_conf.reuse_port else []),
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env(), start_new_session=True)
     deadline = time.monotonic() + 60
@@ -196,14 +199,33 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / tick
 
 
-def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
-    """gunicorn's processes and the PostgreSQL backends serving the bench database."""
+def _server_pids(server: subprocess.Popen[bytes], sealer: subprocess.Popen[bytes]) -> dict[str, list[int]]:
+    """gunicorn's processes, the PostgreSQL processes (the bench database's backends and the server's own
+    background processes: WAL writer, checkpointer, …), Redis (the throttle) and the sealer, by group."""
     import psycopg
 
     children = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True).stdout.split()
     with psycopg.connect(ADMIN_URL) as conn:
-        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME]).fetchall()
-    return [int(pid) for pid in children] + [int(row[0]) for row in rows]
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s OR backend_type <> 'client backend'",
+            [DB_NAME],
+        ).fetchall()
+    redis = subprocess.run(["pgrep", "-f", "redis-server 127.0.0.1:"], capture_output=True, text=True).stdout.split()
+    return {"gunicorn": [int(pid) for pid in children], "PostgreSQL": [int(row[0]) for row in rows],
+            "Redis": [int(pid) for pid in redis], "sealer": [sealer.pid]}  # fmt: skip
+
+
+def _connections_per_worker(port: int) -> list[int]:
+    """How the load generator's open connections are spread over gunicorn's workers (ss), largest first."""
+    import collections
+
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True,
+                         text=True).stdout  # fmt: skip
+    return sorted(collections.Counter(re.findall(r"pid=(\d+)", out)).values(), reverse=True)
+
+
+def _sample_spread(port: int, into: list[list[int]]) -> None:
+    into.append(_connections_per_worker(port))
 
 
 def run_wrk(url: str, script: Path, clients: int, duration: int) -> dict[str, float]:
@@ -281,14 +303,22 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             for name in ("bare", "real"):  # warm-up: connections, caches
                 run_wrk(url, scripts[name], args.clients, 3)
-            results = {}
+            results: dict[str, dict[str, Any]] = {}
             for name in ("real", "bare"):
-                pids = [*_server_pids(server), sealer.pid]
-                before = _cpu_seconds(pids)
-                results[name] = run_wrk(url, scripts[name], args.clients, args.duration)
-                # CPU of the server side (gunicorn + its PostgreSQL backends) per request: the shared machine's
+                groups = _server_pids(server, sealer)
+                before = {group: _cpu_seconds(pids) for group, pids in groups.items()}
+                spread: list[list[int]] = []
+                sampler = threading.Timer(min(3.0, args.duration / 2), _sample_spread, args=(port, spread))
+                sampler.start()
+                results[name] = dict(run_wrk(url, scripts[name], args.clients, args.duration))
+                sampler.join()
+                results[name]["spread"] = spread[0] if spread else []
+                # CPU of the server side (gunicorn, PostgreSQL, the sealer) per request: the shared machine's
                 # wall figures include other processes' load, this does not.
-                results[name]["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / max(results[name]["requests"], 1)
+                per_request = 1000 / max(results[name]["requests"], 1)
+                split = {group: (_cpu_seconds(pids) - before[group]) * per_request for group, pids in groups.items()}
+                results[name]["cpu_ms"] = sum(split.values())
+                results[name]["split"] = split
             open_loop = {}
             for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/api/bench/bare/lookup")):
                 open_loop[name] = openloop.run(
@@ -317,6 +347,8 @@ def main() -> None:
         print(
             f"{'':42s} server CPU {r['cpu_ms']:.2f} ms/request → idle 2-core ceiling ≈ {2000 / r['cpu_ms']:,.0f} req/s"
         )
+        print(f"{'':42s} of which " + ", ".join(f"{group} {ms:.2f}" for group, ms in r["split"].items()))
+        print(f"{'':42s} wrk's connections per gunicorn worker: {r['spread']}")
     ratio = results["real"]["rps"] / results["bare"]["rps"]
     cpu_ratio = results["bare"]["cpu_ms"] / results["real"]["cpu_ms"]
     print(f"ratio real/bare: {ratio:.2f} (by server CPU per request: {cpu_ratio:.2f})")

@@ -4,6 +4,13 @@ The worker shape is the one bench/lookup.py measured best for the lookup API on 
 threads, gthread; of 3×4, 4×3, 2×6, 6×2, 8×1 and 3 sync workers). Threads keep connections alive between
 requests and let a process run one request while another waits for PostgreSQL. WEB_WORKERS and WEB_THREADS
 change it for a bigger machine.
+
+Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections over them by
+address hash. On one shared socket the worker that happened to be awake accepted them: 32 keep-alive
+connections opened at once landed 32/0/0/0, 15/12/3/2 or 27/2/2/1 on the four workers, and one process (one
+core, one GIL) served nearly every request while the others idled (the lookup bench's saturation: 245 req/s
+in the 32/0/0/0 run, ≈ 500 otherwise). Connections queued for a worker that is killed (timeout) are reset
+instead of going to another worker; clients reconnect.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -19,5 +26,6 @@ def _count(name: str, default: int) -> int:
 
 
 worker_class = "gthread"
+reuse_port = True
 workers = _count("WEB_WORKERS", 4)
 threads = _count("WEB_THREADS", 3)

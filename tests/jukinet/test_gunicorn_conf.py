@@ -37,3 +37,59 @@ def test_the_shape_follows_the_environment_and_refuses_nonsense(monkeypatch: pyt
 def test_make_run_and_compose_start_gunicorn_with_this_module() -> None:
     assert '"python:jukinet.gunicorn_conf"' in (ROOT / "scripts" / "run.py").read_text()
     assert '"python:jukinet.gunicorn_conf"' in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_keep_alive_connections_opened_together_are_spread_over_the_workers(tmp_path: Path) -> None:
+    # given: the web process's settings with 4 single-thread workers, serving an app that answers its pid
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from collections import Counter
+
+    (tmp_path / "pidapp.py").write_text(
+        "import os\n"
+        "def application(environ, start_response):\n"
+        "    body = str(os.getpid()).encode()\n"
+        "    start_response('200 OK', [('Content-Length', str(len(body)))])\n"
+        "    return [body]\n"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    env = {**os.environ, "WEB_WORKERS": "4", "WEB_THREADS": "1"}
+    server = subprocess.Popen(
+        [str(gunicorn), "-c", "python:jukinet.gunicorn_conf", "--chdir", str(tmp_path), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning", "pidapp:application"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    connections: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        time.sleep(1.0)  # every worker booted and listening
+        # when: 32 clients connect at once (as a load generator or a pool of API clients starting), then each
+        # asks which worker it reached
+        connections += [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
+        answered: Counter[str] = Counter()
+        for conn in connections:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            answer = b""
+            while not (b"\r\n\r\n" in answer and answer.rsplit(b"\r\n\r\n", 1)[1]):  # headers, then the pid
+                answer += conn.recv(4096)
+            answered[answer.rsplit(b"\r\n\r\n", 1)[1].decode()] += 1
+    finally:
+        for conn in connections:
+            conn.close()
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+    # then: no worker holds most of them (on one shared socket the first awake worker took up to all 32)
+    assert len(answered) >= 3 and max(answered.values()) <= 20, answered
