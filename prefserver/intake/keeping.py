@@ -3,10 +3,12 @@ and the duplicate log, and key rotation of the notices' individual-number cipher
 
 Purge: a notice (its result is its row) goes once it was decided more than RETENTION_YEARS before `as_of` and
 no duplicate receipt of it is younger than that; duplicate receipts go once received more than RETENTION_YEARS
-ago; processing batches go once no notice refers to them and they finished before the cut-off. Pending and
-held notices are never purged. Alerts keep their text; their link to a purged notice is cleared. Versions keep
-`source_notice_id` as a plain number (their 150-year history outlives the inbox). One run is one transaction
-with one operation-log entry (kind PURGE, actor system:purge), written last.
+ago; processing batches go once no notice refers to them and they finished before the cut-off; push-outbox
+rows (the record of what went to the national server) go once acknowledged (sent, or refused for good) more
+than RETENTION_YEARS ago. Pending and held notices and pending pushes are never purged. Alerts keep their
+text; their link to a purged notice is cleared. Versions keep `source_notice_id` as a plain number (their
+150-year history outlives the inbox). One run is one transaction with one operation-log entry (kind PURGE,
+actor system:purge), written last.
 
 Rotation: every notice ciphertext whose key id (its self-describing prefix) is not the active one is decrypted
 and encrypted again under the active key, in chunks, each committed on its own (resumable, like
@@ -30,6 +32,7 @@ NOTICE_TABLE = "prefserver_notice"
 DUPLICATE_TABLE = "prefserver_duplicatereceipt"
 ALERT_TABLE = "prefserver_alert"
 BATCH_TABLE = "prefserver_intakebatch"
+OUTBOX_TABLE = "prefserver_pushoutbox"
 
 
 def notice_aad(*, municipality_code: str, notice_id: str) -> bytes:
@@ -48,8 +51,8 @@ _EXPIRED_NOTICES = f"""
 
 @transaction.atomic
 def intake_records_purge(*, as_of: dt.datetime, dry_run: bool = False) -> dict[str, Any]:
-    """Remove notices, results, duplicate receipts and batches past RETENTION_YEARS at `as_of`; returns the
-    counts. A dry run counts and removes nothing (it is logged too)."""
+    """Remove notices, results, duplicate receipts, batches and acknowledged pushes past RETENTION_YEARS at
+    `as_of`; returns the counts. A dry run counts and removes nothing (it is logged too)."""
     years = settings.RETENTION_YEARS
     cutoff = retention_cutoff(clock.local_date(as_of), years)
     params = {"cutoff": cutoff}
@@ -65,11 +68,14 @@ def intake_records_purge(*, as_of: dt.datetime, dry_run: bool = False) -> dict[s
             f"FROM {BATCH_TABLE} b WHERE b.finished_at < %(cutoff)s AND NOT EXISTS ("  # noqa: S608
             f"SELECT 1 FROM {NOTICE_TABLE} n WHERE n.batch_id = b.id AND n.id NOT IN (SELECT id FROM expired_notice))"
         )
+        pushes_sql = f"FROM {OUTBOX_TABLE} WHERE status IN ('sent', 'failed') AND acked_at < %(cutoff)s"
         if dry_run:
             cursor.execute(f"SELECT count(*) {duplicates_sql}", params)
             duplicates = int(cursor.fetchone()[0])
             cursor.execute(f"SELECT count(*) {batches_sql}", params)
             batches = int(cursor.fetchone()[0])
+            cursor.execute(f"SELECT count(*) {pushes_sql}", params)
+            pushes = int(cursor.fetchone()[0])
             alerts = 0
         else:
             cursor.execute(f"DELETE {duplicates_sql}", params)
@@ -81,8 +87,13 @@ def intake_records_purge(*, as_of: dt.datetime, dry_run: bool = False) -> dict[s
             cursor.execute(f"DELETE FROM {NOTICE_TABLE} WHERE id IN (SELECT id FROM expired_notice)")  # noqa: S608
             cursor.execute(f"DELETE {batches_sql}", params)
             batches = cursor.rowcount
+            cursor.execute(f"DELETE {pushes_sql}", params)
+            pushes = cursor.rowcount
         cursor.execute("DROP TABLE expired_notice")  # ON COMMIT DROP is late when the caller's transaction is open
-    counts = {"notice": notices, "duplicate_receipt": duplicates, "intake_batch": batches, "alert_unlinked": alerts}
+    counts = {
+        "notice": notices, "duplicate_receipt": duplicates, "intake_batch": batches, "push_outbox": pushes,
+        "alert_unlinked": alerts,
+    }  # fmt: skip
     _log_intake_purge(as_of=as_of, cutoff=cutoff, years=years, dry_run=dry_run, counts=counts)
     return counts
 

@@ -12,7 +12,7 @@ from audit.models import OperationKind, OperationLogEntry
 from jukinet import clock
 from jukinet.crypto import key_id_of, reset_key_caches
 from prefserver.intake.keeping import intake_records_purge, notice_key_usage, notice_numbers_reencrypt
-from prefserver.models import Alert, DuplicateReceipt, IdentityVersion, IntakeBatch, Notice
+from prefserver.models import Alert, DuplicateReceipt, IdentityVersion, IntakeBatch, Notice, PushOutbox
 from prefserver.tasks import intake_records_purge_task
 from prefserver.versions import individual_number_of
 from tests.prefserver.intake_helpers import (
@@ -82,6 +82,29 @@ def test_purge_dry_run_removes_nothing_and_the_beat_task_runs_the_service(settin
     assert not IntakeBatch.objects.filter(kind=IntakeBatch.Kind.PROCESS).exists()  # its batch went with it
     dry, real = OperationLogEntry.objects.filter(kind=OperationKind.PURGE).order_by("sequence")
     assert (dry.conditions["dry_run"], real.conditions["dry_run"]) == (True, False)
+
+
+def test_purge_removes_pushes_acknowledged_past_retention_and_never_a_pending_one(settings):
+    # given: three applied notices' pushes: acknowledged 8 years ago, acknowledged 6 years ago, and one
+    # created 8 years ago that was never acknowledged (the national server refused the connection since)
+    settings.RETENTION_YEARS = 7
+    codes = ("59130274620", CODE_B, "12345678903")
+    for code in codes:
+        send_and_process(notice("11", 1, resident_code=code))
+    years_ago = {
+        code: clock.now() - dt.timedelta(days=365.25 * years) for code, years in zip(codes, (8, 6, 8), strict=True)
+    }
+    for code, status in zip(codes, ("sent", "sent", "pending"), strict=True):
+        acked = years_ago[code] if status == "sent" else None
+        PushOutbox.objects.filter(resident_code=code).update(
+            status=status, acked_at=acked, created_at=years_ago[code], next_attempt_at=years_ago[code]
+        )
+    # when
+    dry = intake_records_purge(as_of=clock.now(), dry_run=True)
+    counts = intake_records_purge(as_of=clock.now())
+    # then: only the push acknowledged more than 7 years ago goes; the pending one waits for its send
+    assert dry["push_outbox"] == counts["push_outbox"] == 1
+    assert set(PushOutbox.objects.values_list("resident_code", flat=True)) == {CODE_B, "12345678903"}
 
 
 def test_rotation_reencrypts_pending_notice_numbers_and_they_still_apply(settings):
