@@ -1,6 +1,12 @@
 """The web process's gunicorn settings: one module used by make run, docker-compose and the lookup bench."""
 
 import importlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -41,13 +47,6 @@ def test_make_run_and_compose_start_gunicorn_with_this_module() -> None:
 
 def test_keep_alive_connections_opened_together_are_spread_over_the_workers(tmp_path: Path) -> None:
     # given: the web process's settings with 4 single-thread workers, serving an app that answers its pid
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    from collections import Counter
-
     (tmp_path / "pidapp.py").write_text(
         "import os\n"
         "def application(environ, start_response):\n"
