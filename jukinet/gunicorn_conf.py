@@ -10,10 +10,16 @@ address hash. On one shared socket the worker that happened to be awake accepted
 connections opened at once landed 32/0/0/0, 15/12/3/2 or 27/2/2/1 on the four workers, and one process (one
 core, one GIL) served nearly every request while the others idled (the lookup bench's saturation: 245 req/s
 in the 32/0/0/0 run, ≈ 500 otherwise). Connections queued for a worker that is killed (timeout) are reset
-instead of going to another worker; clients reconnect.
+instead of going to another worker; clients reconnect. With SO_REUSEPORT a second server of the same user
+could bind the same port and silently take half the connections (an old instance left running, say), so
+`on_starting` refuses to start when something already answers on the address.
 """
 
+import socket
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
+from gunicorn.util import parse_address
 
 from jukinet.env import env_int
 
@@ -29,3 +35,18 @@ worker_class = "gthread"
 reuse_port = True
 workers = _count("WEB_WORKERS", 4)
 threads = _count("WEB_THREADS", 3)
+
+
+def on_starting(server: Any) -> None:
+    """Stop when a bind address is taken: the shared socket's bind failed there, per-worker sockets need not."""
+    for address in server.cfg.bind:
+        parsed = parse_address(address)
+        if not isinstance(parsed, tuple):  # a Unix socket path: its bind still fails when it is taken
+            continue
+        host, port = parsed
+        try:
+            with socket.create_connection((host or "127.0.0.1", port), timeout=0.5):
+                pass
+        except OSError:
+            continue
+        raise SystemExit(f"{address} is already in use: another server is listening there")

@@ -92,3 +92,23 @@ def test_keep_alive_connections_opened_together_are_spread_over_the_workers(tmp_
         server.wait(timeout=30)
     # then: no worker holds most of them (on one shared socket the first awake worker took up to all 32)
     assert len(answered) >= 3 and max(answered.values()) <= 20, answered
+
+
+def test_the_web_process_will_not_share_its_port_with_a_server_already_there(tmp_path: Path) -> None:
+    # given: a server already listening with SO_REUSEPORT (as an old instance of this one would)
+    (tmp_path / "app.py").write_text("def application(environ, start_response):\n    return []\n")
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # when: the web process starts on the same port
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:jukinet.gunicorn_conf", "--chdir",
+             str(tmp_path), "--bind", f"127.0.0.1:{port}", "app:application"],
+            cwd=ROOT, env={**os.environ, "WEB_WORKERS": "1", "WEB_THREADS": "1"}, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+    # then: it stops at once and says why
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} is already in use" in result.stderr + result.stdout
