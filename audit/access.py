@@ -115,6 +115,7 @@ def usage_approval_valid(
         status=UsageApproval.Status.APPROVED,
         approved_at__lte=moment,
         valid_until__gt=moment,
+        valid_until__lte=clock.end_of_day(clock.local_date(moment)),  # implied (end of its day); for the index
     )
     if terminal is not None:
         approvals = approvals.filter(terminal=terminal)

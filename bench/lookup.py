@@ -143,11 +143,15 @@ def prepare_actors(clients: int) -> tuple[list[str], list[str]]:
                 username=f"bench-edu-{index:02d}",
                 defaults={"office": office, "roles": ["body_operator"], "display_name": f"bench {index}"},
             )
-            UsageApproval.objects.create(
-                operator=operator, office=office, terminal=terminal, purpose="bench", requested_at=now,
-                status=UsageApproval.Status.APPROVED, devices_checked=True, approved_at=now,
-                valid_until=clock.end_of_day(clock.today()),
-            )  # fmt: skip
+            in_force = UsageApproval.objects.filter(
+                operator=operator, terminal=terminal, status=UsageApproval.Status.APPROVED, valid_until__gt=now
+            )
+            if not in_force.exists():  # one a day, as an operator gets them (not one per bench run)
+                UsageApproval.objects.create(
+                    operator=operator, office=office, terminal=terminal, purpose="bench", requested_at=now,
+                    status=UsageApproval.Status.APPROVED, devices_checked=True, approved_at=now,
+                    valid_until=clock.end_of_day(clock.today()),
+                )  # fmt: skip
             tokens.append(api_token_issue(operator=operator, terminal=terminal)[0])
     with connection.cursor() as cursor:
         cursor.execute(

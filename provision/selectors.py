@@ -295,7 +295,8 @@ def _access_params(
     now = clock.now()
     return {
         "operator": operator.pk, "terminal": terminal.pk if terminal else None,
-        "approved": UsageApproval.Status.APPROVED, "now": now, "code": affair_code, "on": clock.local_date(now),
+        "now": now, "day_end": clock.end_of_day(clock.local_date(now)), "code": affair_code,
+        "on": clock.local_date(now),
         "office": recipient.pk if recipient else None,
     }  # fmt: skip
 

@@ -32,12 +32,15 @@ LIMIT 1
 # (audit.access.usage_approval_valid), the affair entry in force with `assigned` and `approval_covers` as in
 # AFFAIR_IN_FORCE, and the id of the provision record the attempt will write. The caller decides in §9.2
 # order from the columns; an empty affair code finds no affair (Q01).
-# Explicit columns: a prepared statement's result type must not change when a migration adds a column.
+# Explicit columns: a prepared statement's result type must not change when a migration adds a column. The
+# status is written out and valid_until bounded on both sides (day_end: the end of today): the generic plan then
+# reads today's approvals from the partial index audit usage_approval_in_force_idx, not every approval the
+# operator ever had (a status parameter keeps it off a partial index; a one-sided range looks wide).
 RELEASE_ACCESS = """
 WITH approval AS (
   SELECT u.id FROM audit_usageapproval u
-  WHERE u.operator_id = %(operator)s AND u.terminal_id = %(terminal)s AND u.status = %(approved)s
-    AND u.approved_at <= %(now)s AND u.valid_until > %(now)s
+  WHERE u.operator_id = %(operator)s AND u.terminal_id = %(terminal)s AND u.status = 'approved'
+    AND u.approved_at <= %(now)s AND u.valid_until > %(now)s AND u.valid_until <= %(day_end)s
   ORDER BY u.approved_at DESC LIMIT 1
 )
 SELECT (SELECT id FROM approval) AS approval_id,

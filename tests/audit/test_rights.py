@@ -1,10 +1,12 @@
 """Access-right lifecycle and usage approvals (domain.md §10.3, §10.4; §17 scenarios 29, 30, 57)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from audit.access import usage_approval_valid
 from audit.models import AccessRightLedgerEntry, OperationKind, OperationLogEntry, Operator
@@ -18,6 +20,7 @@ from audit.rights import (
     usage_approval_request,
 )
 from jukinet import clock
+from provision import sql as provision_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +223,48 @@ def test_paper_usage_approval_needs_the_paper_mode(clerk, security_officer, term
 def test_a_security_officer_applies_only_for_their_own_office(security_officer, body_office, newcomer):
     with pytest.raises(RightsError):
         access_right_apply(operator=newcomer, office=body_office, role="body_operator", applied_by=security_officer)
+
+
+def test_the_approval_in_force_is_found_by_index_among_years_of_expired_ones(clerk, security_officer, terminal):
+    # given: seven years of daily approvals, all expired, and today's (about 1,700 rows per operator)
+    approval = usage_approval_request(operator=clerk, terminal=terminal.terminal, purpose="照会業務")
+    today = usage_approval_approve(approval=approval, approver=security_officer, devices_checked=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_usageapproval (operator_id, office_id, terminal_id, purpose, requested_at, status,"
+            " devices_checked, paper_reference, approved_by_id, approved_at, valid_until)"
+            " SELECT operator_id, office_id, terminal_id, purpose, requested_at - make_interval(days => n), status,"
+            " devices_checked, paper_reference, approved_by_id, approved_at - make_interval(days => n),"
+            " valid_until - make_interval(days => n) FROM audit_usageapproval, generate_series(1, 1700) AS n"
+            " WHERE id = %s",
+            [today.pk],
+        )  # fmt: skip
+        cursor.execute("ANALYZE audit_usageapproval")
+    # when: the personal-data screens' query is planned, and the releases' access statement as the lookup API
+    # runs it (prepared, with the generic plan PostgreSQL keeps for it)
+    moment = clock.now()
+    with CaptureQueriesContext(connection) as screen:
+        assert usage_approval_valid(operator=clerk, terminal=terminal.terminal) == today
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + screen.captured_queries[0]["sql"])
+        screen_plan = "\n".join(row[0] for row in cursor.fetchall())
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", provision_sql.RELEASE_ACCESS)))
+    values = {"operator": clerk.pk, "terminal": terminal.terminal.pk, "now": f"'{moment.isoformat()}'",
+              "day_end": f"'{clock.end_of_day(clock.local_date(moment)).isoformat()}'", "code": "'X'",
+              "on": f"'{clock.local_date(moment).isoformat()}'", "office": clerk.office_id}  # fmt: skip
+    arguments = ", ".join(str(values[name]) for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "PREPARE release_access AS "
+            + re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", provision_sql.RELEASE_ACCESS)
+        )
+        for _ in range(6):  # PostgreSQL plans the first five executions with their values, then decides
+            cursor.execute(f"EXECUTE release_access({arguments})")
+        cursor.execute(f"EXPLAIN EXECUTE release_access({arguments})")
+        release_plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE release_access")
+    # then: both read today's approvals from the partial index, not every approval the operator ever had, and
+    # the release statement keeps its generic plan ($n in it: not planned again on every call)
+    assert "usage_approval_in_force_idx" in screen_plan, screen_plan
+    assert "usage_approval_in_force_idx" in release_plan and "$3" in release_plan, release_plan
+    assert usage_approval_valid(operator=clerk, terminal=terminal.terminal) == today

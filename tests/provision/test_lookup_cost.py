@@ -254,9 +254,9 @@ def test_refused_access_reads_no_version_in_the_combined_statement(body_operator
 
     _, code, _ = person()
     _model, statement, params, _ = selectors._match_statement("identity", {"resident_code": code}, "NOPE")
-    now = clock.now()
-    params.update(operator=body_operator.pk, terminal=body_terminal.pk, approved="approved", now=now, code="NOPE",
-                  on=clock.local_date(now), office=body_operator.office_id, needs_number=False)  # fmt: skip
+    params.update(
+        selectors._access_params(body_operator, body_terminal, "NOPE", body_operator.office), needs_number=False
+    )
     # when
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql.release_access_and_match(statement), params)
