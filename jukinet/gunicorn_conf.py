@@ -15,7 +15,6 @@ could bind the same port and silently take half the connections (an old instance
 `on_starting` refuses to start when something already answers on the address.
 """
 
-import os
 import socket
 from typing import Any
 
@@ -39,10 +38,7 @@ threads = _count("WEB_THREADS", 3)
 
 
 def on_starting(server: Any) -> None:
-    """Stop when a bind address is taken: the shared socket's bind failed there, per-worker sockets need not.
-    A new master started by the old one (USR2 upgrade, GUNICORN_PID set) is expected to share the port."""
-    if os.environ.get("GUNICORN_PID"):
-        return
+    """Stop when a bind address is taken: the shared socket's bind failed there, per-worker sockets need not."""
     for address in server.cfg.bind:
         parsed = parse_address(address)
         if not isinstance(parsed, tuple):  # a Unix socket path: its bind still fails when it is taken
