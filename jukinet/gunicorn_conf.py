@@ -12,7 +12,9 @@ core, one GIL) served nearly every request while the others idled (the lookup be
 in the 32/0/0/0 run, ≈ 500 otherwise). Connections queued for a worker that is killed (timeout) are reset
 instead of going to another worker; clients reconnect. With SO_REUSEPORT a second server of the same user
 could bind the same port and silently take half the connections (an old instance left running, say), so
-`on_starting` refuses to start when something already answers on the address.
+`on_starting` refuses to start when something already answers on the address. A binary upgrade by USR2 does
+not work with per-worker sockets in this gunicorn (the new master expects inherited listeners): restart the
+service instead; HUP (new workers, new settings) works as before.
 """
 
 import socket
