@@ -63,6 +63,22 @@ def make_terminal(name: str, office: Office, key: str, capabilities: list[str] |
     return terminal
 
 
+def tax_chief_approval(catalogue: dict[str, Office], *, max_rows: int) -> Any:
+    """The tax department's responsible officer (a registered bulk approver) and the bulk approval they record
+    and give for S5-TAX-01 up to `max_rows`: (officer, approval)."""
+    from audit.models import Affair
+    from provision.bulk import bulk_approval_record
+    from provision.models import BulkApprover
+
+    officer = make_operator("tax-chief", catalogue["DEPT-TAX"], "department_operator")
+    BulkApprover.objects.create(operator=officer, office=catalogue["DEPT-TAX"])
+    approval = bulk_approval_record(
+        recorded_by=officer, approver=officer, recipient=catalogue["DEPT-TAX"],
+        affair=Affair.objects.get(code="S5-TAX-01"), max_rows=max_rows,
+    )  # fmt: skip
+    return officer, approval
+
+
 @pytest.fixture
 def clerk(section: Office) -> Operator:
     return make_operator("clerk", section, Role.CLERK)

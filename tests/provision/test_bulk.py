@@ -13,7 +13,7 @@ from audit.models import Affair, OperationKind, OperationLogEntry
 from jukinet.models import SettingValue
 from provision.bulk import BulkError, bulk_approval_record, bulk_request_run
 from provision.models import BulkApprover, MediaOutput, Medium, ProvisionRecord
-from tests.provision.conftest import make_operator, make_terminal, person
+from tests.provision.conftest import make_operator, make_terminal, person, tax_chief_approval
 
 pytestmark = pytest.mark.django_db
 
@@ -60,12 +60,7 @@ def test_with_approval_writes_result_file_and_media_entry(clerk, clerk_terminal,
     _, code, _ = person()
     person(name="重複 花子", name_kana="チョウフク ハナコ", sex=2)
     person(name="重複 花子", name_kana="チョウフク ハナコ", sex=2)
-    officer = make_operator("tax-chief", catalogue["DEPT-TAX"], "department_operator")
-    BulkApprover.objects.create(operator=officer, office=catalogue["DEPT-TAX"])
-    approval = bulk_approval_record(
-        recorded_by=officer, approver=officer, recipient=catalogue["DEPT-TAX"],
-        affair=Affair.objects.get(code="S5-TAX-01"), max_rows=3,
-    )  # fmt: skip
+    officer, approval = tax_chief_approval(catalogue, max_rows=3)
     header = ["row_id", "resident_code", "name", "birth_date", "sex", "address"]
     content = request_file(
         [

@@ -11,9 +11,9 @@ import pytest
 from audit.models import Affair, Office, Operator, Terminal
 from jukinet.models import SettingValue
 from jukinet.registers import registers_purge
-from provision.bulk import bulk_approval_record, bulk_request_run
-from provision.models import BulkApproval, BulkApprover, BulkRequest, MediaOutput, Medium, ProvisionRecord
-from tests.provision.conftest import make_operator, person
+from provision.bulk import bulk_request_run
+from provision.models import BulkApproval, BulkRequest, MediaOutput, Medium, ProvisionRecord
+from tests.provision.conftest import person, tax_chief_approval
 from tests.registers_times import AS_OF, JUST_INSIDE, JUST_PAST, LONG_AGO
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seven_years")]
@@ -64,12 +64,7 @@ def test_a_bulk_job_past_the_period_goes_whole_outputs_first(clerk, clerk_termin
     # given a real bulk job over the approval threshold, written to a medium later disposed, all just past
     SettingValue.objects.create(name="BULK_APPROVAL_THRESHOLD", value=1, effective_from=dt.date(2000, 1, 1))
     _, code, _ = person()
-    officer = make_operator("tax-chief", catalogue["DEPT-TAX"], "department_operator")
-    BulkApprover.objects.create(operator=officer, office=catalogue["DEPT-TAX"])
-    approval = bulk_approval_record(
-        recorded_by=officer, approver=officer, recipient=catalogue["DEPT-TAX"],
-        affair=Affair.objects.get(code="S5-TAX-01"), max_rows=2,
-    )  # fmt: skip
+    _, approval = tax_chief_approval(catalogue, max_rows=2)
     medium = Medium.objects.create(medium_id="CD-OLD", kind="cd", office=section)
     content = io.StringIO()
     content.write(f"row_id,resident_code\r\na,{code}\r\nb,99999999999\r\n")
