@@ -45,6 +45,30 @@ def test_make_run_and_compose_start_gunicorn_with_this_module() -> None:
     assert '"python:jukinet.gunicorn_conf"' in (ROOT / "docker-compose.yml").read_text()
 
 
+def _children(pid: int) -> int:
+    """How many processes have `pid` as their parent (Linux /proc)."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            count += int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+    return count
+
+
+def _wait_until_serving(server: subprocess.Popen[bytes], port: int, *, workers: int) -> None:
+    """Until the master has forked every worker and the port answers; fails if gunicorn stops instead."""
+    while True:
+        assert server.poll() is None, f"gunicorn stopped with {server.returncode}"
+        if _children(server.pid) >= workers:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                pass
+        time.sleep(0.1)
+
+
 def test_keep_alive_connections_opened_together_are_spread_over_the_workers(tmp_path: Path) -> None:
     # given: the web process's settings with 4 single-thread workers, serving an app that answers its pid
     (tmp_path / "pidapp.py").write_text(
@@ -66,15 +90,7 @@ def test_keep_alive_connections_opened_together_are_spread_over_the_workers(tmp_
     )  # fmt: skip
     connections: list[socket.socket] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-        time.sleep(1.0)  # every worker booted and listening
+        _wait_until_serving(server, port, workers=4)
         # when: 32 clients connect at once (as a load generator or a pool of API clients starting), then each
         # asks which worker it reached
         connections += [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
