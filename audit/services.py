@@ -509,11 +509,13 @@ def operation_log_seal(*, limit: int = 5000) -> int:
     return len(rows)
 
 
-def operation_log_seal_all() -> int:
-    """`operation_log_seal` until nothing is pending; returns how many entries it chained."""
-    total = 0
-    while sealed := operation_log_seal():
+def operation_log_seal_all(*, max_passes: int | None = None) -> int:
+    """`operation_log_seal` until nothing is pending (or `max_passes` of up to 5,000 entries each, for a caller
+    that must not chase writers adding entries meanwhile); returns how many entries it chained."""
+    total, passes = 0, 0
+    while (max_passes is None or passes < max_passes) and (sealed := operation_log_seal()):
         total += sealed
+        passes += 1
     return total
 
 

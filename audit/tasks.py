@@ -9,7 +9,8 @@ from jukinet import clock
 
 @shared_task
 def oplog_seal_task() -> int:
-    """Chain the lookup API's pending entries (audit.services.operation_log_seal) until none is left."""
+    """Chain the pending (unchained) entries of the lookup API and of intake (audit.services.operation_log_seal)
+    until none is left."""
     from audit.services import operation_log_seal_all
 
     return operation_log_seal_all()

@@ -7,12 +7,15 @@ idempotent: they claim work by status, so a re-delivered or duplicated task find
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from celery import shared_task
 from celery.signals import task_success
 
 from jukinet import clock
+
+logger = logging.getLogger(__name__)
 
 # One task run drains at most this many batches, then re-queues itself so other tasks get a turn.
 MAX_BATCHES_PER_RUN = 40
@@ -45,16 +48,12 @@ def _seal_after_batch() -> None:
     with intake runs, and while workers drain a backlog its messages expire unrun: measured, 3,906 of a
     200,000-notice run's 4,121 entries were still unchained at its end. So the worker chains them itself after
     each batch, keeping them within a batch's time of being written. A failure is left to the next run."""
-    import logging
-
-    from audit.services import operation_log_seal
+    from audit.services import operation_log_seal_all
 
     try:
-        for _ in range(SEAL_PASSES_AFTER_BATCH):  # bounded: receipts keep adding entries while it runs
-            if operation_log_seal() == 0:
-                break
+        operation_log_seal_all(max_passes=SEAL_PASSES_AFTER_BATCH)  # bounded: receipts keep adding entries
     except Exception as exc:
-        logging.getLogger(__name__).warning("sealing after an intake batch failed (%s)", type(exc).__name__)
+        logger.warning("sealing after an intake batch failed (%s)", type(exc).__name__)
 
 
 def _push_after_batch(batch: Any) -> None:
@@ -62,8 +61,6 @@ def _push_after_batch(batch: Any) -> None:
     schedule). With two workers, pushes then go out while intake runs, instead of queueing behind intake runs;
     the relay's claims (SKIP LOCKED, one row per person) make concurrent senders safe. A failure here is the
     relay's own business (its rows stay pending, the beat sweep retries): it never stops intake."""
-    import logging
-
     from prefserver.push import push_batch
 
     if not batch.counts.get("applied"):
@@ -71,7 +68,7 @@ def _push_after_batch(batch: Any) -> None:
     try:
         push_batch()
     except Exception as exc:
-        logging.getLogger(__name__).warning("push after an intake batch failed (%s)", type(exc).__name__)
+        logger.warning("push after an intake batch failed (%s)", type(exc).__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
