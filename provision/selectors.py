@@ -293,10 +293,10 @@ def _access_params(
     operator: Operator, terminal: Terminal | None, affair_code: str, recipient: Office | None
 ) -> dict[str, Any]:
     now = clock.now()
+    today = clock.local_date(now)
     return {
-        "operator": operator.pk, "terminal": terminal.pk if terminal else None,
-        "now": now, "day_end": clock.end_of_day(clock.local_date(now)), "code": affair_code,
-        "on": clock.local_date(now),
+        "operator": operator.pk, "terminal": terminal.pk if terminal else None, "now": now,
+        "day_end": clock.end_of_day(today), "code": affair_code, "on": today,
         "office": recipient.pk if recipient else None,
     }  # fmt: skip
 
