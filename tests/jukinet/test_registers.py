@@ -18,9 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def old_rows(settings, clerk, terminal, section_office):  # type: ignore[no-untyped-def]
-    """Per register: one row just past the period, one just inside it."""
-    settings.RETENTION_YEARS = 7
+def old_rows(seven_years, clerk, terminal, section_office):  # type: ignore[no-untyped-def]
+    """Per register: one row just past the period, one just inside it (RETENTION_YEARS = 7)."""
     former = Operator.objects.create(username="former", display_name="former", office=section_office, roles=[])
     for at in (JUST_PAST, JUST_INSIDE):
         UsageApproval.objects.create(

@@ -84,10 +84,10 @@ def test_purge_dry_run_removes_nothing_and_the_beat_task_runs_the_service(settin
     assert (dry.conditions["dry_run"], real.conditions["dry_run"]) == (True, False)
 
 
-def test_purge_removes_pushes_acknowledged_past_retention_and_never_a_pending_one(settings):
+@pytest.mark.usefixtures("seven_years")
+def test_purge_removes_pushes_acknowledged_past_retention_and_never_a_pending_one():
     # given: three applied notices' pushes: acknowledged 8 years ago, acknowledged 6 years ago, and one
     # created 8 years ago that was never acknowledged (the national server refused the connection since)
-    settings.RETENTION_YEARS = 7
     codes = ("59130274620", CODE_B, "12345678903")
     for code in codes:
         send_and_process(notice("11", 1, resident_code=code))

@@ -10,12 +10,11 @@ from jukinet.registers import registers_purge
 from prefserver.models import Alert
 from tests.registers_times import AS_OF, JUST_INSIDE, JUST_PAST
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seven_years")]
 
 
-def test_alerts_go_by_record_time(settings):
+def test_alerts_go_by_record_time():
     # given a resolved and an unresolved alert raised just past the period, and one raised just inside it
-    settings.RETENTION_YEARS = 7
     for resolved in (True, False):
         Alert.objects.create(kind=Alert.Kind.PUSH_BACKLOG, message="滞留", created_at=JUST_PAST, resolved=resolved)
     inside = Alert.objects.create(kind=Alert.Kind.PUSH_BACKLOG, message="滞留", created_at=JUST_INSIDE)
