@@ -6,7 +6,8 @@ worker processes (prefork) and beat apply the notices and push them over mutual 
 process. The clock runs from the first receipt until every notice is decided and every outbox row is
 acknowledged. Baseline, same run, same notices: a raw set-based load (search keys and AES-GCM in Python, COPY
 into a staging table, INSERT … SELECT of persons, code history and versions with is_current by window
-function) into copies of the version tables. Prints both rates and the ratio.
+function) into copies of the version tables. Prints both rates and the ratio, and how slow the machine itself
+was during the real path (bench/hostprobe.py: this VM's CPU stalls in bursts that every process pays for).
 
     python bench/ingest.py [--notices 200000] [--workers 2] [--seed 1] [--database bench_ingest] [--redis-db 13]
 
@@ -29,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness
+from bench.hostprobe import HostProbe
 
 SHARED_PG = "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres"
 SHARED_REDIS = "redis://127.0.0.1:63799"
@@ -315,11 +317,12 @@ def main() -> int:
                 cpu_before = cpu_snapshot(workers, national, args.database)
                 scans_before = scans()
                 started = time.perf_counter()
-                pool = senders_pool(args.senders)
-                receive_seconds = feed(notices, args.chunk, pool)
-                receive_cpu = own_cpu() - cpu_before["receipt"]
-                counts, intake_done = wait_drained(len(notices), timeout=args.timeout)
-                finished = time.perf_counter()
+                with HostProbe() as probe:
+                    pool = senders_pool(args.senders)
+                    receive_seconds = feed(notices, args.chunk, pool)
+                    receive_cpu = own_cpu() - cpu_before["receipt"]
+                    counts, intake_done = wait_drained(len(notices), timeout=args.timeout)
+                    finished = time.perf_counter()
                 cpu_after = cpu_snapshot(workers, national, args.database)
                 senders_close(pool)
                 time.sleep(0.6)  # the statistics collector's flush interval (PGSTAT_MIN_INTERVAL 0.5 s)
@@ -352,6 +355,7 @@ def main() -> int:
             )
             print(f"  operation log at the end: {chained} entries chained, {unchained} waiting for the sealer")
             print_cpu(cpu_before, cpu_after, receive_cpu, len(notices))
+            print(f"  {probe.summary()}")
             print_scans(scans_before, scans_after)
             print(
                 f"  national: accepted={stats['accepted']} duplicates={stats['duplicates']}"

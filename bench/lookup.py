@@ -22,6 +22,8 @@
    time its mean latency is 32 / throughput by Little's law, so a p99 ≤ 50 ms would need > 640 req/s from
    any endpoint, bare DRF included; the p99 that matters is the one at the load the target names.
    Targets: ≥ 500 req/s at saturation, p99 ≤ 50 ms at 500 req/s, ratio ≥ 0.3.
+6. Each phase also prints how slow the machine itself was meanwhile (bench/hostprobe.py): this VM's CPU
+   stalls in bursts of ~0.1 s that slow every process at once, and no server keeps a 50 ms p99 through them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import openloop  # noqa: E402
+from bench.hostprobe import HostProbe  # noqa: E402
 from jukinet import gunicorn_conf  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres")
@@ -314,7 +317,9 @@ def main() -> None:
                 spread: list[list[int]] = []
                 sampler = threading.Timer(min(3.0, args.duration / 2), _sample_spread, args=(port, spread))
                 sampler.start()
-                results[name] = dict(run_wrk(url, scripts[name], args.clients, args.duration))
+                with HostProbe() as probe:
+                    results[name] = dict(run_wrk(url, scripts[name], args.clients, args.duration))
+                results[name]["host"] = probe.summary()
                 sampler.join()
                 results[name]["spread"] = spread[0] if spread else []
                 # CPU of the server side (gunicorn, PostgreSQL, the sealer) per request: the shared machine's
@@ -323,19 +328,23 @@ def main() -> None:
                 split = {group: (_cpu_seconds(pids) - before[group]) * per_request for group, pids in groups.items()}
                 results[name]["cpu_ms"] = sum(split.values())
                 results[name]["split"] = split
-            open_loop = {}
+            open_loop, open_host = {}, {}
             for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/api/bench/bare/lookup")):
-                open_loop[name] = openloop.run(
-                    "127.0.0.1", port, _payloads(port, path, codes, tokens), rate=args.rate, duration=args.duration,
-                    connections=args.clients,
-                )  # fmt: skip
+                with HostProbe() as probe:
+                    open_loop[name] = openloop.run(
+                        "127.0.0.1", port, _payloads(port, path, codes, tokens), rate=args.rate,
+                        duration=args.duration, connections=args.clients,
+                    )  # fmt: skip
+                open_host[name] = probe.summary()
             real_payloads = _payloads(port, "/api/v1/identity/lookup", codes, tokens)
-            sweep = {
-                rate: openloop.run(
-                    "127.0.0.1", port, real_payloads, rate=rate, duration=args.sweep_duration, connections=args.clients
-                )
-                for rate in sorted(float(r) for r in args.sweep.split(",") if r.strip())
-            }
+            sweep, sweep_host = {}, {}
+            for rate in sorted(float(r) for r in args.sweep.split(",") if r.strip()):
+                with HostProbe() as probe:
+                    sweep[rate] = openloop.run(
+                        "127.0.0.1", port, real_payloads, rate=rate, duration=args.sweep_duration,
+                        connections=args.clients,
+                    )  # fmt: skip
+                sweep_host[rate] = probe.summary()
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
@@ -353,6 +362,7 @@ def main() -> None:
         )
         print(f"{'':42s} of which " + ", ".join(f"{group} {ms:.2f}" for group, ms in r["split"].items()))
         print(f"{'':42s} wrk's connections per gunicorn worker: {r['spread']}")
+        print(f"{'':42s} {r['host']}")
     ratio = results["real"]["rps"] / results["bare"]["rps"]
     cpu_ratio = results["bare"]["cpu_ms"] / results["real"]["cpu_ms"]
     print(f"ratio real/bare: {ratio:.2f} (by server CPU per request: {cpu_ratio:.2f})")
@@ -363,12 +373,14 @@ def main() -> None:
         print(f"{label:42s} {o.achieved_rps:8.1f} req/s  p50 {o.p50_ms:6.1f} ms  p99 {o.p99_ms:6.1f} ms  "
               f"max {o.max_ms:7.1f} ms  ({o.completed:,}/{o.scheduled:,} answered, non-2xx {o.non_2xx}, "
               f"errors {o.errors})")  # fmt: skip
+        print(f"{'':42s} {open_host[name]}")
     if sweep:
         print(f"\nreal lookup, open loop at lower rates ({args.sweep_duration} s each):")
         for rate, o in sweep.items():
             ok = o.completed == o.scheduled and o.errors == 0 and o.non_2xx == 0 and o.p99_ms <= 50
             print(f"  {rate:6.0f} req/s scheduled: {o.achieved_rps:6.1f} achieved  p50 {o.p50_ms:6.1f} ms  "
                   f"p99 {o.p99_ms:7.1f} ms  {'p99 ≤ 50 ms' if ok else ''}")  # fmt: skip
+            print(f"  {'':24s} {sweep_host[rate]}")
         held = [rate for rate, o in sweep.items() if o.completed == o.scheduled and o.p99_ms <= 50]
         print(f"  highest swept rate with p99 ≤ 50 ms: {max(held):.0f} req/s" if held else "  none within 50 ms")
     real, latency = results["real"], open_loop["real"]
