@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
 import os
 from typing import Any
 
@@ -56,3 +58,47 @@ def shared_redis() -> Any:
 
         _redis = (os.getpid(), redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2))
     return _redis[1]
+
+
+@functools.cache
+def _utc_timestamptz_loader() -> type[Any] | None:
+    """A timestamptz loader for Django's UTC connections that parses in psycopg's C implementation.
+
+    Django registers its own loader on every connection (django/db/backends/postgresql/psycopg_any.py:
+    BaseTzLoader), a Python subclass of psycopg's pure-Python loader, so each timestamptz value is parsed in
+    Python: measured 8.6 µs per value against 0.6 µs for psycopg_binary's, which is about a tenth of intake's
+    processing time (notices, persons and versions carry several each). The C class cannot be subclassed, so
+    this small Python loader hands each value to an instance of it (its bound `load`, no Python frame between).
+    It keeps Django's `timezone` class attribute, which Django's `create_cursor` compares before copying the
+    adapter map for a cursor. None when psycopg has no C implementation here (nothing to gain)."""
+    import psycopg
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    fast = psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, Format.TEXT)
+    if fast is None or fast.__module__.startswith("psycopg.types"):  # the pure-Python one
+        return None
+
+    class UtcTimestamptzLoader(Loader):
+        timezone = datetime.UTC
+
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self.load = fast(oid, context).load  # type: ignore[method-assign,misc]  # the C parser, per cursor
+
+        def load(self, data: Any) -> Any:  # replaced per instance in __init__
+            raise NotImplementedError
+
+    return UtcTimestamptzLoader
+
+
+def use_fast_timestamptz_loader(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """`connection_created` receiver: psycopg's C timestamptz parser on a new PostgreSQL connection whose values
+    Django reads in UTC (USE_TZ, no database TIME_ZONE: Django sets the session's TimeZone to UTC and its own
+    loader marks every value UTC; the C loader reads the same session zone, so the values are the same)."""
+    loader = _utc_timestamptz_loader()
+    if loader is None or connection.vendor != "postgresql" or connection.timezone != datetime.UTC:
+        return
+    if connection.connection.info.parameter_status("TimeZone") != "UTC":
+        return
+    connection.connection.adapters.register_loader("timestamptz", loader)
