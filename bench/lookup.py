@@ -177,10 +177,10 @@ def free_port() -> int:
 
 def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen[bytes]:
     command = [
-        str(Path(sys.executable).parent / "gunicorn"), "jukinet.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-        "--log-level", "warning", "--backlog", "2048", *(["--reuse-port"] if gunicorn_conf.reuse_port else []),
-    ]  # fmt: skip
+        str(Path(sys.executable).parent / "gunicorn"), "jukinet.wsgi:application", "-c", "python:jukinet.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", worker_class,
+        "--threads", str(threads), "--log-level", "warning", "--backlog", "2048",
+    ]  # fmt: skip  # the web process's own settings and hooks (jukinet/gunicorn_conf.py), shape from the options
     process = subprocess.Popen(command, cwd=ROOT, env=env(), start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

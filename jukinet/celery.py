@@ -5,7 +5,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jukinet.settings.base")
 
@@ -29,6 +29,18 @@ def _database_connections_checked(sender: Any = None, **kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def _startup_objects_frozen(**kwargs: Any) -> None:
+    """A worker process's start-up objects (Django, the apps, their modules) left out of garbage collection.
+
+    The cyclic collector's full passes walked them all again and again: in intake's processing (20,000 notices)
+    four gen-2 passes took 0.27 s of 0.40 s in collections, about 13 µs per notice; after gc.freeze() 0.016 s.
+    Objects made later (a batch's notices) are collected as before."""
+    import gc
+
+    gc.freeze()
 
 
 # Beat runs some housekeeping every few seconds (log sealing, intake re-dispatch, push relay sweep). Celery
