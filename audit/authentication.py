@@ -25,7 +25,7 @@ from audit.models import ApiToken, Office, OperationKind, Operator, Role, Termin
 from audit.services import operation_log_record
 from jukinet import clock
 from jukinet.config import DEFAULTS, setting_value
-from jukinet.db import prepared_cursor
+from jukinet.db import loaded, prepared_cursor
 
 FAILED_MESSAGE = "操作者ID、パスワードまたはワンタイムパスワードが正しくありません。"
 LOCKED_MESSAGE = "アカウントがロックされています。管理者にロックの解除を依頼してください。"
@@ -307,15 +307,15 @@ def api_token_touch(*, token: str, terminal_credential: str) -> ApiToken | None:
         return None
     token_row = row[: len(_TOKEN_COLUMNS)]
     operator_xmin, office_id, office_xmin, terminal_xmin = row[len(_TOKEN_COLUMNS) :]
-    record = ApiToken.from_db(connection.alias, _TOKEN_COLUMNS_ATTNAMES, token_row)
+    record = loaded(ApiToken, connection.alias, _TOKEN_COLUMNS_ATTNAMES, token_row)
     operator = _cached(Operator, record.operator_id, operator_xmin)
     office = _cached(Office, office_id, office_xmin) if office_id is not None else None
     terminal = _cached(Terminal, record.terminal_id, terminal_xmin)
     if operator is None or terminal is None or (office_id is not None and office is None):
-        loaded = _load_rows(record.operator_id, record.terminal_id)
-        if loaded is None:
+        fetched = _load_rows(record.operator_id, record.terminal_id)
+        if fetched is None:
             return None
-        operator, office, terminal = loaded
+        operator, office, terminal = fetched
     Operator._meta.get_field("office").set_cached_value(operator, office)  # type: ignore[union-attr]
     ApiToken._meta.get_field("operator").set_cached_value(record, operator)  # type: ignore[union-attr]
     ApiToken._meta.get_field("terminal").set_cached_value(record, terminal)  # type: ignore[union-attr]

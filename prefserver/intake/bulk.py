@@ -26,6 +26,7 @@ from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from furyo.versions import FuryoEnvelope
 from furyo.versions import version_values as furyo_version_values
 from jukinet import clock
+from jukinet.db import loaded
 from jukinet.partitions import ensure_partitions
 from jukinet.version_retention import RETENTION_FIELDS, superseded_retention, superseded_values
 from prefserver.intake.copy import array_literal, copy_rows
@@ -109,7 +110,7 @@ class BulkWriter:
         model = PERSON_MODELS[file]
         names = _person_attnames(model)
         values = {"id": self._next_id(file, "person"), "created_at": self.recorded_at}
-        return model.from_db(connection.alias, names, [values.get(name) for name in names])
+        return loaded(model, connection.alias, names, [values.get(name) for name in names])
 
     def write_version(
         self,

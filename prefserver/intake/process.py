@@ -29,7 +29,7 @@ from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
-from jukinet.db import batch_planning, prepared_cursor
+from jukinet.db import batch_planning, loaded_rows, prepared_cursor
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
@@ -415,16 +415,20 @@ class BatchRun:
         person_ids = [pk for pk in person_ids if (file, pk) not in self.states]
         if not person_ids:
             return
-        persons = list(PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk"))
+        persons = loaded_rows(
+            PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk")
+        )
         version_ids = [p.current_version_id for p in persons if p.current_version_id is not None]
         # Current versions live in the sentinel partition, except a removed person's (its own expiry year,
         # domain.md §13): asked there first, the query reads one partition instead of probing every expiry
         # year (the year intake supersedes into grew during a run and was read by sequential scans).
         model = VERSION_MODELS[file]
-        versions = {v.pk: v for v in model.objects.filter(pk__any_of=version_ids, expiry_year=SENTINEL_YEAR)}
+        versions = {
+            v.pk: v for v in loaded_rows(model.objects.filter(pk__any_of=version_ids, expiry_year=SENTINEL_YEAR))
+        }
         elsewhere = [pk for pk in version_ids if pk not in versions]
         if elsewhere:
-            versions.update({v.pk: v for v in model.objects.filter(pk__any_of=elsewhere)})
+            versions.update({v.pk: v for v in loaded_rows(model.objects.filter(pk__any_of=elsewhere))})
         for person in persons:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 

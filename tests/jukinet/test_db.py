@@ -65,3 +65,46 @@ def test_timestamptz_values_are_parsed_in_c_and_equal_what_djangos_own_loader_gi
     assert fast == django_loaded
     assert [value.tzinfo for value in fast] == [datetime.UTC] * len(fast)
     assert fast[1] == datetime.datetime(2026, 1, 1, 18, 4, 5, tzinfo=datetime.UTC)
+
+
+def _office_values(office: object) -> dict[str, object]:
+    from audit.models import Office
+
+    return {field.attname: getattr(office, field.attname) for field in Office._meta.concrete_fields}
+
+
+def test_loaded_rows_are_the_instances_the_orm_loads_and_save_as_updates() -> None:
+    from audit.models import Office
+    from jukinet.db import loaded_rows
+
+    # given
+    for index in range(3):
+        Office.objects.create(code=f"T-LOADED-{index}", name=f"課{index}", kind=Office.Kind.DEPARTMENT)
+    queryset = Office.objects.filter(code__startswith="T-LOADED-").order_by("code")
+    # when
+    built = loaded_rows(queryset)
+    # then: the same rows, values and state as the ORM's
+    assert [_office_values(o) for o in built] == [_office_values(o) for o in queryset]
+    assert all(not o._state.adding and o._state.db == "default" for o in built)
+    # and: saving one updates its row (a loaded row, not a new one)
+    built[0].name = "改名"
+    built[0].save(update_fields=["name"])
+    assert Office.objects.filter(code__startswith="T-LOADED-").count() == 3
+    assert Office.objects.get(code="T-LOADED-0").name == "改名"
+
+
+def test_loaded_leaves_unnamed_fields_deferred_and_converted_fields_go_through_the_orm() -> None:
+    from audit.models import Office
+    from jukinet.db import loaded, loaded_rows
+    from prefserver.models import IntakeBatch
+
+    # given
+    office = Office.objects.create(code="T-DEFERRED", name="総務課", kind=Office.Kind.DEPARTMENT)
+    IntakeBatch.objects.create(kind=IntakeBatch.Kind.PROCESS, actor="system:test", counts={"applied": 2})
+    # when: a row of two columns, as the lookup path builds versions from its own statement's columns
+    partial = loaded(Office, "default", ["id", "code"], [office.pk, "T-DEFERRED"])
+    # then: an unnamed field is loaded from the database on first access, as from_db's deferred fields are
+    assert partial.get_deferred_fields() == {"name", "kind", "is_active"}
+    assert partial.name == "総務課"
+    # and: a JSON field's converter still runs (that model's querysets are left to the ORM)
+    assert loaded_rows(IntakeBatch.objects.filter(actor="system:test"))[0].counts == {"applied": 2}
