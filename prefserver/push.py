@@ -383,7 +383,11 @@ def push_relay_run(*, max_batches: int = 50, client_factory: ClientFactory = nat
 
 
 def push_due_exists(*, now: dt.datetime | None = None) -> bool:
-    return PushOutbox.objects.filter(status=PushOutbox.Status.PENDING, next_attempt_at__lte=now or clock.now()).exists()
+    """Whether a pending row is due. Asked in the due index's order: as EXISTS (an unordered LIMIT 1) the planner,
+    with statistics taken while many rows were pending, chose a sequential scan that expects a match at once and
+    read the whole outbox of sent rows instead (25 scans, 3.5 M rows in a 200,000-notice bench run)."""
+    due = PushOutbox.objects.filter(status=PushOutbox.Status.PENDING, next_attempt_at__lte=now or clock.now())
+    return due.order_by("next_attempt_at", "id").values_list("id", flat=True).first() is not None
 
 
 def push_wake() -> None:

@@ -374,3 +374,31 @@ def test_the_relay_claim_reads_a_backlog_in_due_order_and_stops_at_its_batch() -
     assert len(claimed) == 2000
     assert claimed == list(PushOutbox.objects.filter(status="pending").order_by("next_attempt_at", "id")
                            .values_list("id", flat=True)[:2000])  # fmt: skip
+
+
+def test_the_due_check_reads_the_due_index_when_statistics_say_most_rows_are_pending() -> None:
+    # given: statistics taken during a surge (20,000 rows, all pending), then every row acknowledged: the
+    # planner still believes most rows pending
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from prefserver.push import push_due_exists
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OUTBOX_TABLE} (file, person_id, resident_code, update_sequence, revision, version_id,"
+            " version_expiry_year, status, attempts, next_attempt_at, acked_at, created_at)"
+            " SELECT 'identity', n, lpad(n::text, 11, '0'), 1, 0, n, 9999, 'pending', 0, now(), NULL, now()"
+            " FROM generate_series(1, 20000) AS n"
+        )  # fmt: skip
+        cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
+        cursor.execute(f"UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = now()")
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        due = push_due_exists()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + queries.captured_queries[-1]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then: nothing is due, found by the pending index, not by scanning the 20,000 sent rows
+    assert due is False
+    assert "push_outbox_due_idx" in plan and "Seq Scan" not in plan, plan
