@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -35,7 +35,7 @@ from furyo.models import FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
-from jukinet.db import batch_planning
+from jukinet.db import batch_planning, loaded_values
 from prefserver.intake.copy import array_literal
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
@@ -112,8 +112,7 @@ def backoff_seconds(failures: int) -> int:
     return int(min(BACKOFF_FIRST_SECONDS * 2 ** min(max(failures - 1, 0), 20), BACKOFF_MAX_SECONDS))
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):  # a claimed outbox row (CLAIM_SQL's columns); a tuple: built per row, cheaply
     id: int
     file: str
     person_id: int
@@ -178,10 +177,8 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     None for a row whose payload cannot be built (version missing, number not decryptable): that row waits.
     """
     columns = (*IDENTITY_FIELDS, "person_id", "individual_number_ciphertext")
-    versions = {
-        v["id"]: v
-        for v in IdentityVersion.objects.filter(id__any_of=[r.version_id for r in rows]).values("id", *columns)
-    }
+    wanted = IdentityVersion.objects.filter(id__any_of=[r.version_id for r in rows])
+    versions = {v["id"]: v for v in loaded_values(wanted, ("id", *columns))}
     code_changes = [versions[r.version_id] for r in rows if versions.get(r.version_id, {}).get("change_reason") == "27"]
     previous = {}
     if code_changes:
@@ -215,10 +212,8 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
 
 def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     """The 18 附票 fields (domain.md §5.1, §7) of each row's version: never an individual number."""
-    versions = {
-        v["id"]: v
-        for v in FuryoVersion.objects.filter(id__any_of=[r.version_id for r in rows]).values("id", *FURYO_FIELDS)
-    }
+    wanted = FuryoVersion.objects.filter(id__any_of=[r.version_id for r in rows])
+    versions = {v["id"]: v for v in loaded_values(wanted, ("id", *FURYO_FIELDS))}
     updates: list[dict[str, Any] | None] = []
     for row in rows:
         version = versions.get(row.version_id)

@@ -95,7 +95,7 @@ def test_loaded_rows_are_the_instances_the_orm_loads_and_save_as_updates() -> No
 
 def test_loaded_leaves_unnamed_fields_deferred_and_converted_fields_go_through_the_orm() -> None:
     from audit.models import Office
-    from jukinet.db import loaded, loaded_rows
+    from jukinet.db import loaded, loaded_rows, loaded_values
     from prefserver.models import IntakeBatch
 
     # given
@@ -108,3 +108,19 @@ def test_loaded_leaves_unnamed_fields_deferred_and_converted_fields_go_through_t
     assert partial.name == "総務課"
     # and: a JSON field's converter still runs (that model's querysets are left to the ORM)
     assert loaded_rows(IntakeBatch.objects.filter(actor="system:test"))[0].counts == {"applied": 2}
+    assert loaded_values(IntakeBatch.objects.filter(actor="system:test"), ["counts"]) == [{"counts": {"applied": 2}}]
+
+
+def test_loaded_values_are_the_dicts_the_orm_gives() -> None:
+    from audit.models import Office
+    from jukinet.db import loaded_values
+
+    # given
+    for index in range(3):
+        Office.objects.create(code=f"T-VALUES-{index}", name=f"係{index}", kind=Office.Kind.BODY, is_active=index != 1)
+    queryset = Office.objects.filter(code__startswith="T-VALUES-").order_by("-code")
+    # when
+    values = loaded_values(queryset, ("id", "code", "is_active"))
+    # then
+    assert values == list(queryset.values("id", "code", "is_active"))
+    assert [v["is_active"] for v in values] == [True, False, True]
