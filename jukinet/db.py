@@ -69,6 +69,15 @@ def loaded_values(queryset: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _builder(model: Any, alias: str) -> Any:
+    from django.db.models.signals import post_init, pre_init
+
+    # Built once per model and alias while the init signals' receiver lists stay the same (apps connect theirs
+    # at start-up): new_person calls it for every new person of a batch.
+    return _cached_builder(model, alias, len(pre_init.receivers), len(post_init.receivers))
+
+
+@functools.cache
+def _cached_builder(model: Any, alias: str, pre_receivers: int, post_receivers: int) -> Any:
     from django.db.models.base import ModelState
     from django.db.models.signals import post_init, pre_init
 

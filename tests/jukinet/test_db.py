@@ -124,3 +124,27 @@ def test_loaded_values_are_the_dicts_the_orm_gives() -> None:
     # then
     assert values == list(queryset.values("id", "code", "is_active"))
     assert [v["is_active"] for v in values] == [True, False, True]
+
+
+def test_loaded_goes_through_from_db_while_a_model_has_an_init_receiver() -> None:
+    from django.db.models.signals import post_init
+
+    from audit.models import Office
+    from jukinet.db import loaded
+
+    seen: list[object] = []
+
+    def receiver(sender: object, instance: object, **kwargs: object) -> None:
+        seen.append(instance)
+
+    names = [field.attname for field in Office._meta.concrete_fields]
+    values = [1, "T-SIGNAL", "課", Office.Kind.DEPARTMENT, True]
+    loaded(Office, "default", names, values)  # built (and cached) without a receiver
+    # when: a receiver is connected afterwards
+    post_init.connect(receiver, sender=Office)
+    try:
+        office = loaded(Office, "default", names, values)
+    finally:
+        post_init.disconnect(receiver, sender=Office)
+    # then: it sees the instance, as Model.__init__ would have sent it
+    assert seen == [office] and office.code == "T-SIGNAL" and not office._state.adding
