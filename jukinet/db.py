@@ -71,13 +71,15 @@ def loaded_values(queryset: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
 def _builder(model: Any, alias: str) -> Any:
     from django.db.models.signals import post_init, pre_init
 
-    # Built once per model and alias while the init signals' receiver lists stay the same (apps connect theirs
-    # at start-up): new_person calls it for every new person of a batch.
-    return _cached_builder(model, alias, len(pre_init.receivers), len(post_init.receivers))
+    # Built once per model and alias while the init signals' receivers stay the same (apps connect theirs at
+    # start-up; a receiver's lookup key is the first item of its entry): new_person calls this for every new
+    # person of a batch.
+    receivers = (tuple(r[0] for r in pre_init.receivers), tuple(r[0] for r in post_init.receivers))
+    return _cached_builder(model, alias, receivers)
 
 
 @functools.cache
-def _cached_builder(model: Any, alias: str, pre_receivers: int, post_receivers: int) -> Any:
+def _cached_builder(model: Any, alias: str, receivers: tuple[tuple[Any, ...], ...]) -> Any:
     from django.db.models.base import ModelState
     from django.db.models.signals import post_init, pre_init
 
