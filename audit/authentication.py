@@ -280,9 +280,9 @@ def _load_rows(operator_id: int, terminal_id: int) -> tuple[Operator, Office | N
     cut = [1 + len(_OPERATOR_COLUMNS), 1 + len(_OFFICE_COLUMNS)]
     operator_row, rest = row[: cut[0]], row[cut[0] :]
     office_row, terminal_row = rest[: cut[1]], rest[cut[1] :]
-    operator = Operator.from_db(db, _OPERATOR_ATTNAMES, operator_row[1:])
-    office = Office.from_db(db, _OFFICE_ATTNAMES, office_row[1:]) if office_row[1] is not None else None
-    terminal = Terminal.from_db(db, _TERMINAL_ATTNAMES, terminal_row[1:])
+    operator = loaded(Operator, db, _OPERATOR_ATTNAMES, operator_row[1:])
+    office = loaded(Office, db, _OFFICE_ATTNAMES, office_row[1:]) if office_row[1] is not None else None
+    terminal = loaded(Terminal, db, _TERMINAL_ATTNAMES, terminal_row[1:])
     _row_cache[(Operator, operator.pk)] = (operator_row[0], operator)
     if office is not None:
         _row_cache[(Office, office.pk)] = (office_row[0], office)

@@ -27,7 +27,7 @@ from audit.models import (
 from audit.oplog import GENESIS, canonical_entry, canonical_json, chain_hash, reject_floats
 from jukinet import clock
 from jukinet.config import setting_value
-from jukinet.db import prepared_cursor
+from jukinet.db import loaded, prepared_cursor
 
 # Any constant works; it only has to be the same in every process appending to the log.
 OPLOG_LOCK_KEY = 0x6A756B696E6574  # "jukinet"
@@ -314,7 +314,7 @@ def _append_in_one_round_trip(
 def _loaded_entry(
     values: dict[str, Any], operator: Operator | None, terminal: Terminal | None, affair: Affair | None
 ) -> OperationLogEntry:
-    entry = OperationLogEntry.from_db(connection.alias, _ENTRY_ATTNAMES, [values[name] for name in _ENTRY_ATTNAMES])
+    entry = loaded(OperationLogEntry, connection.alias, _ENTRY_ATTNAMES, [values[name] for name in _ENTRY_ATTNAMES])
     for field, related in (("operator", operator), ("terminal", terminal), ("affair", affair)):
         if related is not None:
             OperationLogEntry._meta.get_field(field).set_cached_value(entry, related)  # type: ignore[union-attr]

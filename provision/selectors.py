@@ -312,7 +312,7 @@ def _access_from_row(row: Any) -> tuple[bool, int, Affair | None, bool]:
     assigned, covers = bool(row[_ACCESS_WIDTH - 2]), bool(row[_ACCESS_WIDTH - 1])
     affair = None
     if affair_row[0] is not None:
-        affair = Affair.from_db(connection.alias, _AFFAIR_COLUMNS, affair_row)
+        affair = loaded(Affair, connection.alias, _AFFAIR_COLUMNS, affair_row)
         affair.approval_covers = covers  # type: ignore[attr-defined]
     return approval_id is not None, record_id, affair, assigned
 
