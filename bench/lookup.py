@@ -127,6 +127,7 @@ def prepare_actors(clients: int) -> tuple[list[str], list[str]]:
     django.setup()
     from django.db import connection, transaction
 
+    from audit.access import usage_approval_valid
     from audit.authentication import api_token_issue
     from audit.models import Office, Operator, Terminal, UsageApproval
     from jukinet import clock
@@ -146,10 +147,7 @@ def prepare_actors(clients: int) -> tuple[list[str], list[str]]:
                 username=f"bench-edu-{index:02d}",
                 defaults={"office": office, "roles": ["body_operator"], "display_name": f"bench {index}"},
             )
-            in_force = UsageApproval.objects.filter(
-                operator=operator, terminal=terminal, status=UsageApproval.Status.APPROVED, valid_until__gt=now
-            )
-            if not in_force.exists():  # one a day, as an operator gets them (not one per bench run)
+            if usage_approval_valid(operator=operator, terminal=terminal) is None:  # one a day, not one per run
                 UsageApproval.objects.create(
                     operator=operator, office=office, terminal=terminal, purpose="bench", requested_at=now,
                     status=UsageApproval.Status.APPROVED, devices_checked=True, approved_at=now,
