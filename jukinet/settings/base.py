@@ -228,6 +228,15 @@ CELERY_BEAT_SCHEDULE["temporary-numbers-purge"] = {
     "schedule": 3600.0,
 }
 
+# GIN indexes' pending lists (the log's targets, the provision records' subjects) moved into the indexes in the
+# background, so that no append under the log's chain lock does it (jukinet.db.gin_pending_lists_clean).
+GIN_PENDING_CLEAN_SECONDS = env_int("GIN_PENDING_CLEAN_SECONDS", 30, minimum=1, maximum=3600)
+CELERY_BEAT_SCHEDULE["gin-pending-lists"] = {
+    "task": "jukinet.tasks.gin_pending_lists_task",
+    "schedule": float(GIN_PENDING_CLEAN_SECONDS),
+    "options": {"expires": float(GIN_PENDING_CLEAN_SECONDS)},  # one run takes all: a backlog is pointless
+}
+
 # --- Logging: internal ids only, never names, addresses, codes or numbers (domain.md §11) ---------------
 LOGGING = {
     "version": 1,
