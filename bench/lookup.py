@@ -22,6 +22,8 @@
    time its mean latency is 32 / throughput by Little's law, so a p99 ≤ 50 ms would need > 640 req/s from
    any endpoint, bare DRF included; the p99 that matters is the one at the load the target names.
    Targets: ≥ 500 req/s at saturation, p99 ≤ 50 ms at 500 req/s, ratio ≥ 0.3.
+   The same open loop also runs against `bench/floor.py` (a minimal WSGI application: no Django, no database)
+   under a gunicorn of the same shape: the p99 of the load generator, gunicorn and the machine alone.
 6. Each phase also prints how slow the machine itself was meanwhile (bench/hostprobe.py): this VM's CPU
    stalls in bursts of ~0.1 s that slow every process at once, and no server keeps a 50 ms p99 through them.
 """
@@ -173,9 +175,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    port: int, workers: int, threads: int, worker_class: str = "gthread", app: str = "jukinet.wsgi:application"
+) -> subprocess.Popen[bytes]:
     command = [
-        str(Path(sys.executable).parent / "gunicorn"), "jukinet.wsgi:application", "-c", "python:jukinet.gunicorn_conf",
+        str(Path(sys.executable).parent / "gunicorn"), app, "-c", "python:jukinet.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", worker_class,
         "--threads", str(threads), "--log-level", "warning", "--backlog", "2048",
     ]  # fmt: skip  # the web process's own settings and hooks (jukinet/gunicorn_conf.py), shape from the options
@@ -268,6 +272,24 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def machine_floor(args: argparse.Namespace, codes: list[str], tokens: list[str]) -> tuple[Any, str]:
+    """The open loop at the target rate against bench/floor.py (no Django, no database) under a gunicorn of
+    the same shape and settings: the p99 that the load generator, gunicorn and the machine's CPU stalls give
+    by themselves, to read the two endpoints' p99 against."""
+    port = free_port()
+    server = start_gunicorn(port, args.workers, args.threads, args.worker_class, app="bench.floor:application")
+    try:
+        with HostProbe() as probe:
+            result = openloop.run(
+                "127.0.0.1", port, _payloads(port, "/api/v1/identity/lookup", codes, tokens), rate=args.rate,
+                duration=args.duration, connections=args.clients,
+            )  # fmt: skip
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+    return result, probe.summary()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--residents", type=int, default=1_000_000)
@@ -348,6 +370,7 @@ def main() -> None:
             server.wait(timeout=30)
             sealer.terminate()
             sealer.wait(timeout=30)
+        floor, floor_host = machine_floor(args, codes, tokens)
     server_shape = f"gunicorn {args.workers} workers × {args.threads} threads ({args.worker_class})"
     print(f"\nresidents {args.residents:,}; {server_shape}; wrk {args.clients} connections, {args.duration} s each; "
           f"cores: {os.cpu_count()}")  # fmt: skip
@@ -372,6 +395,12 @@ def main() -> None:
               f"max {o.max_ms:7.1f} ms  ({o.completed:,}/{o.scheduled:,} answered, non-2xx {o.non_2xx}, "
               f"errors {o.errors})")  # fmt: skip
         print(f"{'':42s} {open_host[name]}")
+    print(
+        f"{'floor (minimal WSGI app, same gunicorn)':42s} {floor.achieved_rps:8.1f} req/s  "
+        f"p50 {floor.p50_ms:6.1f} ms  p99 {floor.p99_ms:6.1f} ms  max {floor.max_ms:7.1f} ms  "
+        f"({floor.completed:,}/{floor.scheduled:,} answered, non-2xx {floor.non_2xx}, errors {floor.errors})"
+    )
+    print(f"{'':42s} {floor_host}")
     if sweep:
         print(f"\nreal lookup, open loop at lower rates ({args.sweep_duration} s each):")
         for rate, o in sweep.items():
