@@ -145,11 +145,12 @@ def gin_pending_lists_clean() -> dict[str, int]:
 
     The operation log's targets and the provision records' subjects are GIN indexes with fastupdate on (the
     default): an insert only appends to the index's pending list, and the insert that takes the list past
-    gin_pending_list_limit (4 MB) moves the whole list into the index itself, in the foreground. Measured on
-    the log's index: one insert in about 70,000 took 290–545 ms (bench/gin_pending.py). The log's entry is
-    inserted under the chain lock (audit_oplog_append), so every lookup, view and batch that appends waits for
-    that move. Cleaned here every 30 s, the list stays far below the limit (at 500 lookups/s about 15,000
-    entries) and no request pays for it; an insert that finds the list being cleaned skips the move.
+    gin_pending_list_limit (4 MB) moves the whole list into the index itself, in the foreground: one insert in
+    about 70,000 took 290–545 ms (bench/gin_pending.py). Log entries are inserted under the chain lock (by the
+    sealer and by locked appends), so the move held up every screen's and job's append and the sealing of the
+    API's entries; a provision record's insert made its own lookup wait. Cleaned here every 30 s, the lists stay
+    far below the limit (at 500 lookups/s about 15,000 entries each) and no request pays for the move; an
+    insert that finds a list being cleaned skips it.
 
     Autocommit, one statement per index: an index dropped meanwhile (a retention purge dropping its
     partition) is skipped."""
