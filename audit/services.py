@@ -633,9 +633,6 @@ def operation_log_checkpoint_run(*, now: dt.datetime | None = None) -> list[Oper
     return signed
 
 
-_years_before = clock.years_before
-
-
 @transaction.atomic
 def operation_log_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, Any]:
     """Drop the months whose every entry is older than RETENTION_YEARS (domain.md §13).
@@ -643,7 +640,7 @@ def operation_log_purge(*, as_of: dt.date, dry_run: bool = False) -> dict[str, A
     Before dropping, the last dropped entry gets a signed checkpoint (the month-end one if present), so
     `verify_operation_log` starts from it afterwards. Only whole partitions go; DELETE stays impossible.
     """
-    cutoff = _years_before(as_of, settings.RETENTION_YEARS)
+    cutoff = clock.years_before(as_of, settings.RETENTION_YEARS)
     current = partitions.month_start(clock.today())
     expired = [m for m in partitions.partition_months() if partitions.next_month(m) <= cutoff and m < current]
     names = [partitions.partition_name(m) for m in expired]
