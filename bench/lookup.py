@@ -238,7 +238,9 @@ def _sample_spread(port: int, into: list[list[int]]) -> None:
 
 
 def run_wrk(url: str, script: Path, clients: int, duration: int) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "--latency", "-s", str(script), url]
+    threads = min(2, clients)  # wrk refuses more threads than connections
+    command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "--latency",
+               "-s", str(script), url]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     timeouts = re.search(r"timeout (\d+)", output)
