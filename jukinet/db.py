@@ -8,6 +8,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models.signals import post_init, pre_init
+
 
 def prepared_cursor() -> Any:
     """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
@@ -38,53 +40,47 @@ def loaded_rows(queryset: Any) -> list[Any]:
     (the ORM's iteration: converters, from_db, __init__ per row). For querysets of a model's own rows (filters,
     ordering, locking; no only/defer, annotations or select_related) whose fields have no database converters;
     any other goes through the ORM."""
-    from django.db import connections
-
     model = queryset.model
     names = _plain_attnames(model)
     query = queryset.query
     if names is None or query.deferred_loading != (frozenset(), True) or query.annotations or query.select_related:
         return list(queryset)
-    sql, params = queryset.values_list(*names).query.sql_with_params()
-    alias = queryset.db
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    build = _builder(model, alias)
-    return [build(names, row) for row in rows]
+    build = _builder(model, queryset.db)
+    return [build(names, row) for row in _plain_fetch(queryset, names)]
 
 
 def loaded_values(queryset: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
     """`list(queryset.values(*fields))` for plain columns of a model without database converters, its SQL run on a
     plain cursor and each row zipped into a dict (the ORM builds each dict in a Python loop): the push relay's
     versions. Any other model goes through the ORM."""
-    from django.db import connections
-
     if _plain_attnames(queryset.model) is None or queryset.query.annotations:
         return list(queryset.values(*fields))
-    sql, params = queryset.values_list(*fields).query.sql_with_params()
+    return [dict(zip(fields, row, strict=True)) for row in _plain_fetch(queryset, fields)]
+
+
+def _plain_fetch(queryset: Any, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of `queryset.values_list(*columns)` as the database driver returns them (no ORM conversion)."""
+    from django.db import connections
+
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def _builder(model: Any, alias: str) -> Any:
-    from django.db.models.signals import post_init, pre_init
-
-    # Built once per model and alias while the init signals' receivers stay the same (apps connect theirs at
-    # start-up; a receiver's lookup key is the first item of its entry): new_person calls this for every new
-    # person of a batch.
-    receivers = (tuple(r[0] for r in pre_init.receivers), tuple(r[0] for r in post_init.receivers))
-    return _cached_builder(model, alias, receivers)
+    """How `loaded` builds the model's rows: through from_db while the model has init-signal receivers (asked
+    per call through the signals' own per-sender cache, so a receiver connected later is honoured), else
+    without Model.__init__."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return lambda names, values: model.from_db(alias, list(names), list(values))
+    return _plain_builder(model, alias)
 
 
 @functools.cache
-def _cached_builder(model: Any, alias: str, receivers: tuple[tuple[Any, ...], ...]) -> Any:
+def _plain_builder(model: Any, alias: str) -> Any:
     from django.db.models.base import ModelState
-    from django.db.models.signals import post_init, pre_init
 
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return lambda names, values: model.from_db(alias, list(names), list(values))  # type: ignore[attr-defined]
     new = model.__new__
 
     def build(names: Sequence[str], values: Sequence[Any]) -> Any:
