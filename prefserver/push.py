@@ -171,14 +171,18 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def _versions_of(model: Any, rows: list[Claimed], columns: tuple[str, ...]) -> dict[int, dict[str, Any]]:
+    """The claimed rows' versions, id → the named columns (and id)."""
+    wanted = model.objects.filter(id__any_of=[r.version_id for r in rows])
+    return {v["id"]: v for v in loaded_values(wanted, ("id", *columns))}
+
+
 def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     """The 8 items (domain.md §7; seeds/002_b6d1246946737152.txt:818) of each row's version, in row order.
 
     None for a row whose payload cannot be built (version missing, number not decryptable): that row waits.
     """
-    columns = (*IDENTITY_FIELDS, "person_id", "individual_number_ciphertext")
-    wanted = IdentityVersion.objects.filter(id__any_of=[r.version_id for r in rows])
-    versions = {v["id"]: v for v in loaded_values(wanted, ("id", *columns))}
+    versions = _versions_of(IdentityVersion, rows, (*IDENTITY_FIELDS, "person_id", "individual_number_ciphertext"))
     code_changes = [versions[r.version_id] for r in rows if versions.get(r.version_id, {}).get("change_reason") == "27"]
     previous = {}
     if code_changes:
@@ -212,8 +216,7 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
 
 def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
     """The 18 附票 fields (domain.md §5.1, §7) of each row's version: never an individual number."""
-    wanted = FuryoVersion.objects.filter(id__any_of=[r.version_id for r in rows])
-    versions = {v["id"]: v for v in loaded_values(wanted, ("id", *FURYO_FIELDS))}
+    versions = _versions_of(FuryoVersion, rows, FURYO_FIELDS)
     updates: list[dict[str, Any] | None] = []
     for row in rows:
         version = versions.get(row.version_id)
