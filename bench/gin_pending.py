@@ -33,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.openloop import percentile  # noqa: E402
+
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://jukinet:jukinet@127.0.0.1:54329/postgres")
 
 
@@ -68,10 +71,6 @@ def preload(rows: int) -> None:
             [int(OperationKind.IDENTITY_VIEWED), rows],
         )
         cursor.execute("ANALYZE audit_operationlogentry")
-
-
-def _percentile(ordered: list[float], fraction: float) -> float:
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def appends(count: int, rng: random.Random, clean_every: int = 0) -> tuple[list[float], list[float]]:
@@ -132,12 +131,11 @@ def appends(count: int, rng: random.Random, clean_every: int = 0) -> tuple[list[
 
 
 def line(label: str, latencies: list[float], wall: float) -> str:
-    ordered = sorted(latencies)
-    slow = sum(1 for value in ordered if value > 100)
+    slow = sum(1 for value in latencies if value > 100)
     return (
-        f"{label:<34} {len(ordered) / wall:7.0f} appends/s  p50 {_percentile(ordered, 0.5):6.2f}  "
-        f"p99 {_percentile(ordered, 0.99):6.2f}  p99.99 {_percentile(ordered, 0.9999):7.2f}  "
-        f"max {ordered[-1]:7.1f} ms  over 100 ms: {slow}"
+        f"{label:<34} {len(latencies) / wall:7.0f} appends/s  p50 {percentile(latencies, 0.5):6.2f}  "
+        f"p99 {percentile(latencies, 0.99):6.2f}  p99.99 {percentile(latencies, 0.9999):7.2f}  "
+        f"max {max(latencies):7.1f} ms  over 100 ms: {slow}"
     )
 
 

@@ -274,22 +274,25 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def machine_floor(args: argparse.Namespace, codes: list[str], tokens: list[str]) -> tuple[Any, str]:
+def probed_open_loop(port: int, payloads: list[bytes], *, rate: float, duration: float, clients: int) -> Any:
+    """An open-loop run (bench/openloop.py) with the host probe beside it: (result, the probe's line)."""
+    with HostProbe() as probe:
+        result = openloop.run("127.0.0.1", port, payloads, rate=rate, duration=duration, connections=clients)
+    return result, probe.summary()
+
+
+def machine_floor(args: argparse.Namespace, codes: list[str], tokens: list[str]) -> Any:
     """The open loop at the target rate against bench/floor.py (no Django, no database) under a gunicorn of
     the same shape and settings: the p99 that the load generator, gunicorn and the machine's CPU stalls give
-    by themselves, to read the two endpoints' p99 against."""
+    by themselves, to read the two endpoints' p99 against. (result, the probe's line)."""
     port = free_port()
     server = start_gunicorn(port, args.workers, args.threads, args.worker_class, app="bench.floor:application")
     try:
-        with HostProbe() as probe:
-            result = openloop.run(
-                "127.0.0.1", port, _payloads(port, "/api/v1/identity/lookup", codes, tokens), rate=args.rate,
-                duration=args.duration, connections=args.clients,
-            )  # fmt: skip
+        payloads = _payloads(port, "/api/v1/identity/lookup", codes, tokens)
+        return probed_open_loop(port, payloads, rate=args.rate, duration=args.duration, clients=args.clients)
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
-    return result, probe.summary()
 
 
 def main() -> None:
@@ -350,29 +353,23 @@ def main() -> None:
                 split = {group: (_cpu_seconds(pids) - before[group]) * per_request for group, pids in groups.items()}
                 results[name]["cpu_ms"] = sum(split.values())
                 results[name]["split"] = split
-            open_loop, open_host = {}, {}
-            for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/api/bench/bare/lookup")):
-                with HostProbe() as probe:
-                    open_loop[name] = openloop.run(
-                        "127.0.0.1", port, _payloads(port, path, codes, tokens), rate=args.rate,
-                        duration=args.duration, connections=args.clients,
-                    )  # fmt: skip
-                open_host[name] = probe.summary()
+            open_loop = {
+                name: probed_open_loop(port, _payloads(port, path, codes, tokens), rate=args.rate,
+                                       duration=args.duration, clients=args.clients)
+                for name, path in (("real", "/api/v1/identity/lookup"), ("bare", "/api/bench/bare/lookup"))
+            }  # fmt: skip
             real_payloads = _payloads(port, "/api/v1/identity/lookup", codes, tokens)
-            sweep, sweep_host = {}, {}
-            for rate in sorted(float(r) for r in args.sweep.split(",") if r.strip()):
-                with HostProbe() as probe:
-                    sweep[rate] = openloop.run(
-                        "127.0.0.1", port, real_payloads, rate=rate, duration=args.sweep_duration,
-                        connections=args.clients,
-                    )  # fmt: skip
-                sweep_host[rate] = probe.summary()
+            sweep = {
+                rate: probed_open_loop(port, real_payloads, rate=rate, duration=args.sweep_duration,
+                                       clients=args.clients)
+                for rate in sorted(float(r) for r in args.sweep.split(",") if r.strip())
+            }  # fmt: skip
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
             sealer.terminate()
             sealer.wait(timeout=30)
-        floor, floor_host = machine_floor(args, codes, tokens)
+        open_loop["floor"] = machine_floor(args, codes, tokens)
     server_shape = f"gunicorn {args.workers} workers × {args.threads} threads ({args.worker_class})"
     print(f"\nresidents {args.residents:,}; {server_shape}; wrk {args.clients} connections, {args.duration} s each; "
           f"cores: {os.cpu_count()}")  # fmt: skip
@@ -391,28 +388,23 @@ def main() -> None:
     print(f"ratio real/bare: {ratio:.2f} (by server CPU per request: {cpu_ratio:.2f})")
     print(f"\nopen loop: {args.rate:.0f} req/s scheduled for {args.duration} s on {args.clients} connections "
           "(latency from the scheduled time)")  # fmt: skip
-    for name, label in (("real", "real lookup (auth, affair, record, log)"), ("bare", "bare DRF (same row)")):
-        o = open_loop[name]
+    for name, label in (("real", "real lookup (auth, affair, record, log)"), ("bare", "bare DRF (same row)"),
+                        ("floor", "floor (minimal WSGI app, same gunicorn)")):  # fmt: skip
+        o, host = open_loop[name]
         print(f"{label:42s} {o.achieved_rps:8.1f} req/s  p50 {o.p50_ms:6.1f} ms  p99 {o.p99_ms:6.1f} ms  "
               f"max {o.max_ms:7.1f} ms  ({o.completed:,}/{o.scheduled:,} answered, non-2xx {o.non_2xx}, "
               f"errors {o.errors})")  # fmt: skip
-        print(f"{'':42s} {open_host[name]}")
-    print(
-        f"{'floor (minimal WSGI app, same gunicorn)':42s} {floor.achieved_rps:8.1f} req/s  "
-        f"p50 {floor.p50_ms:6.1f} ms  p99 {floor.p99_ms:6.1f} ms  max {floor.max_ms:7.1f} ms  "
-        f"({floor.completed:,}/{floor.scheduled:,} answered, non-2xx {floor.non_2xx}, errors {floor.errors})"
-    )
-    print(f"{'':42s} {floor_host}")
+        print(f"{'':42s} {host}")
     if sweep:
         print(f"\nreal lookup, open loop at lower rates ({args.sweep_duration} s each):")
-        for rate, o in sweep.items():
+        for rate, (o, host) in sweep.items():
             ok = o.completed == o.scheduled and o.errors == 0 and o.non_2xx == 0 and o.p99_ms <= 50
             print(f"  {rate:6.0f} req/s scheduled: {o.achieved_rps:6.1f} achieved  p50 {o.p50_ms:6.1f} ms  "
                   f"p99 {o.p99_ms:7.1f} ms  {'p99 ≤ 50 ms' if ok else ''}")  # fmt: skip
-            print(f"  {'':24s} {sweep_host[rate]}")
-        held = [rate for rate, o in sweep.items() if o.completed == o.scheduled and o.p99_ms <= 50]
+            print(f"  {'':24s} {host}")
+        held = [rate for rate, (o, _) in sweep.items() if o.completed == o.scheduled and o.p99_ms <= 50]
         print(f"  highest swept rate with p99 ≤ 50 ms: {max(held):.0f} req/s" if held else "  none within 50 ms")
-    real, latency = results["real"], open_loop["real"]
+    real, latency = results["real"], open_loop["real"][0]
     at_rate = latency.completed == latency.scheduled and latency.errors == 0 and latency.non_2xx == 0
     met = real["rps"] >= 500 and at_rate and latency.p99_ms <= 50 and ratio >= 0.3
     print(

@@ -32,7 +32,8 @@ class OpenLoopResult:
     max_ms: float
 
 
-def _percentile(values: list[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank); nan for none."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -108,8 +109,8 @@ async def _run(host: str, port: int, requests: Sequence[bytes], rate: float, dur
     elapsed = time.perf_counter() - start
     return OpenLoopResult(
         scheduled=total, completed=len(latencies), errors=counts["errors"], non_2xx=counts["non_2xx"],
-        achieved_rps=len(latencies) / elapsed, p50_ms=_percentile(latencies, 0.50) * 1000,
-        p99_ms=_percentile(latencies, 0.99) * 1000, max_ms=max(latencies, default=float("nan")) * 1000,
+        achieved_rps=len(latencies) / elapsed, p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000, max_ms=max(latencies, default=float("nan")) * 1000,
     )  # fmt: skip
 
 
