@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
+from audit.auditing import LogFilters
+from audit.auditing import _queryset as _log_search
 from audit.models import OperationKind
 from audit.services import operation_log_record
 from jukinet.db import gin_pending_lists_clean
@@ -27,14 +29,12 @@ def _log_indexes(moved: dict[str, int]) -> dict[str, int]:
 
 
 def _found(person: int) -> int:
-    """Entries naming the person, found through the targets GIN index only."""
+    """Entries naming the person, found by the auditors' search (audit.auditing) through the targets GIN index
+    only."""
+    target = ("prefserver.person", str(person))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            "SELECT count(*) FROM audit_operationlogentry WHERE targets::jsonb @> %s::jsonb",
-            [f'[["prefserver.person", "{person}"]]'],
-        )
-        return int(cursor.fetchone()[0])
+        return _log_search(LogFilters(target=target, targets=[target])).count()
 
 
 def test_appended_entries_wait_in_the_pending_list_until_the_job_moves_them() -> None:
