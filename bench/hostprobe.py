@@ -102,7 +102,7 @@ class HostProbe:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
-        self._summary = ProbeSummary(0, 0.0, 0.0, 0.0, 0.0)
+        self._summary = summarise([])
 
     def __enter__(self) -> HostProbe:
         self._process = subprocess.Popen(
@@ -119,7 +119,7 @@ class HostProbe:
         try:
             self._summary = summarise(json.loads(output or "[]"))
         except ValueError:
-            self._summary = ProbeSummary(0, 0.0, 0.0, 0.0, 0.0)
+            self._summary = summarise([])
 
     def summary(self) -> ProbeSummary:
         return self._summary
