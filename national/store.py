@@ -249,8 +249,9 @@ def _validate_furyo(update: dict[str, Any]) -> None:
             raise UpdateRejected(f"invalid_field:{name}")
 
 
-_hash_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # = json.dumps(…, sort_keys=True, …)
-_dump_record = json.JSONEncoder(ensure_ascii=False).encode
+# One encoding per update, sorted (= json.dumps(…, sort_keys=True, ensure_ascii=False)): its SHA-256 is the content
+# hash a repeat is compared by, and the same text is the stored record (key order carries no meaning in JSON).
+_record_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
 PERSON_UPSERT = (
     "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'push', ?) "
@@ -269,8 +270,18 @@ def _moves_code(file: str, update: Mapping[str, Any]) -> bool:
     return update["notice_kind"] == "27"
 
 
+def record_and_hash(update: Mapping[str, Any]) -> tuple[str, str]:
+    """(the record text stored for the update, its content hash): one encoding serves both."""
+    record = _record_encode(update)
+    return record, hashlib.sha256(record.encode()).hexdigest()
+
+
 def content_hash(update: Mapping[str, Any]) -> str:
-    return hashlib.sha256(_hash_encode(update).encode()).hexdigest()
+    return record_and_hash(update)[1]
+
+
+# A valid update with its content hash and record text (a rejected one is its acknowledgement, a dict).
+Checked = tuple[dict[str, Any], str, str]
 
 
 class Store:
@@ -335,7 +346,7 @@ class Store:
         (which moves a person to its new code) takes the per-update path instead."""
         outcome = BatchOutcome()
         now = dt.datetime.now(dt.UTC).isoformat()
-        checked: list[tuple[dict[str, Any], str] | dict[str, Any]] = []
+        checked: list[Checked | dict[str, Any]] = []
         for update in updates:
             try:
                 valid = validate_update(file, update)
@@ -343,7 +354,8 @@ class Store:
                 key = key_of(update) if isinstance(update, dict) else key_of({})
                 checked.append({"key": key, "status": "rejected", "reason": exc.reason})
                 continue
-            checked.append((valid, content_hash(valid)))
+            record, digest = record_and_hash(valid)
+            checked.append((valid, digest, record))
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
@@ -354,7 +366,9 @@ class Store:
                             outcome.rejected += 1
                             outcome.acks.append(item)
                         else:
-                            outcome.acks.append(self._receive_one(file, item[0], now, outcome, digest=item[1]))
+                            outcome.acks.append(
+                                self._receive_one(file, item[0], now, outcome, digest=item[1], record=item[2])
+                            )
                 else:
                     self._receive_batch(file, checked, now, outcome)
                 self._bump(
@@ -381,7 +395,7 @@ class Store:
         return rows
 
     def _receive_batch(
-        self, file: str, checked: list[tuple[dict[str, Any], str] | dict[str, Any]], now: str, outcome: BatchOutcome
+        self, file: str, checked: list[Checked | dict[str, Any]], now: str, outcome: BatchOutcome
     ) -> None:
         db = self._db
         codes = sorted({item[0]["resident_code"] for item in checked if isinstance(item, tuple)})
@@ -405,13 +419,13 @@ class Store:
         }
         new_receipts: list[tuple[Any, ...]] = []
         repeats: dict[tuple[str, int, int], int] = {}
-        final: dict[str, tuple[dict[str, Any], bool]] = {}  # code -> (update, removed) of its newest state
+        final: dict[str, tuple[dict[str, Any], bool, str]] = {}  # code -> (update, removed, record) of its newest state
         for item in checked:
             if isinstance(item, dict):
                 outcome.rejected += 1
                 outcome.acks.append(item)
                 continue
-            update, digest = item
+            update, digest, record = item
             code, sequence, revision = update["resident_code"], update["update_sequence"], update["revision"]
             key = {"resident_code": code, "update_sequence": sequence, "revision": revision}
             stored_digest = receipts.get((code, sequence, revision))
@@ -430,7 +444,7 @@ class Store:
                 continue
             removed = self._removed(file, update, person[2] if person else False)
             persons[code] = (sequence, revision, removed)
-            final[code] = (update, removed)
+            final[code] = (update, removed, record)
             outcome.acks.append({"key": key, "status": "accepted", "applied": True})
         db.executemany("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, 1, ?)", new_receipts)
         db.executemany(
@@ -439,11 +453,12 @@ class Store:
             [(times, file, *key) for key, times in repeats.items()],
         )
         db.executemany(
-            PERSON_UPSERT, [self._person_row(file, update, removed, now) for update, removed in final.values()]
+            PERSON_UPSERT,
+            [self._person_row(file, update, removed, now, record) for update, removed, record in final.values()],
         )
 
     @staticmethod
-    def _person_row(file: str, update: dict[str, Any], removed: bool, now: str) -> tuple[Any, ...]:
+    def _person_row(file: str, update: dict[str, Any], removed: bool, now: str, record: str) -> tuple[Any, ...]:
         return (
             file,
             update["resident_code"],
@@ -455,12 +470,12 @@ class Store:
             update["sex"],
             text_key(update["address"]),
             update.get("individual_number") if file == "identity" else None,
-            _dump_record(update),
+            record,
             now,
         )
 
     def _receive_one(
-        self, file: str, update: dict[str, Any], now: str, outcome: BatchOutcome, *, digest: str
+        self, file: str, update: dict[str, Any], now: str, outcome: BatchOutcome, *, digest: str, record: str
     ) -> dict[str, Any]:
         db = self._db
         code, sequence, revision = update["resident_code"], update["update_sequence"], update["revision"]
@@ -495,7 +510,7 @@ class Store:
             # An older update arriving late is receipted but does not replace the newer state.
             return {"key": key, "status": "accepted", "applied": False}
         removed = self._removed(file, update, bool(row[2]) if row else False)
-        db.execute(PERSON_UPSERT, self._person_row(file, update, removed, now))
+        db.execute(PERSON_UPSERT, self._person_row(file, update, removed, now, record))
         return {"key": key, "status": "accepted", "applied": True}
 
     @staticmethod
@@ -513,7 +528,7 @@ class Store:
     def seed(self, file: str, records: Iterable[dict[str, Any]]) -> int:
         """Insert synthetic persons the prefecture does not hold; existing codes are left alone."""
         now = dt.datetime.now(dt.UTC).isoformat()
-        rows = [self._person_row(file, r, self._removed(file, r, False), now) for r in records]
+        rows = [self._person_row(file, r, self._removed(file, r, False), now, _record_encode(r)) for r in records]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:

@@ -29,6 +29,21 @@ def test_repeat_of_a_key_is_success_without_a_second_effect(client: NationalClie
     assert found.record is not None and found.record["address"] == first["address"]
 
 
+def test_a_repeat_with_its_keys_in_another_order_is_the_same_content(client: NationalClient) -> None:
+    # given: the hash and the stored record come from one sorted encoding
+    first = identity_update(update_sequence=4)
+    client.send_updates("identity", [first])
+    # when
+    acks = client.send_updates("identity", [dict(reversed(list(first.items())))])
+    # then
+    assert [(ack.status, ack.content_mismatch) for ack in acks] == [("duplicate", False)]
+    found = client.lookup("identity", {"resident_code": first["resident_code"]})
+    assert found.record is not None
+    assert {name: found.record[name] for name in first if name not in ("update_sequence", "revision")} == {
+        name: value for name, value in first.items() if name not in ("update_sequence", "revision")
+    }
+
+
 def test_each_update_gets_its_own_ack_in_order(client: NationalClient) -> None:
     # given: several persons, one of them twice with consecutive sequences, one invalid
     a, b = identity_update(update_sequence=1), identity_update(update_sequence=9)
