@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+from collections import deque
 from types import SimpleNamespace
 from typing import Any
 
@@ -61,7 +62,8 @@ class BulkWriter:
 
     def __init__(self) -> None:
         self.recorded_at = clock.now()  # one recording time per batch: its versions commit together
-        self._ids: dict[tuple[str, str], list[int]] = {}
+        self.alias = connection.alias  # read once: each read goes through the connection proxy's thread-local
+        self._ids: dict[tuple[str, str], deque[int]] = {}
         self.persons: dict[str, list[Any]] = {}
         self.codes: dict[str, list[tuple[str, int, dt.date]]] = {}
         self.versions: dict[str, dict[int, Any]] = {}
@@ -86,7 +88,7 @@ class BulkWriter:
             cursor.execute(
                 "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_serial_sequence(cursor, table), count]
             )
-            self._ids.setdefault((file, kind), []).extend(row[0] for row in cursor.fetchall())
+            self._ids.setdefault((file, kind), deque()).extend(row[0] for row in cursor.fetchall())
 
     def discard_version_ids(self) -> None:
         """After a version written on the per-notice path (which takes the next id from the sequence), drop the
@@ -95,10 +97,10 @@ class BulkWriter:
             self._ids.pop((file, "version"), None)
 
     def _next_id(self, file: str, kind: str) -> int:
-        pool = self._ids.setdefault((file, kind), [])
+        pool = self._ids.setdefault((file, kind), deque())
         if not pool:
             self._take(file, kind, 64)
-        return pool.pop(0)
+        return pool.popleft()
 
     # -- staging --
 
@@ -110,7 +112,7 @@ class BulkWriter:
         model = PERSON_MODELS[file]
         names = _person_attnames(model)
         values = {"id": self._next_id(file, "person"), "created_at": self.recorded_at}
-        return loaded(model, connection.alias, names, [values.get(name) for name in names])
+        return loaded(model, self.alias, names, [values.get(name) for name in names])
 
     def write_version(
         self,

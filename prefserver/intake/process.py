@@ -726,27 +726,26 @@ class BatchRun:
         here), then the push outbox rows: all in the batch's transaction."""
         self.writer.flush()
         now = clock.now()
-        columns: list[list[Any]] = [[] for _ in range(8)]
+        columns: list[list[Any]] = [[] for _ in range(7)]
         for pk, d in self.decisions.items():
             decided = d.status in (Notice.Status.APPLIED, Notice.Status.REJECTED)
             error_count = d.error_count if d.error_count is not None else self.notices[pk].error_count
-            for index, value in enumerate(
-                (pk, d.status, d.code, d.message, d.hold_reason, error_count, now if decided else None, decided)
-            ):
+            for index, value in enumerate((pk, d.status, d.code, d.message, d.hold_reason, error_count, decided)):
                 columns[index].append(value)
         if self.decisions:
             # Server-side binding: the long array literals travel as parameters, not quoted into the text.
             with prepared_cursor() as cursor:
                 cursor.execute(
                     f"""UPDATE {NOTICE_TABLE} AS n SET status = d.status, code = d.code, message = d.message,
-                    hold_reason = d.hold_reason, error_count = d.error_count, decided_at = d.decided_at,
+                    hold_reason = d.hold_reason, error_count = d.error_count,
+                    decided_at = CASE WHEN d.decided THEN %s::timestamptz END,
                     result_seq = CASE WHEN d.decided THEN nextval('prefserver_notice_result_seq') END,
                     batch_id = %s
                 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[],
-                            %s::timestamptz[], %s::boolean[])
-                     AS d (id, status, code, message, hold_reason, error_count, decided_at, decided)
+                            %s::boolean[])
+                     AS d (id, status, code, message, hold_reason, error_count, decided)
                 WHERE n.id = d.id""",  # noqa: S608 (a constant table name)
-                    [self.batch.pk, *(array_literal(column) for column in columns)],
+                    [now, self.batch.pk, *(array_literal(column) for column in columns)],
                 )
         if self.outbox:
             fields = ("file", "person_id", "resident_code", "update_sequence", "revision", "version_id",
