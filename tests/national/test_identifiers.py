@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +59,9 @@ def test_national_package_never_imports_django_or_the_prefecture() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in forbidden, f"{source.name} imports {name}"
+
+
+@pytest.mark.parametrize("text", ["12345a7890", "１２３４５６７８９０", "123456789"])
+def test_check_digits_of_anything_but_ascii_digits_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        national.resident_code_check_digit(text)
