@@ -24,6 +24,7 @@ import select
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,13 +277,11 @@ class NationalClient:
         for raw in raw_acks:
             if isinstance(raw, dict) and isinstance(raw.get("key"), dict):
                 by_key.setdefault(_update_key(raw["key"]), []).append(raw)
-        wanted: dict[tuple[Any, Any, Any], int] = {}
-        for update in updates:
-            wanted[_update_key(update)] = wanted.get(_update_key(update), 0) + 1
+        keys = [_update_key(update) for update in updates]
+        wanted = Counter(keys)
         acks: list[Ack] = []
         seen: dict[tuple[Any, Any, Any], int] = {}
-        for update in updates:
-            key = _update_key(update)
+        for key in keys:
             candidates = by_key.get(key, [])
             if len(candidates) < wanted[key]:
                 raise NationalUnavailable("national server left an update unacknowledged")

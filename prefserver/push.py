@@ -167,8 +167,15 @@ def national_client_reset() -> None:
 # --- payloads --------------------------------------------------------------------------------------------
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
+DATE_FIELDS = ("birth_date", "change_date")  # the only dates of either payload, both NOT NULL
+
+
+def _payload(version: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The named columns of a version as JSON values: its two dates as ISO text, the rest as stored."""
+    update = {name: version[name] for name in fields}
+    for name in DATE_FIELDS:
+        update[name] = update[name].isoformat()
+    return update
 
 
 def _versions_of(model: Any, rows: list[Claimed], columns: tuple[str, ...]) -> dict[int, dict[str, Any]]:
@@ -198,7 +205,7 @@ def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
         try:
             if version is None:
                 raise LookupError("version not found")
-            update = {name: _iso(version[name]) for name in IDENTITY_FIELDS}
+            update = _payload(version, IDENTITY_FIELDS)
             update["individual_number"] = decrypt_individual_number(
                 bytes(version["individual_number_ciphertext"]), table=VERSION_TABLE, person_id=version["person_id"]
             )
@@ -224,7 +231,7 @@ def furyo_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:
             logger.error("national push: outbox row %s has no payload (version not found)", row.id)
             updates.append(None)
             continue
-        update = {name: _iso(version[name]) for name in FURYO_FIELDS}
+        update = _payload(version, FURYO_FIELDS)
         update["update_sequence"] = row.update_sequence
         update["revision"] = row.revision
         updates.append(update)
