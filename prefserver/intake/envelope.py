@@ -216,13 +216,13 @@ def content_sha256_and_stored_json(element: dict[str, Any], *, number_index: str
         if text.count(_MARKER_MEMBER) != 1:
             stored = {**element, "payload": envelope["payload"]}
             return content_sha256(element, number_index=number_index), canonical_json(stored)
-        blind = canonical_json({"individual_number": f"blind:{number_index}"})[1:-1]
+        blind = f'"individual_number":"blind:{number_index}"'  # = canonical_json({…})[1:-1]: the index is hex
         hashed = text.replace(_MARKER_MEMBER, blind)
     digest = hashlib.sha256(hashed.encode()).hexdigest()
     if "sent_at" not in element:
         return digest, text
-    sent_at = canonical_json({"sent_at": element["sent_at"]})
-    return digest, (sent_at[:-1] + "," + text[1:]) if text != "{}" else sent_at
+    sent_at = '{"sent_at":' + canonical_json(element["sent_at"])  # = canonical_json({"sent_at": …}) without "}"
+    return digest, (sent_at + "," + text[1:]) if text != "{}" else sent_at + "}"
 
 
 def _parse_date(value: object) -> dt.date | None:
