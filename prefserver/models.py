@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from jukinet import clock
+from jukinet.fields import JSONTextField
 from jukinet.models import ResidentCodeHistory, VersionedPerson
 from jukinet.partitions import SENTINEL_YEAR
 
@@ -143,7 +144,8 @@ class Notice(models.Model):
     """The inbox: one row per stored notice, unique on (municipality_code, notice_id) (domain.md §6.5).
 
     `envelope` is the notice as received, except that a payload individual number is replaced by a marker and
-    kept only as AES-GCM ciphertext and blind index in its own columns: never plaintext at rest. Columns
+    kept only as AES-GCM ciphertext and blind index in its own columns: never plaintext at rest. It is stored
+    as the canonical JSON text the receipt encoded (a text column: never queried inside, see JSONTextField). Columns
     next to it are copies for queries (holds, ordering) when the received value had the right type.
     """
 
@@ -168,7 +170,7 @@ class Notice(models.Model):
     resident_code = models.CharField("住民票コード", max_length=16, blank=True)
     target_notice_id = models.CharField("対象通知ID", max_length=40, blank=True)
     new_resident_code = models.CharField("変更後の住民票コード", max_length=16, blank=True)
-    envelope = models.JSONField("通知内容")
+    envelope = JSONTextField("通知内容")
     individual_number_ciphertext = models.BinaryField("個人番号（暗号文）", null=True, editable=False)
     individual_number_blind_index = models.BinaryField("個人番号（照合値）", null=True, editable=False)
     content_sha256 = models.CharField("内容のSHA-256", max_length=64)

@@ -203,7 +203,7 @@ def content_sha256_and_stored_json(element: dict[str, Any], *, number_index: str
 
     The canonical text of the envelope without sent_at, the number replaced by the marker, is both: hashed
     after the marker member is swapped for the blind index, and stored with sent_at put back in front (the
-    column is jsonb: key order and spacing are not kept). When the marker member is not found exactly once
+    column keeps this text as it is). When the marker member is not found exactly once
     (a sender's own key or value spelled like it), both are computed the plain way."""
     envelope = {k: v for k, v in element.items() if k != "sent_at"}
     payload = envelope.get("payload")

@@ -119,8 +119,8 @@ _dump_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one
 
 def _notice_row(candidate: _Candidate) -> str:
     """The per-notice inbox columns of one notice as a JSON array, in INBOX_COLUMNS order (see inbox_insert);
-    the request's id and receipt time are the same for every row and passed once. The envelope's JSON text is
-    spliced in as it is (encoding it again would cost more than the rest of the row)."""
+    the request's id and receipt time are the same for every row and passed once. The envelope's JSON text goes
+    in as a JSON string (the column is text: PostgreSQL does not parse the envelope itself)."""
     element = candidate.element
     ciphertext = None
     if candidate.number is not None:
@@ -143,14 +143,14 @@ def _notice_row(candidate: _Candidate) -> str:
         ]
     )
     tail = _dump_json([ciphertext, candidate.index_hex, candidate.content_sha256])
-    return f"{head[:-1]}, {candidate.stored_json}, {tail[1:]}"
+    return f"{head[:-1]}, {_dump_json(candidate.stored_json)}, {tail[1:]}"
 
 
 # The per-notice columns of a row built by _notice_row, and how each is read from its JSON array element.
 INBOX_COLUMNS = (
     ("municipality_code", "r->>0"), ("notice_id", "r->>1"), ("file", "r->>2"), ("change_reason", "r->>3"),
     ("update_sequence", "(r->>4)::bigint"), ("resident_code", "r->>5"), ("target_notice_id", "r->>6"),
-    ("new_resident_code", "r->>7"), ("envelope", "r->8"), ("individual_number_ciphertext", "decode(r->>9, 'hex')"),
+    ("new_resident_code", "r->>7"), ("envelope", "r->>8"), ("individual_number_ciphertext", "decode(r->>9, 'hex')"),
     ("individual_number_blind_index", "decode(r->>10, 'hex')"), ("content_sha256", "r->>11"),
 )  # fmt: skip
 

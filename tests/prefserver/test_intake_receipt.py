@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client
 
 from audit.models import OperationKind, OperationLogEntry
 from audit.services import operation_log_seal
+from prefserver.intake import envelope as env
 from prefserver.intake.process import intake_process_pending
 from prefserver.models import Alert, DuplicateReceipt, IntakeBatch, Notice, PushOutbox
 from tests.prefserver.intake_helpers import (
@@ -159,6 +161,29 @@ def test_individual_number_is_never_stored_in_plaintext():
     assert NUMBER not in json.dumps(row.envelope)
     assert NUMBER.encode() not in bytes(row.individual_number_ciphertext)
     assert row.individual_number_blind_index is not None
+
+
+def test_the_stored_envelope_is_the_text_the_content_hash_was_taken_from():
+    # given a notice with an individual number and a sent_at
+    sent = notice(sent_at="2026-11-26T09:00:00+09:00")
+    post_notices(cs_client(), [sent])
+    row = Notice.objects.get()
+    # when the column is read as stored (text, not jsonb re-rendered)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT envelope, pg_typeof(envelope)::text FROM prefserver_notice WHERE id = %s", [row.pk])
+        text, column_type = cursor.fetchone()
+    # then it is the canonical text with the marker, and the hash follows from it and the blind index
+    assert column_type == "text"
+    assert json.loads(text) == row.envelope
+    unsent = {k: v for k, v in json.loads(text).items() if k != "sent_at"}
+    assert text == '{"sent_at":"2026-11-26T09:00:00+09:00",' + env.canonical_json(unsent)[1:]
+    blind = row.individual_number_blind_index.hex()
+    hashed = env.canonical_json(unsent).replace(
+        '"individual_number":"' + env.ENCRYPTED_MARKER + '"', f'"individual_number":"blind:{blind}"'
+    )
+    assert row.content_sha256 == hashlib.sha256(hashed.encode()).hexdigest()
 
 
 def test_same_notice_twice_is_a_duplicate_with_the_first_result(django_capture_on_commit_callbacks):
