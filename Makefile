@@ -1,8 +1,13 @@
 # The README's commands. `make help` lists the targets.
-PYTHON ?= python3.11
+# The interpreter the virtualenv is made from: Debian's own python3.11 where the machine has it, else the first
+# python3.11 on PATH. Debian builds it with profile-guided optimisation and LTO, linked statically; a default
+# source build such as pyenv's (first on PATH on our machines) is neither, and needs 10-25 % more CPU for the same
+# Python code (docs/intake.md, "Seventh session"). A virtualenv made from another interpreter is made again.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Named after the interpreter, so that another interpreter makes the rule below run.
+STAMP := $(VENV)/.installed-for$(subst /,-,$(PYTHON))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
@@ -13,6 +18,9 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required"; exit 1; }
+	@want=$$($(PYTHON) -c 'import sys; print(sys.executable)'); \
+	if [ -x $(PY) ] && ! grep -qxF "executable = $$want" $(VENV)/pyvenv.cfg; then \
+		echo "$(VENV) was made from another interpreter: making it again from $$want"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements/constraints.txt ".[dev]"
