@@ -276,10 +276,6 @@ def record_and_hash(update: Mapping[str, Any]) -> tuple[str, str]:
     return record, hashlib.sha256(record.encode()).hexdigest()
 
 
-def content_hash(update: Mapping[str, Any]) -> str:
-    return record_and_hash(update)[1]
-
-
 # A valid update with its content hash and record text (a rejected one is its acknowledgement, a dict).
 Checked = tuple[dict[str, Any], str, str]
 
