@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +71,7 @@ def reset_key_caches() -> None:
     """For key rotation and tests that change the settings."""
     keyring.cache_clear()
     _blind_index_key.cache_clear()
+    _blind_digest.cache_clear()
     _aead.cache_clear()
 
 
@@ -136,7 +136,14 @@ def decrypt_individual_number(blob: bytes, *, table: str, person_id: int) -> str
 def blind_index(number: str) -> bytes:
     """照合値: HMAC-SHA-256 of the 12 digits under its own key; exact lookup only."""
     # UTF-8, not ASCII: a malformed search input must hash (and match nothing), never raise.
-    return hmac.digest(_blind_index_key(), number.encode("utf-8"), "sha256")
+    return _blind_digest()(number.encode("utf-8"))
+
+
+@cache
+def _blind_digest() -> Callable[[bytes], bytes]:
+    """The process's blind_indexer (keyed states computed once: 0.9 µs a number instead of hmac.digest's 2.0;
+    the receipt, the processor and the lookup each take one or two per notice or request)."""
+    return blind_indexer()
 
 
 def blind_indexer() -> Callable[[bytes], bytes]:
