@@ -42,17 +42,17 @@ threads = _count("WEB_THREADS", 3)
 def post_worker_init(worker: Any) -> None:
     """The loaded application's objects (Django, the apps, their modules) left out of garbage collection: the
     collector's full passes walked them all again every few thousand requests, a pause of tens of ms that the
-    requests then waiting paid (jukinet/celery.py measured the same for intake's workers). The URLconf is
+    requests then waiting paid (jukinet.runtime measured the same for intake's workers). The URLconf is
     loaded first: it imports every view module (DRF's too), which Django otherwise does on the first request,
     after the freeze (measured: 14,411 objects left to the collector after three requests, 650 with it)."""
-    import gc
-
     from django.apps import apps
     from django.urls import get_resolver
 
+    from jukinet.runtime import settle_collector
+
     if apps.ready:  # the application is Django's (jukinet.wsgi)
         get_resolver().url_patterns  # noqa: B018 - loading it is the point
-    gc.freeze()
+    settle_collector()
 
 
 def on_starting(server: Any) -> None:

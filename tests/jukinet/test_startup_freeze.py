@@ -1,4 +1,5 @@
-"""Server processes leave their start-up objects out of garbage collection (gunicorn workers, Celery workers)."""
+"""Server processes leave their start-up objects out of garbage collection and collect the rest less often
+(gunicorn workers, Celery workers: jukinet.runtime.settle_collector)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import pytest
 from celery.signals import worker_process_init
 
 from jukinet import gunicorn_conf
+from jukinet.runtime import YOUNG_GENERATION_THRESHOLD
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
     gc.unfreeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(700, *thresholds[1:])
     yield
     gc.unfreeze()  # the test process's objects go back to the collector
+    gc.set_threshold(*thresholds)
 
 
 def test_a_gunicorn_worker_freezes_the_loaded_application(unfrozen: None) -> None:
@@ -23,8 +28,9 @@ def test_a_gunicorn_worker_freezes_the_loaded_application(unfrozen: None) -> Non
     assert gc.get_freeze_count() == 0
     # when: gunicorn calls the hook once the worker has loaded the application
     gunicorn_conf.post_worker_init(worker=None)
-    # then: every object alive now is out of the collector's passes
+    # then: every object alive now is out of the collector's passes, and young objects are collected less often
     assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
 
 
 def test_a_celery_worker_process_freezes_what_it_inherited(unfrozen: None) -> None:
@@ -36,3 +42,4 @@ def test_a_celery_worker_process_freezes_what_it_inherited(unfrozen: None) -> No
     worker_process_init.send(sender=None)
     # then
     assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
