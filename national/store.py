@@ -270,10 +270,10 @@ def _moves_code(file: str, update: Mapping[str, Any]) -> bool:
     return update["notice_kind"] == "27"
 
 
-def record_and_hash(update: Mapping[str, Any]) -> tuple[str, str]:
-    """(the record text stored for the update, its content hash): one encoding serves both."""
+def hash_and_record(update: Mapping[str, Any]) -> tuple[str, str]:
+    """(the update's content hash, the record text stored for it): one encoding serves both, in Checked's order."""
     record = _record_encode(update)
-    return record, hashlib.sha256(record.encode()).hexdigest()
+    return hashlib.sha256(record.encode()).hexdigest(), record
 
 
 # A valid update with its content hash and record text (a rejected one is its acknowledgement, a dict).
@@ -350,8 +350,7 @@ class Store:
                 key = key_of(update) if isinstance(update, dict) else key_of({})
                 checked.append({"key": key, "status": "rejected", "reason": exc.reason})
                 continue
-            record, digest = record_and_hash(valid)
-            checked.append((valid, digest, record))
+            checked.append((valid, *hash_and_record(valid)))
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
