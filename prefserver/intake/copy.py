@@ -73,8 +73,16 @@ def array_literal(values: Iterable[Any]) -> str:
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
-    """`field__any_of=[…]` → `field = ANY(%s::type[])` with the list as one array literal: a batch's lookups of
-    2000 codes or ids cost one parameter instead of 2000 placeholders that Django and the driver each walk."""
+    """`field__any_of=[…]` → `field = ANY(ARRAY(SELECT unnest(%s::type[])))` with the list as one array literal: a
+    batch's lookups of 2000 codes or ids cost one parameter instead of 2000 placeholders that Django and the
+    driver each walk.
+
+    The array goes through a sub-select so that the planner does not see its elements. Given a constant array,
+    it estimates the selectivity of every element against the column's statistics: 2–13 ms of planning for a
+    batch's 2000 codes, against well under a millisecond of execution (the held-notice queries, about 17 µs of
+    PostgreSQL CPU per notice in a 60,000-notice run). As a sub-select the array is computed once at execution
+    (an InitPlan) and used as the index condition all the same; the planner assumes ten elements, so it picks
+    index probes, which is what these key lookups want (see jukinet.db.batch_planning)."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -82,7 +90,7 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         db_type = self.lhs.output_field.cast_db_type(connection)
-        return f"{lhs} = ANY(%s::{db_type}[])", (*lhs_params, array_literal(self.rhs))
+        return f"{lhs} = ANY(ARRAY(SELECT unnest(%s::{db_type}[])))", (*lhs_params, array_literal(self.rhs))
 
 
 Field.register_lookup(AnyOf)
