@@ -36,7 +36,7 @@ from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
 from jukinet.db import batch_planning, loaded_values
-from prefserver.intake.copy import array_literal
+from prefserver.intake.copy import any_of_array, array_literal
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
 from prefserver.versions import VERSION_TABLE
@@ -79,22 +79,24 @@ SELECT o.id
  LIMIT %(limit)s
 """  # noqa: S608 - constant table name
 
+IDS = any_of_array("%(ids)s", "bigint")  # the claimed ids: one array, not planned element by element
+
 CLAIM_SQL = f"""
 SELECT id, file, person_id, resident_code, update_sequence, revision, version_id, attempts
   FROM {OUTBOX_TABLE}
- WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending'
+ WHERE id = {IDS} AND status = 'pending'
  ORDER BY next_attempt_at, id
    FOR UPDATE SKIP LOCKED
 """  # noqa: S608
 
 MARK_SENT_SQL = f"""
 UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = %(now)s, attempts = attempts + 1
- WHERE id = ANY(%(ids)s::bigint[])
+ WHERE id = {IDS}
 """  # noqa: S608
 
 MARK_FAILED_SQL = f"""
 UPDATE {OUTBOX_TABLE} SET status = 'failed', acked_at = %(now)s, attempts = attempts + 1
- WHERE id = ANY(%(ids)s::bigint[])
+ WHERE id = {IDS}
 """  # noqa: S608
 
 # attempts counts the failed tries so far: the n-th failure waits 30 s * 2^(n-1), at most an hour.
@@ -103,7 +105,7 @@ UPDATE {OUTBOX_TABLE}
    SET attempts = attempts + 1,
        next_attempt_at = %(now)s + make_interval(secs => LEAST({BACKOFF_FIRST_SECONDS} * power(2, LEAST(attempts, 20)),
                                                              {BACKOFF_MAX_SECONDS}))
- WHERE id = ANY(%(ids)s::bigint[])
+ WHERE id = {IDS}
 """  # noqa: S608
 
 

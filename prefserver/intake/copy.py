@@ -72,6 +72,11 @@ def array_literal(values: Iterable[Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def any_of_array(placeholder: str, element_type: str) -> str:
+    """`ANY(…)` over an array parameter, written so that the planner does not see its elements (see AnyOf)."""
+    return f"ANY(ARRAY(SELECT unnest({placeholder}::{element_type}[])))"
+
+
 class AnyOf(Lookup):  # type: ignore[type-arg]
     """`field__any_of=[…]` → `field = ANY(ARRAY(SELECT unnest(%s::type[])))` with the list as one array literal: a
     batch's lookups of 2000 codes or ids cost one parameter instead of 2000 placeholders that Django and the
@@ -90,7 +95,7 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         db_type = self.lhs.output_field.cast_db_type(connection)
-        return f"{lhs} = ANY(ARRAY(SELECT unnest(%s::{db_type}[])))", (*lhs_params, array_literal(self.rhs))
+        return f"{lhs} = {any_of_array('%s', db_type)}", (*lhs_params, array_literal(self.rhs))
 
 
 Field.register_lookup(AnyOf)

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.db import connection
 
+from prefserver.intake.copy import array_literal
 from prefserver.models import Notice
 from tests.prefserver.intake_helpers import CODE_A, CODE_B, YAMAGUCHI, notice, receive
 
@@ -49,3 +50,16 @@ def test_the_array_reaches_the_planner_as_one_runtime_value_not_as_constants() -
     assert keys[1234] not in text  # no element of the array is part of the plan
     # Whatever scan the planner picks, it assumes a handful of rows, not 2000.
     assert plan["Plan Rows"] < 100
+
+
+def test_the_relay_statements_take_their_ids_the_same_way() -> None:
+    from prefserver.push import CLAIM_SQL, MARK_SENT_SQL
+
+    ids = array_literal(list(range(10_000, 12_000)))
+    for statement in (CLAIM_SQL, MARK_SENT_SQL):
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, {"ids": ids, "now": "2025-04-01T00:00:00+09:00"})
+            (value,) = cursor.fetchone()
+        text = value if isinstance(value, str) else json.dumps(value)
+        assert "InitPlan" in text
+        assert "11234" not in text
