@@ -1,6 +1,7 @@
 """Receipt throughput of the simulated national server.
 
-Real path: NationalClient → mutual TLS → national/server.py (a separate process) → SQLite, in batches.
+Real path: NationalClient → mutual TLS → national/server.py (a separate process) → its store (memory and
+journal), in batches.
 Baseline: the same updates through national.store.Store.receive() in this process (no HTTP, no TLS).
 Prints both rates and the ratio; every figure is measured in this run.
 
@@ -82,14 +83,14 @@ def main() -> int:
                 ack.status == "duplicate" for batch in batches for ack in client.send_updates("identity", batch)
             )
             replay = time.perf_counter() - started
-        store = Store(Path(tmp) / "baseline" / "national.sqlite3")
+        store = Store(Path(tmp) / "baseline" / "national.journal")
         started, base_cpu = time.perf_counter(), own_cpu()
         base_accepted = sum(store.receive("identity", batch).accepted for batch in batches)
         baseline, base_cpu = time.perf_counter() - started, own_cpu() - base_cpu
         store.close()
     n = len(data)
     print(f"updates: {n}, batch: {args.batch}")
-    print(f"real path (client, mTLS, server, SQLite): {n / real:,.0f} updates/s ({accepted} accepted)")
+    print(f"real path (client, mTLS, server, store): {n / real:,.0f} updates/s ({accepted} accepted)")
     print(
         f"  CPU per update: server process {1e6 * server_cpu / n:.0f} µs, client {1e6 * client_cpu / n:.0f} µs;"
         f" baseline store alone {1e6 * base_cpu / n:.0f} µs"

@@ -1,4 +1,4 @@
-"""The simulated national server (機構 / 全国サーバ): HTTPS with mutual TLS, its own SQLite storage.
+"""The simulated national server (機構 / 全国サーバ): HTTPS with mutual TLS, its own storage (national/store.py).
 
     python national/server.py [--host 127.0.0.1] [--port 8443] [--data-dir var/national] [--pki-dir var/pki]
                               [--seed-population 1000] [--fault none|down|slow|5xx|duplicate_acks]
@@ -381,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
 def build_server(args: argparse.Namespace) -> NationalServer:
     paths = pki.init(args.pki_dir)  # creates the CA and both certificates on first start
     pins = {pki.normalize_fingerprint(pin) for pin in args.client_pin} or {pki.fingerprint_file(paths.client_cert)}
-    store = Store(args.data_dir / "national.sqlite3")
+    store = Store(args.data_dir / "national.journal")
     if args.seed_population:
         pairs = list(generate(args.seed_population, seed=args.seed, exclude_prefecture=args.exclude_prefecture))
         added = store.seed("identity", (identity for identity, _ in pairs))
