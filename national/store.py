@@ -313,7 +313,7 @@ class _Batch:
         self.persons: dict[PersonKey, Person | None] = {}  # None: moved away
         self.moves: list[tuple[str, str, str]] = []
         self.counters: dict[str, int] = {}
-        self.ops: list[list[Any]] = []  # the same changes, as the journal line
+        self.entries: list[str] = []  # the same changes, as the journal line's entries (JSON text)
 
     def receipt(self, key: ReceiptKey) -> Receipt | None:
         return self.receipts[key] if key in self.receipts else self.store._receipts.get(key)
@@ -323,11 +323,11 @@ class _Batch:
 
     def add_receipt(self, key: ReceiptKey, digest: str, now: str) -> None:
         self.receipts[key] = Receipt(digest, 1, now)
-        self.ops.append(["R", *key, digest, now])
+        self.entries.append(_journal_encode(["R", *key, digest, now]))
 
     def repeat(self, key: ReceiptKey) -> str:
         """A repeat of a stored key: counted; returns the first receipt's content hash."""
-        self.ops.append(["T", *key, 1])
+        self.entries.append(_journal_encode(["T", *key, 1]))
         pending = self.receipts.get(key)
         if pending is not None:
             pending.times_received += 1
@@ -337,7 +337,7 @@ class _Batch:
 
     def put_person(self, key: PersonKey, person: Person) -> None:
         self.persons[key] = person
-        self.ops.append(["P", *key, *_person_values(person)])
+        self.entries.append(_person_entry(key, person))
 
     def move_person(self, file: str, old: str, new: str) -> None:
         moving = self.person((file, old))
@@ -345,23 +345,23 @@ class _Batch:
             return  # nothing to move, or the new code is already held: left as they are
         self.persons[(file, old)] = None
         self.persons[(file, new)] = moving
-        self.ops.append(["M", file, old, new])
+        self.entries.append(_journal_encode(["M", file, old, new]))
 
     def count(self, values: Mapping[str, int]) -> None:
         amounts = {name: amount for name, amount in values.items() if amount}
         for name, amount in amounts.items():
             self.counters[name] = self.counters.get(name, 0) + amount
-        self.ops.append(["C", amounts])
-
-
-def _person_values(person: Person) -> list[Any]:
-    return [
-        person.update_sequence, person.revision, person.removed, person.name_key, person.birth_date, person.sex,
-        person.address_key, person.individual_number, person.record, person.origin, person.updated_at,
-    ]  # fmt: skip
+        self.entries.append(_journal_encode(["C", amounts]))
 
 
 _journal_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _person_entry(key: PersonKey, person: Person) -> str:
+    """A person's journal entry, ["P", file, code, removed, origin, updated_at, record]. The record (JSON text)
+    goes in as it is, not escaped into a string: the rest of the person is derived from it again at replay."""
+    head = _journal_encode(["P", *key, person.removed, person.origin, person.updated_at])
+    return f"{head[:-1]},{person.record}]"
 
 
 class Store:
@@ -404,9 +404,9 @@ class Store:
 
     def _commit(self, batch: _Batch) -> None:
         """Write the request's changes as one journal line, then merge them into the state. Under the lock."""
-        if not batch.ops:
+        if not batch.entries:
             return
-        self._journal.write(_journal_encode(batch.ops) + "\n")
+        self._journal.write("[" + ",".join(batch.entries) + "]\n")
         self._journal.flush()
         self._receipts.update(batch.receipts)
         for receipt_key, times in batch.repeats.items():
@@ -426,7 +426,8 @@ class Store:
             _, file, code, sequence, revision, times = op
             self._receipts[(file, code, sequence, revision)].times_received += times
         elif kind == "P":
-            self._set_person((op[1], op[2]), Person(*op[3:]))
+            _, file, code, removed, origin, updated_at, update = op
+            self._set_person((file, code), _person(file, update, removed, updated_at, _record_encode(update), origin))
         elif kind == "M":
             _, file, old, new = op
             moving = self._persons.get((file, old))
@@ -552,7 +553,7 @@ class Store:
                         _person(file, r, _removed(file, r, False), now, _record_encode(r), "seed"),
                     )
             self._commit(batch)
-            return len(batch.ops)
+            return len(batch.entries)
 
     # --- reads -------------------------------------------------------------------------------------
     def sequences(self, file: str, codes: list[str]) -> dict[str, dict[str, Any] | None]:
@@ -649,7 +650,7 @@ class Store:
             temporary = self.path.with_suffix(".rewrite")
             with open(temporary, "w", encoding="utf-8") as journal:
                 if kept:
-                    journal.write(_journal_encode([["P", *key, *_person_values(p)] for key, p in kept]) + "\n")
+                    journal.write("[" + ",".join(_person_entry(key, p) for key, p in kept) + "]\n")
                 journal.flush()
                 os.fsync(journal.fileno())
             temporary.chmod(0o600)

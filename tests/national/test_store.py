@@ -24,12 +24,16 @@ def test_the_state_survives_a_restart(tmp_path: Path) -> None:
     store = _store(tmp_path)
     first, second = identity_update(), identity_update(**{**FOUR, "name": "見本　次郎"})
     assert _statuses(store, [first, second, first]) == ["accepted", "accepted", "duplicate"]
+    found = {
+        u["resident_code"]: store.lookup("identity", {"resident_code": u["resident_code"]}) for u in (first, second)
+    }
     before = store.stats()
     store.close()
     # when
     again = _store(tmp_path)
     # then: the same receipts, persons, counters and lookups; a repeat is still a duplicate
-    assert again.stats() == before
+    assert {code: again.lookup("identity", {"resident_code": code}) for code in found} == found
+    assert again.stats() == {**before, "lookups": before["lookups"] + 2}
     assert again.stats()["files"]["identity"]["keys_received_more_than_once"] == 1
     assert again.lookup("identity", {"resident_code": second["resident_code"]})["record"]["name"] == "見本　次郎"
     assert _statuses(again, [second]) == ["duplicate"]
