@@ -82,7 +82,7 @@ SELECT o.id
 IDS = any_of_array("%(ids)s", "bigint")  # the claimed ids: one array, not planned element by element
 
 CLAIM_SQL = f"""
-SELECT id, file, person_id, resident_code, update_sequence, revision, version_id, attempts
+SELECT id, file, person_id, resident_code, update_sequence, revision, version_id, version_expiry_year, attempts
   FROM {OUTBOX_TABLE}
  WHERE id = {IDS} AND status = 'pending'
  ORDER BY next_attempt_at, id
@@ -122,6 +122,7 @@ class Claimed(NamedTuple):  # a claimed outbox row (CLAIM_SQL's columns); a tupl
     update_sequence: int
     revision: int
     version_id: int
+    version_expiry_year: int  # the version's partition when the row was written (see _versions_of)
     attempts: int
 
 
@@ -181,9 +182,23 @@ def _payload(version: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]
 
 
 def _versions_of(model: Any, rows: list[Claimed], columns: tuple[str, ...]) -> dict[int, dict[str, Any]]:
-    """The claimed rows' versions, id → the named columns (and id)."""
-    wanted = model.objects.filter(id__any_of=[r.version_id for r in rows])
-    return {v["id"]: v for v in loaded_values(wanted, ("id", *columns))}
+    """The claimed rows' versions, id → the named columns (and id).
+
+    Asked in the partition each row names (its expiry year when written: the sentinel year for a current
+    version), so each lookup reads one partition instead of probing the index of every expiry year (one per
+    year of retention: up to 150 in production). A version superseded since then has moved to its own year and
+    is looked up again across all partitions."""
+    names = ("id", *columns)
+    by_year: dict[int, list[int]] = {}
+    for row in rows:
+        by_year.setdefault(row.version_expiry_year, []).append(row.version_id)
+    found: dict[int, dict[str, Any]] = {}
+    for year, ids in sorted(by_year.items()):
+        found.update((v["id"], v) for v in loaded_values(model.objects.filter(expiry_year=year, id__any_of=ids), names))
+    moved = [row.version_id for row in rows if row.version_id not in found]
+    if moved:
+        found.update((v["id"], v) for v in loaded_values(model.objects.filter(id__any_of=moved), names))
+    return found
 
 
 def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:

@@ -404,3 +404,27 @@ def test_the_due_check_reads_the_due_index_when_statistics_say_most_rows_are_pen
     # then: nothing is due, found by the pending index, not by scanning the 20,000 sent rows
     assert due is False
     assert "push_outbox_due_idx" in plan and "Seq Scan" not in plan, plan
+
+
+def test_current_versions_are_read_in_their_own_partition_and_moved_ones_found_anyway(client: NationalClient) -> None:
+    """A claim's versions are looked up in the partition the outbox row names (one index, not one per expiry
+    year); a version superseded before its push has moved to its year's partition and is still found."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fresh = _rng_codes(3, seed=11)
+    send_and_process(*[_move_in(code) for code in fresh])
+    with CaptureQueriesContext(connection) as queries:
+        assert push_batch(client_factory=_factory(client)).sent == 3
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "prefserver_identity_version"' in q["sql"]]
+    assert len(reads) == 1 and '"expiry_year" = 9999' in reads[0]
+    # given: an entry superseded by a change before either is pushed
+    (code,) = _rng_codes(1, seed=12)
+    send_and_process(_move_in(code), notice("21", 2, resident_code=code, payload=identity_payload(address=MOVED)))
+    # when / then: both go out in turn, the first from the moved version
+    assert push_batch(client_factory=_factory(client)).sent == 1
+    assert push_batch(client_factory=_factory(client)).sent == 1
+    assert client.sequences_of([code]) == {code: 2}
+
+
+MOVED = "山口県下関市見本町二丁目1番"
