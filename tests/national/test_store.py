@@ -129,3 +129,18 @@ def test_a_person_twice_in_one_request_ends_in_its_newest_state(tmp_path: Path) 
         "removed": False,
     }
     assert store.stats()["files"]["identity"]["keys_received_more_than_once"] == 1
+
+
+def test_the_lookup_indexes_are_left_out_of_the_collectors_passes(tmp_path: Path) -> None:
+    """Index entries are plain tuples of codes, which the garbage collector stops tracking once a pass has seen
+    them; as sets (always tracked), one per person, each full pass walked all of them (a quarter of the store's
+    CPU per update at 200,000 updates)."""
+    import gc
+
+    store = _store(tmp_path)
+    update = identity_update(**FOUR)
+    store.receive("identity", [update])
+    gc.collect()
+    person = store._persons[("identity", update["resident_code"])]
+    entries = (store._by_four[person.four("identity")], store._by_number[update["individual_number"]])
+    assert not any(gc.is_tracked(entry) for entry in entries)
