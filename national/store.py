@@ -11,8 +11,9 @@ State, rebuilt from the journal at start:
 Journal: `national.journal` (mode 0600), one line per committed request: a JSON array of the changes it made.
 A request's line is written and flushed before its changes reach memory and before the answer goes out, so a
 crash of the process loses nothing it acknowledged (as SQLite in WAL mode with synchronous=NORMAL did, which
-this replaced: same durability, a third of the CPU per update). A line cut short by a crash is dropped at the
-next start (its request was never answered). A reset rewrites the journal as the state it keeps.
+this replaced: same durability, less CPU per update). A last line cut short by a crash is dropped at the next
+start (its request was never answered); an unreadable line with others after it stops the start
+(JournalDamaged). A reset rewrites the journal as the state it keeps.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class UpdateRejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class JournalDamaged(Exception):
+    """The store's journal has an unreadable entry that is not the last one: not a crash's torn line."""
 
 
 class LookupRefused(Exception):
@@ -240,9 +245,6 @@ def hash_and_record(update: Mapping[str, Any]) -> tuple[str, str]:
 Checked = tuple[dict[str, Any], str, str]
 
 
-# The lookup indexes map to plain tuples, not sets: a tuple of strings is no longer tracked by the garbage
-# collector once a pass has seen it, while a set always is. With a set per person the collector's full passes
-# walked hundreds of thousands of them: at 200,000 updates a quarter of the store's CPU per update.
 class Receipt(NamedTuple):
     content_sha256: str
     times_received: int
@@ -312,7 +314,6 @@ class _Batch:
         self.receipts: dict[ReceiptKey, Receipt] = {}  # new keys
         self.repeats: dict[ReceiptKey, int] = {}  # stored keys received again
         self.persons: dict[PersonKey, Person | None] = {}  # None: moved away
-        self.moves: list[tuple[str, str, str]] = []
         self.counters: dict[str, int] = {}
         self.entries: list[str] = []  # the same changes, as the journal line's entries (JSON text)
 
@@ -372,6 +373,9 @@ class Store:
         self._lock = threading.Lock()
         self._receipts: dict[ReceiptKey, Receipt] = {}
         self._persons: dict[PersonKey, Person] = {}
+        # The lookup indexes map to plain tuples, not sets: a tuple of strings is no longer tracked by the garbage
+        # collector once a pass has seen it, while a set always is. With a set per person the collector's full
+        # passes walked hundreds of thousands of them: at 200,000 updates a quarter of the store's CPU per update.
         self._by_number: dict[str, tuple[PersonKey, ...]] = {}
         self._by_four: dict[tuple[str, str, str, int, str], tuple[str, ...]] = {}
         self._counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
@@ -385,7 +389,9 @@ class Store:
 
     # --- the journal --------------------------------------------------------------------------------
     def _replay(self) -> None:
-        """Rebuild the state from the journal; a last line cut short by a crash is dropped (and cut off)."""
+        """Rebuild the state from the journal. A last line cut short by a crash (its request was never answered)
+        is dropped and cut off; an unreadable line with others after it is damage, and the store refuses to
+        start rather than lose what follows."""
         if not self.path.exists():
             return
         good = 0
@@ -396,6 +402,8 @@ class Store:
                 except ValueError:
                     ops = None
                 if not isinstance(ops, list):
+                    if journal.read(1):
+                        raise JournalDamaged(f"{self.path}: unreadable entry at byte {good}, more entries after it")
                     break
                 for op in ops:
                     self._apply(op)

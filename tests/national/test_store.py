@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from national.store import Store
+import pytest
+
+from national.store import JournalDamaged, Store
 from tests.national.factories import identity_update, new_individual_number, new_resident_code
 
 FOUR = {"name": "見本　太郎", "birth_date": "1980-04-01", "sex": 1, "address": "山口県山口市見本町一丁目2番3号"}
@@ -60,6 +62,18 @@ def test_a_journal_line_cut_short_by_a_crash_is_dropped(tmp_path: Path) -> None:
     assert _statuses(again, [identity_update()]) == ["accepted"]
     again.close()
     assert _store(tmp_path).stats()["accepted"] == 2
+
+
+def test_an_unreadable_entry_before_others_stops_the_store_instead_of_dropping_them(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.receive("identity", [identity_update()])
+    store.close()
+    journal = tmp_path / "national.journal"
+    committed = journal.read_bytes()
+    journal.write_bytes(b"[damaged\n" + committed)
+    with pytest.raises(JournalDamaged):
+        _store(tmp_path)
+    assert journal.read_bytes() == b"[damaged\n" + committed  # nothing cut off
 
 
 def test_a_reset_keeps_the_seeded_persons_and_rewrites_the_journal(tmp_path: Path) -> None:
