@@ -38,6 +38,9 @@ def partition_name(table: str, year: int) -> str:
 
 # The version guard's checks besides "content never changes", shared by the generic function below and the
 # per-table functions jukinet migration 0004 generates (PL/pgSQL, no % signs: it goes through format()).
+# GUARD_WHEN is the same four conditions as one expression: the per-table trigger's WHEN clause (jukinet
+# migration 0005), so that the function runs only for a write it refuses (tests/jukinet/test_version_guard.py
+# holds every rule, through both).
 GUARD_CHECKS = """  IF OLD.deleted AND NOT NEW.deleted THEN
     RAISE EXCEPTION 'deleted is set once' USING ERRCODE = 'insufficient_privilege';
   END IF;
@@ -51,6 +54,14 @@ GUARD_CHECKS = """  IF OLD.deleted AND NOT NEW.deleted THEN
     RAISE EXCEPTION 'a superseded version never becomes current again' USING ERRCODE = 'insufficient_privilege';
   END IF;
 """
+
+
+GUARD_WHEN = (
+    "(OLD.deleted AND NOT NEW.deleted)"
+    " OR (OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year)"
+    " OR (OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start)"
+    " OR (NOT OLD.is_current AND NEW.is_current)"
+)
 
 
 def guard_functions_sql() -> str:
@@ -93,9 +104,55 @@ CREATE TRIGGER {table}_reject_truncate BEFORE TRUNCATE ON {table}
 """
 
 
+def guard_installer_sql(*, conditional: bool) -> str:
+    """`jukinet_version_guard_install(table, mutable)`: writes the table's own guard function, comparing its
+    content columns (every column but `mutable`, read from the catalog when it runs) as two row values plus
+    GUARD_CHECKS, and puts it on the table as its BEFORE UPDATE trigger. `conditional` (jukinet migration 0005)
+    gives the trigger the same conditions as a WHEN clause, so the function runs only for a write it refuses;
+    without it (migration 0004) the function runs for every updated row."""
+    when = " WHEN (ROW(%s) IS DISTINCT FROM ROW(%s) OR " + GUARD_WHEN + ")" if conditional else ""
+    when_args = " new_row, old_row," if conditional else ""
+    return rf"""
+CREATE OR REPLACE FUNCTION jukinet_version_guard_install(tbl regclass, mutable text[]) RETURNS void
+LANGUAGE plpgsql AS $install$
+DECLARE
+  name text := (SELECT relname FROM pg_class WHERE oid = tbl);
+  content text[];
+  new_row text;
+  old_row text;
+BEGIN
+  SELECT array_agg(quote_ident(attname) ORDER BY attnum) INTO content FROM pg_attribute
+  WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped AND NOT (attname = ANY (mutable));
+  new_row := 'NEW.' || array_to_string(content, ', NEW.');
+  old_row := 'OLD.' || array_to_string(content, ', OLD.');
+  EXECUTE format($function$
+CREATE OR REPLACE FUNCTION %1$I() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  IF ROW(%2$s) IS DISTINCT FROM ROW(%3$s) THEN
+    RAISE EXCEPTION 'version rows are append-only: content of %% id %% cannot change', TG_TABLE_NAME, OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+{GUARD_CHECKS}  RETURN NEW;
+END $body$
+$function$, name || '_guard_content', new_row, old_row);
+  EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', name || '_guard_update', tbl);
+  EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW{when} EXECUTE FUNCTION %I()',
+    name || '_guard_update', tbl,{when_args} name || '_guard_content');
+END $install$;
+"""  # noqa: S608 (constant SQL: the module's own conditions, no outside values)
+
+
 def guard_install_sql(table: str) -> str:
     """The table's own content guard in place of the generic one (jukinet migration 0004: columns, not jsonb)."""
     return f"SELECT jukinet_version_guard_install('{table}'::regclass, ARRAY[{_MUTABLE_SQL}]);"
+
+
+def guard_unconditional_sql(table: str) -> str:
+    """The table's own guard trigger without its WHEN clause (the reverse of jukinet migration 0005's install)."""
+    return f"""
+DROP TRIGGER {table}_guard_update ON {table};
+CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_guard_content();
+"""
 
 
 def guard_uninstall_sql(table: str) -> str:

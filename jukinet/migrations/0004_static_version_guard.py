@@ -11,33 +11,9 @@ one is not guarded).
 
 from django.db import migrations
 
-from jukinet.partitions import GUARD_CHECKS
+from jukinet.partitions import guard_installer_sql
 
-INSTALLER = rf"""
-CREATE OR REPLACE FUNCTION jukinet_version_guard_install(tbl regclass, mutable text[]) RETURNS void
-LANGUAGE plpgsql AS $install$
-DECLARE
-  name text := (SELECT relname FROM pg_class WHERE oid = tbl);
-  content text[];
-BEGIN
-  SELECT array_agg(quote_ident(attname) ORDER BY attnum) INTO content FROM pg_attribute
-  WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped AND NOT (attname = ANY (mutable));
-  EXECUTE format($function$
-CREATE OR REPLACE FUNCTION %1$I() RETURNS trigger LANGUAGE plpgsql AS $body$
-BEGIN
-  IF ROW(%2$s) IS DISTINCT FROM ROW(%3$s) THEN
-    RAISE EXCEPTION 'version rows are append-only: content of %% id %% cannot change', TG_TABLE_NAME, OLD.id
-      USING ERRCODE = 'insufficient_privilege';
-  END IF;
-{GUARD_CHECKS}  RETURN NEW;
-END $body$
-$function$, name || '_guard_content', 'NEW.' || array_to_string(content, ', NEW.'),
-    'OLD.' || array_to_string(content, ', OLD.'));
-  EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', name || '_guard_update', tbl);
-  EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %I()',
-    name || '_guard_update', tbl, name || '_guard_content');
-END $install$;
-"""
+INSTALLER = guard_installer_sql(conditional=False)
 
 
 class Migration(migrations.Migration):

@@ -95,3 +95,34 @@ def test_mutable_columns_still_change_as_the_writers_need():
         cursor.execute(f"SELECT is_current, deleted FROM {table} WHERE id = %s", [pk])
         # then
         assert cursor.fetchone() == (False, True)
+
+
+# The guard's rules besides "content never changes" (jukinet.partitions.GUARD_CHECKS), one refused write each,
+# on a version of each table: (the write that prepares the row, the write the guard refuses, its message).
+ONCE_RULES = [
+    ("SET deleted = true", "SET deleted = false", "deleted is set once"),
+    (
+        "SET is_current = false, retention_start = DATE '2026-04-01', expiry_year = 2176",
+        "SET retention_start = DATE '2026-04-02'",
+        "retention is set once",
+    ),
+    (
+        "SET is_current = false, retention_start = DATE '2026-04-01', expiry_year = 2176",
+        "SET expiry_year = 2177, retention_start = DATE '2027-04-01'",
+        "retention is set once",
+    ),
+    ("SET is_current = false", "SET is_current = true", "never becomes current again"),
+]
+
+
+@pytest.mark.parametrize("make", [_identity_version, _furyo_version], ids=["identity", "furyo"])
+@pytest.mark.parametrize(("prepare", "refused", "message"), ONCE_RULES)
+def test_the_once_only_columns_are_guarded(make, prepare, refused, message):  # type: ignore[no-untyped-def]
+    from jukinet.partitions import ensure_partitions
+
+    table, pk = make()
+    ensure_partitions(table, {2176, 2177})
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} {prepare} WHERE id = %s", [pk])
+        with pytest.raises(DatabaseError, match=message), transaction.atomic():
+            cursor.execute(f"UPDATE {table} {refused} WHERE id = %s", [pk])
