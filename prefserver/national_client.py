@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from jukinet import fastjson
+
 File = Literal["identity", "furyo"]
 FILES: tuple[str, ...] = ("identity", "furyo")
 UPDATES_PER_REQUEST_MAX = 10_000
@@ -226,7 +228,7 @@ class NationalClient:
             sock.settimeout(self.timeout)
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        data = None if body is None else fastjson.dumps(body).encode()
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
@@ -371,7 +373,7 @@ def _classify_ssl_error(exc: ssl.SSLError) -> NationalError:
 
 def _decode(status: int, raw: bytes) -> Any:
     try:
-        body = json.loads(raw) if raw else None
+        body = fastjson.loads(raw) if raw else None
     except (UnicodeDecodeError, json.JSONDecodeError):
         body = None
     if status in (401, 403):

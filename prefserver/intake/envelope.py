@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
+from jukinet.fastjson import canonical
 from jukinet.identifiers import is_valid_individual_number, is_valid_municipality_code, is_valid_resident_code
 
 IDENTITY = "identity"
@@ -174,11 +174,9 @@ def receipt_check(element: object) -> str | None:
     return None if _types_ok(payload, _PAYLOAD_KINDS[file]) else "E001"
 
 
-_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-
-
 def canonical_json(value: object) -> str:
-    return _canonical_encode(value)
+    """Sorted keys, no spaces, non-ASCII as is: the standard library's text, written by orjson (jukinet.fastjson)."""
+    return canonical(value)
 
 
 def content_sha256(element: dict[str, Any], *, number_index: str | None) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from django.db.models import Q
 
 from furyo import versions as furyo_versions
 from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
-from jukinet import clock
+from jukinet import clock, fastjson
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
 from jukinet.db import batch_planning, loaded_rows, prepared_cursor
@@ -213,7 +212,7 @@ def stored_notices(queryset: Any) -> list[StoredNotice]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    loads = json.loads
+    loads = fastjson.loads
     return [
         StoredNotice(pk, code, notice_id, file, loads(envelope) if isinstance(envelope, str) else envelope, *rest)
         for pk, code, notice_id, file, envelope, *rest in rows

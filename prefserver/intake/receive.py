@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import uuid
@@ -18,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from jukinet import clock
+from jukinet import clock, fastjson
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
 from jukinet.db import prepared_cursor, shared_redis
 from jukinet.models import Municipality
@@ -114,7 +113,7 @@ def _text(value: object, limit: int) -> str:
     return value if isinstance(value, str) and len(value) <= limit else ""
 
 
-_dump_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+_dump_json = fastjson.dumps  # validity is all the row needs (PostgreSQL parses it); the envelope string round-trips
 
 
 def _notice_row(candidate: _Candidate) -> str:
@@ -143,7 +142,7 @@ def _notice_row(candidate: _Candidate) -> str:
         ]
     )
     tail = _dump_json([ciphertext, candidate.index_hex, candidate.content_sha256])
-    return f"{head[:-1]}, {_dump_json(candidate.stored_json)}, {tail[1:]}"
+    return f"{head[:-1]},{_dump_json(candidate.stored_json)},{tail[1:]}"
 
 
 # The per-notice columns of a row built by _notice_row, and how each is read from its JSON array element.
