@@ -36,32 +36,25 @@ def partition_name(table: str, year: int) -> str:
     return f"{table}_y{year}"
 
 
-# The version guard's checks besides "content never changes", shared by the generic function below and the
-# per-table functions jukinet migration 0004 generates (PL/pgSQL, no % signs: it goes through format()).
-# GUARD_WHEN is the same four conditions as one expression: the per-table trigger's WHEN clause (jukinet
-# migration 0005), so that the function runs only for a write it refuses (tests/jukinet/test_version_guard.py
-# holds every rule, through both).
-GUARD_CHECKS = """  IF OLD.deleted AND NOT NEW.deleted THEN
-    RAISE EXCEPTION 'deleted is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year THEN
-    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start THEN
-    RAISE EXCEPTION 'retention is set once' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF NOT OLD.is_current AND NEW.is_current THEN
-    RAISE EXCEPTION 'a superseded version never becomes current again' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-"""
-
-
-GUARD_WHEN = (
-    "(OLD.deleted AND NOT NEW.deleted)"
-    " OR (OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year)"
-    " OR (OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start)"
-    " OR (NOT OLD.is_current AND NEW.is_current)"
+# The version guard's rules besides "content never changes": (condition, message). They become the IF blocks of
+# the guard functions (GUARD_CHECKS: the generic function below and the per-table ones jukinet migration 0004
+# generates; PL/pgSQL, no % signs: it goes through format()) and, joined, the per-table trigger's WHEN clause
+# (GUARD_WHEN, jukinet migration 0005), so that the function runs only for a write it refuses.
+# tests/jukinet/test_version_guard.py holds every rule.
+GUARD_RULES = (
+    ("OLD.deleted AND NOT NEW.deleted", "deleted is set once"),
+    ("OLD.expiry_year <> 9999 AND NEW.expiry_year IS DISTINCT FROM OLD.expiry_year", "retention is set once"),
+    (
+        "OLD.retention_start IS NOT NULL AND NEW.retention_start IS DISTINCT FROM OLD.retention_start",
+        "retention is set once",
+    ),
+    ("NOT OLD.is_current AND NEW.is_current", "a superseded version never becomes current again"),
 )
+GUARD_CHECKS = "".join(
+    f"  IF {condition} THEN\n    RAISE EXCEPTION '{message}' USING ERRCODE = 'insufficient_privilege';\n  END IF;\n"
+    for condition, message in GUARD_RULES
+)
+GUARD_WHEN = " OR ".join(f"({condition})" for condition, _ in GUARD_RULES)
 
 
 def guard_functions_sql() -> str:
