@@ -13,12 +13,9 @@ from django.db import migrations
 from jukinet.partitions import guard_installer_sql
 
 
-
 class Migration(migrations.Migration):
     dependencies = [("jukinet", "0004_static_version_guard")]
 
     operations = [
-        migrations.RunSQL(
-            guard_installer_sql(conditional=True), reverse_sql=guard_installer_sql(conditional=False)
-        )
+        migrations.RunSQL(guard_installer_sql(conditional=True), reverse_sql=guard_installer_sql(conditional=False))
     ]

@@ -9,4 +9,6 @@ from prefserver.sql import VERSION_TABLE
 class Migration(migrations.Migration):
     dependencies = [("prefserver", "0009_notice_envelope_as_text"), ("jukinet", "0005_version_guard_when")]
 
-    operations = [migrations.RunSQL(guard_install_sql(VERSION_TABLE), reverse_sql=guard_unconditional_sql(VERSION_TABLE))]
+    operations = [
+        migrations.RunSQL(guard_install_sql(VERSION_TABLE), reverse_sql=guard_unconditional_sql(VERSION_TABLE))
+    ]
