@@ -36,7 +36,7 @@ from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
 from jukinet.db import batch_planning, loaded_values
-from prefserver.intake.copy import any_of_array, array_literal
+from prefserver.intake.copy import any_of_array, array_literal, versions_by_id
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
 from prefserver.versions import VERSION_TABLE
@@ -182,23 +182,14 @@ def _payload(version: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]
 
 
 def _versions_of(model: Any, rows: list[Claimed], columns: tuple[str, ...]) -> dict[int, dict[str, Any]]:
-    """The claimed rows' versions, id → the named columns (and id).
-
-    Asked in the partition each row names (its expiry year when written: the sentinel year for a current
-    version), so each lookup reads one partition instead of probing the index of every expiry year (one per
-    year of retention: up to 150 in production). A version superseded since then has moved to its own year and
-    is looked up again across all partitions."""
+    """The claimed rows' versions, id → the named columns (and id), each asked in the partition its outbox row
+    names (its expiry year when written: the sentinel year for a current version)."""
     names = ("id", *columns)
-    by_year: dict[int, list[int]] = {}
-    for row in rows:
-        by_year.setdefault(row.version_expiry_year, []).append(row.version_id)
-    found: dict[int, dict[str, Any]] = {}
-    for year, ids in sorted(by_year.items()):
-        found.update((v["id"], v) for v in loaded_values(model.objects.filter(expiry_year=year, id__any_of=ids), names))
-    moved = [row.version_id for row in rows if row.version_id not in found]
-    if moved:
-        found.update((v["id"], v) for v in loaded_values(model.objects.filter(id__any_of=moved), names))
-    return found
+    return versions_by_id(
+        model,
+        [(row.version_id, row.version_expiry_year) for row in rows],
+        lambda queryset: {v["id"]: v for v in loaded_values(queryset, names)},
+    )
 
 
 def identity_updates(rows: list[Claimed]) -> list[dict[str, Any] | None]:

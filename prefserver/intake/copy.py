@@ -1,8 +1,9 @@
-"""COPY of many rows in one round trip (intake's set-based writes). Raw SQL for bulk loads lives here."""
+"""COPY of many rows in one round trip (intake's set-based writes), and a batch's key lookups (`any_of`, versions
+by id in their partitions). Raw SQL for bulk loads lives here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -99,3 +100,22 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
 
 
 Field.register_lookup(AnyOf)
+
+
+def versions_by_id(
+    model: Any, keys: Sequence[tuple[int, int | None]], load: Callable[[Any], dict[int, Any]]
+) -> dict[int, Any]:
+    """A batch's versions by (id, expiry year): `load` turns a queryset into {id: version}. Each year's ids are read
+    in that year's partition, one index instead of one per expiry year (one per year of retention: up to 150 in
+    production); ids not found there (a version superseded since the key was taken has moved to its own year)
+    are read across all partitions."""
+    by_year: dict[int | None, list[int]] = {}
+    for pk, year in keys:
+        by_year.setdefault(year, []).append(pk)
+    found: dict[int, Any] = {}
+    for year, ids in by_year.items():
+        found.update(load(model.objects.filter(expiry_year=year, pk__any_of=ids)))
+    moved = [pk for pk, _ in keys if pk not in found]
+    if moved:
+        found.update(load(model.objects.filter(pk__any_of=moved)))
+    return found

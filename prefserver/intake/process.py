@@ -30,10 +30,10 @@ from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
 from jukinet.db import batch_planning, loaded_rows, prepared_cursor
 from jukinet.models import ChangeReason, ResultCode
-from jukinet.partitions import SENTINEL_YEAR, ensure_partitions, expiry_year_for
+from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import array_literal, copy_rows
+from prefserver.intake.copy import array_literal, copy_rows, versions_by_id
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -212,9 +212,9 @@ def stored_notices(queryset: Any) -> list[StoredNotice]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    loads = fastjson.loads
+    loads = fastjson.loads  # the envelope column is text (JSONTextField)
     return [
-        StoredNotice(pk, code, notice_id, file, loads(envelope) if isinstance(envelope, str) else envelope, *rest)
+        StoredNotice(pk, code, notice_id, file, loads(envelope), *rest)
         for pk, code, notice_id, file, envelope, *rest in rows
     ]
 
@@ -417,17 +417,18 @@ class BatchRun:
         persons = loaded_rows(
             PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk")
         )
-        version_ids = [p.current_version_id for p in persons if p.current_version_id is not None]
-        # Current versions live in the sentinel partition, except a removed person's (its own expiry year,
-        # domain.md §13): asked there first, the query reads one partition instead of probing every expiry
-        # year (the year intake supersedes into grew during a run and was read by sequential scans).
-        model = VERSION_MODELS[file]
-        versions = {
-            v.pk: v for v in loaded_rows(model.objects.filter(pk__any_of=version_ids, expiry_year=SENTINEL_YEAR))
-        }
-        elsewhere = [pk for pk in version_ids if pk not in versions]
-        if elsewhere:
-            versions.update({v.pk: v for v in loaded_rows(model.objects.filter(pk__any_of=elsewhere))})
+        # Current versions by the person's pointer (id and expiry year: the sentinel partition, or a removed
+        # person's own year, domain.md §13), each read in its partition instead of probing every expiry year (the
+        # year intake supersedes into grew during a run and was read by sequential scans).
+        versions = versions_by_id(
+            VERSION_MODELS[file],
+            [
+                (p.current_version_id, p.current_version_expiry_year)
+                for p in persons
+                if p.current_version_id is not None
+            ],
+            lambda queryset: {v.pk: v for v in loaded_rows(queryset)},
+        )
         for person in persons:
             self.states[(file, person.pk)] = PersonState(person, versions.get(person.current_version_id))
 
