@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -37,7 +36,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python national/server.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from national import pki
+from national import jsontext, pki
 from national.population import generate
 from national.store import FILES, LookupRefused, Store
 
@@ -166,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- plumbing ----------------------------------------------------------------------------------
     def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
+        data = jsontext.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -188,8 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             return None, HTTPStatus.REQUEST_ENTITY_TOO_LARGE
         raw = self.rfile.read(length)
         try:
-            return json.loads(raw), None
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            return jsontext.loads(raw), None
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             return None, HTTPStatus.BAD_REQUEST
 
     def _loopback(self) -> bool:

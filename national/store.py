@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from national import jsontext
 from national.identifiers import (
     is_iso_date,
     is_valid_individual_number,
@@ -356,7 +357,7 @@ class _Batch:
         self.entries.append(_journal_encode(["C", amounts]))
 
 
-_journal_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_journal_encode = jsontext.dumps
 
 
 def _person_entry(key: PersonKey, person: Person) -> str:
@@ -398,7 +399,7 @@ class Store:
         with open(self.path, "rb") as journal:
             for raw in journal:
                 try:
-                    ops = json.loads(raw) if raw.endswith(b"\n") else None
+                    ops = jsontext.loads(raw) if raw.endswith(b"\n") else None
                 except ValueError:
                     ops = None
                 if not isinstance(ops, list):
@@ -608,7 +609,7 @@ class Store:
         if len(rows) > 1:
             return {"result": "several", "count": len(rows) if len(rows) <= 10 else "10+"}
         person = rows[0]
-        out = json.loads(person.record)
+        out = jsontext.loads(person.record)
         out.update({"update_sequence": person.update_sequence, "revision": person.revision, "removed": person.removed})
         return {"result": "found", "record": out}
 
