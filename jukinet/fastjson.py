@@ -23,7 +23,7 @@ import orjson
 
 _canonical_stdlib = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _dumps_stdlib = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_INT_RANGE = range(-(2**63), 2**64)  # what orjson writes as an integer
+_STR = frozenset({str})
 
 
 def loads(text: str | bytes) -> Any:
@@ -33,25 +33,38 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+_SCALARS = frozenset({str, bool, type(None)})
+_WRITTEN = _SCALARS | {int, dict, list}  # integers beyond orjson's 64 bits make it raise: canonical() falls back
+_CONTAINERS = (dict, list)
+
+
 def _plain(value: Any) -> bool:
-    """Only the types orjson writes exactly as the standard library does."""
+    """Only the types orjson writes exactly as the standard library does: no float, no other type. Each
+    container's member types are collected in one C-level pass; the Python loop runs only over containers."""
     kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return value in _INT_RANGE
     if kind is dict:
-        return all(type(key) is str and _plain(item) for key, item in value.items())
-    if kind is list:
-        return all(_plain(item) for item in value)
-    return False
+        if not set(map(type, value)) <= _STR:
+            return False
+        members = value.values()
+    elif kind is list:
+        members = value
+    else:
+        return kind in _WRITTEN
+    kinds = set(map(type, members))
+    if kinds <= _SCALARS:
+        return True
+    if not kinds <= _WRITTEN:
+        return False
+    if dict in kinds or list in kinds:
+        return all(_plain(member) for member in members if type(member) in _CONTAINERS)
+    return True
 
 
 def canonical(value: Any) -> str:
     if _plain(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        except orjson.JSONEncodeError:  # a string orjson refuses (a lone surrogate)
+        except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits, nesting over 255 deep
             pass
     return _canonical_stdlib(value)
 

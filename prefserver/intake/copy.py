@@ -52,13 +52,21 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
                 copy.write_row(row)
 
 
+_INT, _STR = {int}, {str}
+
+
 def array_literal(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal ('{1,"a b",NULL}') of ints, bools, strings, dates and datetimes, passed as one
     text parameter and cast in SQL (`%s::bigint[]`): building it is several times cheaper than having the
     driver adapt a long list element by element. Every element but NULL is double-quoted and escaped."""
     values = list(values)
-    if all(type(value) is int for value in values):  # ids, years, counts: the common case
+    kinds = set(map(type, values))
+    if kinds <= _INT:  # ids, years, counts: the common case
         return "{" + ",".join(map(str, values)) + "}"
+    if kinds <= _STR:  # codes, statuses, messages: quoted as they are unless one needs escaping
+        together = "".join(values)
+        if '"' not in together and "\\" not in together:
+            return '{"' + '","'.join(values) + '"}'
     parts = []
     for value in values:
         if value is None:

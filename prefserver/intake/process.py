@@ -221,17 +221,21 @@ def stored_notices(queryset: Any) -> list[StoredNotice]:
 
 @dataclass(eq=False)
 class WorkItem:
-    """A notice to decide; items go in (update_sequence, notice id) order."""
+    """A notice to decide; items go in (update_sequence, notice id) order (see Queued)."""
 
     update_sequence: int
     notice_pk: int
     notice: StoredNotice
     parsed: ParsedNotice
 
-    def __lt__(self, other: WorkItem) -> bool:  # the heap's only comparison (dataclass order builds tuples)
-        if self.update_sequence != other.update_sequence:
-            return self.update_sequence < other.update_sequence
-        return self.notice_pk < other.notice_pk
+
+# The heap's entries: (update_sequence, notice id, item). A notice is queued at most once, so two entries never tie
+# on both numbers and the heap compares plain ints in C (a Python __lt__ ran about 20 times per notice).
+Queued = tuple[int, int, WorkItem]
+
+
+def queued(item: WorkItem) -> Queued:
+    return (item.update_sequence, item.notice_pk, item)
 
 
 # --- per-file storage -------------------------------------------------------------------------------------
@@ -320,7 +324,7 @@ class BatchRun:
         self.locked: set[int] = set()
         self.held_pool: dict[tuple[str, str], list[WorkItem]] = {}
         self.outbox: list[tuple[Any, ...]] = []
-        self.queue: list[WorkItem] = []
+        self.queue: list[Queued] = []
         # Held notices of the batch's codes that another transaction had row-locked (see _load_held).
         self.skipped_held: set[int] = set()
 
@@ -341,10 +345,9 @@ class BatchRun:
         self._load_held(keys, exclude={i.notice_pk for i in items})
         if self.fast:
             self._reserve_ids(items)
-        self.queue = sorted(items)
-        heapq.heapify(self.queue)
+        self.queue = sorted(map(queued, items))  # a sorted list is a heap
         while self.queue:
-            self._process(heapq.heappop(self.queue))
+            self._process(heapq.heappop(self.queue)[2])
         self._write()
         return self._counts()
 
@@ -461,7 +464,7 @@ class BatchRun:
     def _release(self, file: str, *codes: str) -> None:
         for code in codes:
             for item in self.held_pool.pop((file, code), []):
-                heapq.heappush(self.queue, item)
+                heapq.heappush(self.queue, queued(item))
 
     def _state_for(self, file: str, code: str) -> tuple[CodeRow | None, PersonState | None]:
         if (file, code) not in self.codes:  # a code reached late (a held 27's target): lock and load now

@@ -36,6 +36,12 @@ def test_keys_are_sorted_as_the_standard_library_sorts_them() -> None:
         assert fastjson.canonical(nested) == STDLIB_CANONICAL(nested)
 
 
+def nested(depth: int, inner: object) -> object:
+    for _ in range(depth):
+        inner = [inner]
+    return inner
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -45,6 +51,14 @@ def test_keys_are_sorted_as_the_standard_library_sorts_them() -> None:
         {"a": "\ud800"},  # a lone surrogate (json.loads makes one from "\\ud800")
         {1: "a non-string key"},
         ("a", "tuple"),
+        {"a": [1, {"b": [True, None, 1e-7]}]},  # a float deep inside containers
+        [{"x": 1}, [[], {}], [1e-7]],
+        {"a": {"b": {"c": 2**64}}},
+        nested(5, [1e-7]),  # a float five lists deep
+        nested(40, {"a": 1}),
+        nested(300, []),  # nesting orjson refuses (over 255 deep)
+        "a scalar",
+        2**64,
     ],
 )
 def test_what_orjson_would_write_differently_is_written_by_the_standard_library(value: object) -> None:

@@ -63,3 +63,24 @@ def test_the_relay_statements_take_their_ids_the_same_way() -> None:
         text = value if isinstance(value, str) else json.dumps(value)
         assert "InitPlan" in text
         assert "11234" not in text
+
+
+@pytest.mark.parametrize(
+    ("values", "sql_type", "expected"),
+    [
+        ([], "bigint", []),
+        ([1, -2, 2**62], "bigint", [1, -2, 2**62]),
+        (["352012", "", "NULL", "a b", "{x}", "a,b", "見本　太郎"], "text", None),  # quoted as they are
+        (['a"b', "c"], "text", None),  # a quote: escaped
+        (["a\\b", '\\"', 'a","b'], "text", None),  # a backslash, and a value that looks like two elements
+        (["x", None, "y"], "text", None),
+        ([True, False, None, 7, "z"], "text", ["t", "f", None, "7", "z"]),
+    ],
+)
+def test_an_array_literal_reads_back_as_its_values_in_postgresql(
+    values: list[object], sql_type: str, expected: list[object] | None
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT %s::{sql_type}[]", [array_literal(values)])
+        (read,) = cursor.fetchone()
+    assert read == (values if expected is None else expected)
