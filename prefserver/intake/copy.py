@@ -13,6 +13,7 @@ from django.db.models import Field, Lookup
 BINARY_TYPES = {
     "bigint": "int8", "integer": "int4", "smallint": "int2", "boolean": "bool", "date": "date",
     "timestamp with time zone": "timestamptz", "bytea": "bytea", "text": "text", "character varying": "text",
+    "uuid": "uuid",
 }  # fmt: skip
 _binary_types: dict[tuple[str, tuple[str, ...]], list[str] | None] = {}
 

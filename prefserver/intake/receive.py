@@ -14,13 +14,15 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import transaction
 
-from jukinet import clock, fastjson
+from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
 from jukinet.db import prepared_cursor, shared_redis
 from jukinet.models import Municipality
+from prefserver.intake.copy import copy_rows
 from prefserver.intake.envelope import content_sha256_and_stored_json, receipt_check
 from prefserver.intake.keeping import notice_aad
 from prefserver.intake_log import log_intake_event
@@ -88,7 +90,7 @@ class _Candidate:
     index: int
     element: dict[str, Any]
     number: str | None
-    index_hex: str | None
+    number_index: bytes | None  # the number's blind index
     content_sha256: str
     stored_json: str  # the envelope as stored (individual number replaced by the marker), JSON text
 
@@ -104,87 +106,86 @@ def _candidate(index: int, element: dict[str, Any]) -> _Candidate:
     payload = element.get("payload")
     number = payload.get("individual_number") if isinstance(payload, dict) else None
     number = number if isinstance(number, str) else None
-    index_hex = blind_index(number).hex() if number is not None else None
-    digest, stored_json = content_sha256_and_stored_json(element, number_index=index_hex)
-    return _Candidate(index, element, number, index_hex, digest, stored_json)
+    number_index = blind_index(number) if number is not None else None
+    digest, stored_json = content_sha256_and_stored_json(
+        element, number_index=number_index.hex() if number_index is not None else None
+    )
+    return _Candidate(index, element, number, number_index, digest, stored_json)
 
 
 def _text(value: object, limit: int) -> str:
     return value if isinstance(value, str) and len(value) <= limit else ""
 
 
-_dump_json = fastjson.dumps  # validity is all the row needs (PostgreSQL parses it); the envelope string round-trips
-
-
-def _notice_row(candidate: _Candidate) -> str:
-    """The per-notice inbox columns of one notice as a JSON array, in INBOX_COLUMNS order (see inbox_insert);
-    the request's id and receipt time are the same for every row and passed once. The envelope's JSON text goes
-    in as a JSON string (the column is text: PostgreSQL does not parse the envelope itself)."""
+def _notice_values(candidate: _Candidate) -> tuple[Any, ...]:
+    """The per-notice inbox columns of one notice, in INBOX_COLUMNS order (see inbox_insert). The envelope goes in
+    as its stored JSON text (the column is text: PostgreSQL does not parse the envelope). A value the receipt has
+    not checked is stored only when it fits its column (else empty: the format checks of processing decide)."""
     element = candidate.element
     ciphertext = None
     if candidate.number is not None:
         ciphertext = encrypt_notice_number(
             candidate.number, municipality_code=element["municipality_code"], notice_id=element["notice_id"]
-        ).hex()
+        )
     payload = element.get("payload")
     new_code = payload.get("new_resident_code") if isinstance(payload, dict) else None
     sequence = element.get("update_sequence")
-    head = _dump_json(
-        [
-            element["municipality_code"],
-            element["notice_id"],
-            element["file"],
-            _text(element.get("change_reason"), 16),
-            sequence if isinstance(sequence, int) and abs(sequence) < 2**62 else None,
-            _text(element.get("resident_code"), 16),
-            _text(element.get("target_notice_id"), 40),
-            _text(new_code, 16),
-        ]
+    return (
+        element["municipality_code"],
+        element["notice_id"],
+        element["file"],
+        _text(element.get("change_reason"), 16),
+        sequence if type(sequence) is int and abs(sequence) < 2**62 else None,
+        _text(element.get("resident_code"), 16),
+        _text(element.get("target_notice_id"), 40),
+        _text(new_code, 16),
+        candidate.stored_json,
+        ciphertext,
+        candidate.number_index,
+        candidate.content_sha256,
     )
-    tail = _dump_json([ciphertext, candidate.index_hex, candidate.content_sha256])
-    return f"{head[:-1]},{_dump_json(candidate.stored_json)},{tail[1:]}"
 
 
-# The per-notice columns of a row built by _notice_row, and how each is read from its JSON array element.
+# The per-notice columns of a row built by _notice_values; the request's own columns follow them.
 INBOX_COLUMNS = (
-    ("municipality_code", "r->>0"), ("notice_id", "r->>1"), ("file", "r->>2"), ("change_reason", "r->>3"),
-    ("update_sequence", "(r->>4)::bigint"), ("resident_code", "r->>5"), ("target_notice_id", "r->>6"),
-    ("new_resident_code", "r->>7"), ("envelope", "r->>8"), ("individual_number_ciphertext", "decode(r->>9, 'hex')"),
-    ("individual_number_blind_index", "decode(r->>10, 'hex')"), ("content_sha256", "r->>11"),
+    "municipality_code", "notice_id", "file", "change_reason", "update_sequence", "resident_code",
+    "target_notice_id", "new_resident_code", "envelope", "individual_number_ciphertext",
+    "individual_number_blind_index", "content_sha256",
+)  # fmt: skip
+REQUEST_COLUMNS = (
+    "request_id", "received_at", "received_on", "status", "hold_reason", "error_count", "code", "message",
 )  # fmt: skip
 
-INBOX_INSERT = f"""
-INSERT INTO {NOTICE_TABLE} ({", ".join(name for name, _ in INBOX_COLUMNS)}, request_id, received_at, received_on,
-                            status, hold_reason, error_count, code, message)
-SELECT {", ".join(expression for _, expression in INBOX_COLUMNS)}, %(request_id)s, %(received_at)s,
-       %(received_on)s, 'pending', '', 0, '', ''
-  FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t (r, ord)
- ORDER BY ord
-ON CONFLICT (municipality_code, notice_id) DO NOTHING
-RETURNING notice_id, id
-"""  # noqa: S608 (constant names)
 
+def inbox_insert(rows: list[tuple[Any, ...]], *, request_id: uuid.UUID, received_at: Any) -> set[str]:
+    """Store the request's rows (see _notice_values) → the notice ids stored; ids follow request order. A notice id
+    already in the inbox (an earlier request, or a concurrent one that stored it first) is not stored and becomes
+    a duplicate receipt.
 
-def inbox_insert(rows: list[str], *, request_id: uuid.UUID, received_at: Any) -> dict[str, int]:
-    """Store the request's rows (JSON arrays, see _notice_row) in one statement: they travel as one JSON array,
-    expanded server-side by INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING → {notice_id: id} of the rows
-    stored. One round trip per request, whatever its size; ids follow request order. A notice id already in
-    the inbox (an earlier request, or a concurrent one that stored it first) is not stored and becomes a
-    duplicate receipt.
-
-    The array is a bound parameter (server-side binding): Django's client-side binding would quote and escape
-    the whole megabyte into the statement text."""
+    One binary COPY, inside a savepoint: PostgreSQL reads each value as it is (no parsing of a JSON or text
+    form), and the rows are written in one round trip whatever the request's size. A notice id already stored
+    makes the COPY fail on the unique index; the savepoint is rolled back and the rows go in again by INSERT …
+    ON CONFLICT DO NOTHING, which skips it. Resends are rare, so that second path is too."""
     if not rows:
-        return {}
-    params = {
-        "rows": "[" + ",".join(rows) + "]",
-        "request_id": request_id,
-        "received_at": received_at,
-        "received_on": clock.local_date(received_at),
-    }
-    with prepared_cursor() as cursor:  # the request's connection and transaction, server-side binding
-        cursor.execute(INBOX_INSERT, params)
-        return dict(cursor.fetchall())
+        return set()
+    request = (request_id, received_at, clock.local_date(received_at), Notice.Status.PENDING, "", 0, "", "")
+    full = [row + request for row in rows]
+    with prepared_cursor() as cursor:  # the request's connection and transaction
+        cursor.execute("SAVEPOINT inbox_copy")
+        try:
+            copy_rows(NOTICE_TABLE, INBOX_COLUMNS + REQUEST_COLUMNS, full)
+        except psycopg.errors.UniqueViolation:  # (municipality_code, notice_id): the only unique key we write
+            cursor.execute("ROLLBACK TO SAVEPOINT inbox_copy")
+        else:
+            return {row[1] for row in rows}
+        width = len(INBOX_COLUMNS) + len(REQUEST_COLUMNS)
+        values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(full))
+        cursor.execute(
+            f"INSERT INTO {NOTICE_TABLE} ({', '.join(INBOX_COLUMNS + REQUEST_COLUMNS)}) VALUES {values}"  # noqa: S608
+            " ON CONFLICT (municipality_code, notice_id) DO NOTHING RETURNING notice_id",
+            [value for row in full for value in row],
+        )
+        return {notice_id for (notice_id,) in cursor.fetchall()}
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:
@@ -219,23 +220,22 @@ def notices_receive(
         else:
             first_in_request[notice_id] = candidate
             to_store.append(candidate)
-    # An id already in the inbox (stored by an earlier request, or by a concurrent one first) is not stored:
-    # ON CONFLICT DO NOTHING skips it, and it becomes a duplicate of the stored notice. Duplicates are rare, so
-    # the inbox is read only for them, after the insert.
-    stored = inbox_insert([_notice_row(c) for c in to_store], request_id=request_id, received_at=received_at)
+    # An id already in the inbox (stored by an earlier request, or by a concurrent one first) is not stored: it
+    # becomes a duplicate of the stored notice. Duplicates are rare, so the inbox is read only for them, after the
+    # insert (the first of a request's own duplicates is read back too: the COPY returns no ids).
+    stored = inbox_insert([_notice_values(c) for c in to_store], request_id=request_id, received_at=received_at)
     unstored = [c for c in to_store if c.element["notice_id"] not in stored]
+    duplicates = [(c, c.element["notice_id"]) for c in unstored] + duplicates
     existing: dict[str, dict[str, Any]] = {}
-    if unstored:
+    if duplicates:
         existing = {
             row["notice_id"]: dict(row)
             for row in Notice.objects.filter(
-                municipality_code=municipality_code, notice_id__any_of=[c.element["notice_id"] for c in unstored]
+                municipality_code=municipality_code, notice_id__any_of=sorted({n for _, n in duplicates})
             ).values("id", "notice_id", "content_sha256", "status", "code")
         }
-        duplicates = [(c, c.element["notice_id"]) for c in unstored] + duplicates
-    _record_duplicates(duplicates, existing=existing, stored=stored, first_in_request=first_in_request,
-                       receipts=receipts, request_id=request_id, received_at=received_at,
-                       municipality_code=municipality_code)  # fmt: skip
+    _record_duplicates(duplicates, existing=existing, receipts=receipts, request_id=request_id,
+                       received_at=received_at, municipality_code=municipality_code)  # fmt: skip
     counts = _receipt_counts(receipts)
     security = bool(counts.get("E009"))
     log_intake_event(actor=actor, kind=kind, conditions=counts, result_count=len(receipts), commit=not security)
@@ -250,8 +250,6 @@ def _record_duplicates(
     duplicates: list[tuple[_Candidate, str]],
     *,
     existing: dict[str, dict[str, Any]],
-    stored: dict[str, int],
-    first_in_request: dict[str, _Candidate],
     receipts: list[Receipt],
     request_id: uuid.UUID,
     received_at: Any,
@@ -259,13 +257,9 @@ def _record_duplicates(
 ) -> None:
     rows, alerts = [], []
     for candidate, notice_id in duplicates:
-        if notice_id in existing:
-            first = existing[notice_id]
-            first_id, first_hash = first["id"], first["content_sha256"]
-            result = _first_result(first["status"], first["code"])
-        else:
-            first_id, first_hash = stored[notice_id], first_in_request[notice_id].content_sha256
-            result = _first_result(Notice.Status.PENDING, "")
+        first = existing[notice_id]  # stored before, or by this request (its first copy)
+        first_id, first_hash = first["id"], first["content_sha256"]
+        result = _first_result(first["status"], first["code"])
         mismatch = first_hash != candidate.content_sha256
         receipts[candidate.index] = Receipt(
             notice_id=notice_id, status="duplicate", content_mismatch=mismatch, first_result=result

@@ -237,6 +237,47 @@ def test_duplicate_earlier_in_the_same_request():
     assert Notice.objects.count() == 1
 
 
+def test_a_resend_among_new_notices_stores_the_new_ones_in_request_order_with_every_column():
+    # given a stored notice (the COPY fails on its id when it comes again, and the rows go in by INSERT … ON CONFLICT)
+    client = cs_client()
+    resent = notice()
+    post_notices(client, [resent])
+    first, second = notice(), notice(payload=identity_payload(individual_number=None))
+    # when it comes again between two new notices, and the second new one again after it
+    receipts = post_notices(client, [first, resent, second, second]).json()["receipts"]
+    # then
+    assert [r["status"] for r in receipts] == ["accepted", "duplicate", "accepted", "duplicate"]
+    assert receipts[3]["first_result"] == {"status": "pending", "code": None}
+    stored = list(Notice.objects.order_by("id"))
+    assert [n.notice_id for n in stored] == [resent["notice_id"], first["notice_id"], second["notice_id"]]
+    both = {n.notice_id: n for n in Notice.objects.all()}
+    for sent in (first, second):
+        row = both[sent["notice_id"]]
+        assert (row.municipality_code, row.file, row.resident_code, row.update_sequence, row.status) == (
+            sent["municipality_code"], sent["file"], sent["resident_code"], sent["update_sequence"], "pending"
+        )  # fmt: skip
+        assert row.request_id == both[first["notice_id"]].request_id != both[resent["notice_id"]].request_id
+    assert bytes(both[first["notice_id"]].individual_number_ciphertext)
+    assert both[second["notice_id"]].individual_number_ciphertext is None
+    assert DuplicateReceipt.objects.count() == 2
+
+
+def test_a_request_of_new_notices_is_stored_by_copy_with_every_column():
+    sent = [notice(), notice(payload=identity_payload(individual_number=None))]
+    receipts = post_notices(cs_client(), sent).json()["receipts"]
+    assert [r["status"] for r in receipts] == ["accepted", "accepted"]
+    rows = list(Notice.objects.order_by("id"))
+    assert [r.notice_id for r in rows] == [n["notice_id"] for n in sent]
+    for row, element in zip(rows, sent, strict=True):
+        envelope = row.envelope if isinstance(row.envelope, dict) else json.loads(row.envelope)
+        assert envelope["notice_id"] == element["notice_id"]
+        assert (row.change_reason, row.hold_reason, row.error_count, row.code, row.message) == (
+            element["change_reason"], "", 0, "", ""
+        )  # fmt: skip
+        assert len(row.content_sha256) == 64
+    assert bytes(rows[0].individual_number_blind_index) and rows[1].individual_number_blind_index is None
+
+
 def test_results_can_be_read_back_by_the_sender_only():
     # given an applied notice of 下関市
     client = cs_client()
