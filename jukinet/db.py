@@ -11,16 +11,16 @@ from typing import Any
 from django.db.models.signals import post_init, pre_init
 
 
-def prepared_cursor() -> Any:
+def prepared_cursor(alias: str = "default") -> Any:
     """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
     prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
     hot paths' statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only.
     Used by the lookup path (token, access + match, record + log entry)."""
     import psycopg
-    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db import connections
 
     # The wrapper is looked up once: every attribute of `django.db.connection` is a thread-local lookup.
-    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper = connections[alias]
     wrapper.ensure_connection()
     with wrapper.wrap_database_errors:
         raw = psycopg.Cursor(wrapper.connection)
@@ -60,12 +60,21 @@ def loaded_values(queryset: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
 
 def _plain_fetch(queryset: Any, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """The rows of `queryset.values_list(*columns)` as the database driver returns them (no ORM conversion)."""
-    from django.db import connections
-
     sql, params = queryset.values_list(*columns).query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
+    return binary_rows(sql, params, alias=queryset.db)
+
+
+def binary_rows(sql: str, params: Sequence[Any], *, alias: str = "default") -> list[tuple[Any, ...]]:
+    """Run one statement and return its rows, sent by PostgreSQL in binary form: no text rendering of
+    timestamps, dates and byte strings on the server and no parsing of it here (a batch's loads of notices,
+    persons and versions: thousands of rows each). The values are those the text form gives (psycopg's
+    loaders); the parameters are bound server-side (prepared_cursor)."""
+    import psycopg
+
+    with prepared_cursor(alias) as cursor:
+        cursor.cursor.format = psycopg.pq.Format.BINARY  # the psycopg cursor under Django's wrapper
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _builder(model: Any, alias: str) -> Any:

@@ -87,8 +87,22 @@ def any_of_array(placeholder: str, element_type: str) -> str:
     return f"ANY(ARRAY(SELECT unnest({placeholder}::{element_type}[])))"
 
 
+class Keys:
+    """The values of a `field__any_of=Keys(…)` lookup. Not a list or tuple on purpose: Django's filter building walks
+    a list's elements one by one, looking for expressions to resolve (for a batch's thousands of keys, 4 % of
+    its Python). AnyOf reads them once, into the array literal."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        self.values = values
+
+    def __iter__(self) -> Any:
+        return iter(self.values)
+
+
 class AnyOf(Lookup):  # type: ignore[type-arg]
-    """`field__any_of=[…]` → `field = ANY(ARRAY(SELECT unnest(%s::type[])))` with the list as one array literal: a
+    """`field__any_of=Keys(…)` → `field = ANY(ARRAY(SELECT unnest(%s::type[])))`, the keys as one array literal: a
     batch's lookups of 2000 codes or ids cost one parameter instead of 2000 placeholders that Django and the
     driver each walk.
 
@@ -123,8 +137,8 @@ def versions_by_id(
         by_year.setdefault(year, []).append(pk)
     found: dict[int, Any] = {}
     for year, ids in by_year.items():
-        found.update(load(model.objects.filter(expiry_year=year, pk__any_of=ids)))
+        found.update(load(model.objects.filter(expiry_year=year, pk__any_of=Keys(ids))))
     moved = [pk for pk, _ in keys if pk not in found]
     if moved:
-        found.update(load(model.objects.filter(pk__any_of=moved)))
+        found.update(load(model.objects.filter(pk__any_of=Keys(moved))))
     return found

@@ -28,12 +28,12 @@ from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock, fastjson
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
-from jukinet.db import batch_planning, loaded_rows, prepared_cursor
+from jukinet.db import batch_planning, binary_rows, loaded_rows, prepared_cursor
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
 from prefserver.intake.bulk import BulkWriter
-from prefserver.intake.copy import array_literal, copy_rows, versions_by_id
+from prefserver.intake.copy import Keys, array_literal, copy_rows, versions_by_id
 from prefserver.intake.envelope import (
     ADDRESS_GROUP,
     CANCELLATION,
@@ -209,9 +209,7 @@ def stored_notices(queryset: Any) -> list[StoredNotice]:
     """The queryset's notices as plain rows. Its SQL runs on a bare cursor and the envelope is decoded here:
     the ORM's per-row machinery (converters, iterables) cost more than the rows of a 2000-notice claim."""
     sql, params = queryset.values_list(*STORED_FIELDS).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = binary_rows(sql, params)
     loads = fastjson.loads  # the envelope column is text (JSONTextField)
     return [
         StoredNotice(pk, code, notice_id, file, loads(envelope), *rest)
@@ -378,7 +376,7 @@ class BatchRun:
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
             rows = Notice.objects.filter(
-                status=Notice.Status.HELD, file=file, resident_code__any_of=codes, change_reason=CODE_CHANGE
+                status=Notice.Status.HELD, file=file, resident_code__any_of=Keys(codes), change_reason=CODE_CHANGE
             ).values_list("new_resident_code", flat=True)
             found |= {(file, code) for code in rows if code}
         return found
@@ -400,7 +398,7 @@ class BatchRun:
             codes = [code for f, code in keys if f == file]
             rows = (
                 CODE_MODELS[file]
-                .objects.filter(resident_code__any_of=codes)
+                .objects.filter(resident_code__any_of=Keys(codes))
                 .values_list("resident_code", "person_id", "replaced_by")
             )
             for code in codes:
@@ -418,7 +416,7 @@ class BatchRun:
         if not person_ids:
             return
         persons = loaded_rows(
-            PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=person_ids).order_by("pk")
+            PERSON_MODELS[file].objects.select_for_update().filter(pk__any_of=Keys(person_ids)).order_by("pk")
         )
         # Current versions by the person's pointer (id and expiry year: the sentinel partition, or a removed
         # person's own year, domain.md §13), each read in its partition instead of probing every expiry year (the
@@ -447,7 +445,9 @@ class BatchRun:
         for file in files_of(keys):
             codes = [code for f, code in keys if f == file]
             held_query = (
-                _held_examinable().filter(file=file, resident_code__any_of=codes).exclude(pk__any_of=sorted(exclude))
+                _held_examinable()
+                .filter(file=file, resident_code__any_of=Keys(codes))
+                .exclude(pk__any_of=Keys(sorted(exclude)))
             )
             held = stored_notices(held_query.select_for_update(skip_locked=True).order_by("update_sequence", "pk"))
             if len(held) < held_query.count():
@@ -940,13 +940,16 @@ def intake_held_recheck(*, pks: set[int]) -> set[int]:
     for _ in range(RECHECK_ATTEMPTS):
         with transaction.atomic():
             notices = stored_notices(
-                _held_examinable().select_for_update(skip_locked=True).filter(pk__any_of=sorted(waiting)).order_by("id")
+                _held_examinable()
+                .select_for_update(skip_locked=True)
+                .filter(pk__any_of=Keys(sorted(waiting)))
+                .order_by("id")
             )
             if notices:
                 _, skipped = _run_batch(notices, kind=IntakeBatch.Kind.PROCESS, fast=False)
                 waiting |= skipped
         waiting -= {n.pk for n in notices}
-        waiting = set(_held_examinable().filter(pk__any_of=sorted(waiting)).values_list("pk", flat=True))
+        waiting = set(_held_examinable().filter(pk__any_of=Keys(sorted(waiting))).values_list("pk", flat=True))
         if not waiting:
             return waiting
         time.sleep(RECHECK_PAUSE_SECONDS)

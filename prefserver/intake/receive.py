@@ -22,7 +22,7 @@ from jukinet import clock
 from jukinet.crypto import blind_index, encrypt_with_key, keyring
 from jukinet.db import prepared_cursor, shared_redis
 from jukinet.models import Municipality
-from prefserver.intake.copy import copy_rows
+from prefserver.intake.copy import Keys, copy_rows
 from prefserver.intake.envelope import content_sha256_and_stored_json, receipt_check
 from prefserver.intake.keeping import notice_aad
 from prefserver.intake_log import log_intake_event
@@ -231,7 +231,7 @@ def notices_receive(
         existing = {
             row["notice_id"]: dict(row)
             for row in Notice.objects.filter(
-                municipality_code=municipality_code, notice_id__any_of=sorted({n for _, n in duplicates})
+                municipality_code=municipality_code, notice_id__any_of=Keys(sorted({n for _, n in duplicates}))
             ).values("id", "notice_id", "content_sha256", "status", "code")
         }
     _record_duplicates(duplicates, existing=existing, receipts=receipts, request_id=request_id,

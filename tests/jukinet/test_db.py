@@ -148,3 +148,30 @@ def test_loaded_goes_through_from_db_while_a_model_has_an_init_receiver() -> Non
         post_init.disconnect(receiver, sender=Office)
     # then: it sees the instance, as Model.__init__ would have sent it
     assert seen == [office] and office.code == "T-SIGNAL" and not office._state.adding
+
+
+def test_binary_rows_are_the_values_the_text_form_gives() -> None:
+    from jukinet.db import binary_rows
+
+    sql = (
+        "SELECT 1::int2, 2::int4, 3::int8, true, 'テキスト'::text, 'x'::varchar(5), '2025-04-01'::date,"
+        " '2025-04-01 12:34:56.789+09'::timestamptz, '\\x00ff'::bytea, NULL::bytea, NULL::date, 1.5::numeric,"
+        " %s::bigint[], cardinality(%s::text[])"
+    )
+    params = ["{7,8}", '{"a","b c"}']
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        text_form = cursor.fetchall()
+    binary = binary_rows(sql, params)
+    assert binary == text_form
+    assert binary[0][8] == b"\x00\xff" and binary[0][12] == [7, 8]
+
+
+def test_binary_rows_are_seen_by_djangos_query_capture() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from jukinet.db import binary_rows
+
+    with CaptureQueriesContext(connection) as queries:
+        binary_rows("SELECT %s::int", [5])
+    assert [q["sql"] for q in queries.captured_queries] == ["SELECT $1::int"]

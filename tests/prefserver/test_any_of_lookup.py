@@ -8,7 +8,7 @@ import json
 import pytest
 from django.db import connection
 
-from prefserver.intake.copy import array_literal
+from prefserver.intake.copy import Keys, array_literal
 from prefserver.models import Notice
 from tests.prefserver.intake_helpers import CODE_A, CODE_B, YAMAGUCHI, notice, receive
 
@@ -29,6 +29,27 @@ def test_any_of_finds_exactly_the_listed_keys() -> None:
     }
     assert not Notice.objects.filter(pk__any_of=[]).exists()
     assert set(Notice.objects.exclude(pk__any_of=[first]).values_list("pk", flat=True)) == {second}
+
+
+def test_keys_find_what_a_list_finds_without_django_walking_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db.models.sql.query import Query
+
+    first, second = _stored(CODE_A, CODE_B)
+    walked: list[object] = []
+    resolve = Query.resolve_lookup_value
+
+    def counting(self: Query, value: object, *args: object, **kwargs: object) -> object:
+        walked.append(value)
+        return resolve(self, value, *args, **kwargs)
+
+    monkeypatch.setattr(Query, "resolve_lookup_value", counting)
+    ids = [first, second, 10**12]
+    assert set(Notice.objects.filter(pk__any_of=Keys(ids)).values_list("pk", flat=True)) == {first, second}
+    assert set(Notice.objects.exclude(resident_code__any_of=Keys([CODE_A])).values_list("pk", flat=True)) == {second}
+    assert len(walked) == 2  # one call per filter: its elements are not visited one by one
+    walked.clear()
+    assert set(Notice.objects.filter(pk__any_of=ids).values_list("pk", flat=True)) == {first, second}
+    assert len(walked) == 1 + len(ids)  # a list is
 
 
 def _plan(queryset: object) -> dict[str, object]:

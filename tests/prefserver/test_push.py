@@ -7,6 +7,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -412,12 +413,23 @@ def test_current_versions_are_read_in_their_own_partition_and_moved_ones_found_a
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from jukinet import db
+
     fresh = _rng_codes(3, seed=11)
     send_and_process(*[_move_in(code) for code in fresh])
-    with CaptureQueriesContext(connection) as queries:
+    statements: list[tuple[str, list[object]]] = []
+    read = db.binary_rows
+
+    def recording(sql: str, params: list[object], **kwargs: object) -> list[tuple[object, ...]]:
+        statements.append((sql, list(params)))
+        return read(sql, params, **kwargs)  # type: ignore[arg-type]
+
+    with CaptureQueriesContext(connection) as queries, patch.object(db, "binary_rows", recording):
         assert push_batch(client_factory=_factory(client)).sent == 3
     reads = [q["sql"] for q in queries.captured_queries if 'FROM "prefserver_identity_version"' in q["sql"]]
-    assert len(reads) == 1 and '"expiry_year" = 9999' in reads[0]
+    assert len(reads) == 1 and '"expiry_year" = $1' in reads[0]
+    (params,) = [params for sql, params in statements if 'FROM "prefserver_identity_version"' in sql]
+    assert params[0] == 9999  # the sentinel year: the current versions' partition
     # given: an entry superseded by a change before either is pushed
     (code,) = _rng_codes(1, seed=12)
     send_and_process(_move_in(code), notice("21", 2, resident_code=code, payload=identity_payload(address=MOVED)))
