@@ -157,35 +157,42 @@ REQUEST_COLUMNS = (
 )  # fmt: skip
 
 
+INSERT_ROWS_MAX = 1000  # the fallback INSERT's rows per statement: 20 parameters each, PostgreSQL takes 65,535
+
+
 def inbox_insert(rows: list[tuple[Any, ...]], *, request_id: uuid.UUID, received_at: Any) -> set[str]:
     """Store the request's rows (see _notice_values) → the notice ids stored; ids follow request order. A notice id
     already in the inbox (an earlier request, or a concurrent one that stored it first) is not stored and becomes
     a duplicate receipt.
 
     One binary COPY, inside a savepoint: PostgreSQL reads each value as it is (no parsing of a JSON or text
-    form), and the rows are written in one round trip whatever the request's size. A notice id already stored
-    makes the COPY fail on the unique index; the savepoint is rolled back and the rows go in again by INSERT …
-    ON CONFLICT DO NOTHING, which skips it. Resends are rare, so that second path is too."""
+    form), in the same few round trips whatever the request's size. A notice id already stored makes the COPY
+    fail on the unique index; the savepoint is rolled back and the rows go in again by INSERT … ON CONFLICT DO
+    NOTHING, which skips it. Resends are rare, so that second path is too."""
     if not rows:
         return set()
     request = (request_id, received_at, clock.local_date(received_at), Notice.Status.PENDING, "", 0, "", "")
     full = [row + request for row in rows]
+    columns = INBOX_COLUMNS + REQUEST_COLUMNS
     with prepared_cursor() as cursor:  # the request's connection and transaction
         cursor.execute("SAVEPOINT inbox_copy")
         try:
-            copy_rows(NOTICE_TABLE, INBOX_COLUMNS + REQUEST_COLUMNS, full)
+            copy_rows(NOTICE_TABLE, columns, full)
         except psycopg.errors.UniqueViolation:  # (municipality_code, notice_id): the only unique key we write
             cursor.execute("ROLLBACK TO SAVEPOINT inbox_copy")
         else:
             return {row[1] for row in rows}
-        width = len(INBOX_COLUMNS) + len(REQUEST_COLUMNS)
-        values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(full))
-        cursor.execute(
-            f"INSERT INTO {NOTICE_TABLE} ({', '.join(INBOX_COLUMNS + REQUEST_COLUMNS)}) VALUES {values}"  # noqa: S608
-            " ON CONFLICT (municipality_code, notice_id) DO NOTHING RETURNING notice_id",
-            [value for row in full for value in row],
-        )
-        return {notice_id for (notice_id,) in cursor.fetchall()}
+        stored: set[str] = set()
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(full), INSERT_ROWS_MAX):
+            chunk = full[start : start + INSERT_ROWS_MAX]
+            cursor.execute(
+                f"INSERT INTO {NOTICE_TABLE} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))}"  # noqa: S608
+                " ON CONFLICT (municipality_code, notice_id) DO NOTHING RETURNING notice_id",
+                [value for row in chunk for value in row],
+            )
+            stored.update(notice_id for (notice_id,) in cursor.fetchall())
+        return stored
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:

@@ -237,8 +237,15 @@ def test_duplicate_earlier_in_the_same_request():
     assert Notice.objects.count() == 1
 
 
-def test_a_resend_among_new_notices_stores_the_new_ones_in_request_order_with_every_column():
-    # given a stored notice (the COPY fails on its id when it comes again, and the rows go in by INSERT … ON CONFLICT)
+@pytest.mark.parametrize("rows_per_insert", [1000, 1])
+def test_a_resend_among_new_notices_stores_the_new_ones_in_request_order_with_every_column(
+    monkeypatch: pytest.MonkeyPatch, rows_per_insert: int
+) -> None:
+    # given a stored notice (the COPY fails on its id when it comes again, and the rows go in by INSERT … ON CONFLICT,
+    # in statements of rows_per_insert rows)
+    from prefserver.intake import receive
+
+    monkeypatch.setattr(receive, "INSERT_ROWS_MAX", rows_per_insert)
     client = cs_client()
     resent = notice()
     post_notices(client, [resent])
