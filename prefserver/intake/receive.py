@@ -217,29 +217,29 @@ def notices_receive(
         receipts.append(Receipt(notice_id=notice_id, status="rejected" if code else "accepted", code=code))
         if code is None:
             candidates.append(_candidate(index, element))  # type: ignore[arg-type]
-    first_in_request: dict[str, _Candidate] = {}
+    seen: set[str] = set()
     to_store: list[_Candidate] = []
-    duplicates: list[tuple[_Candidate, str]] = []  # (candidate, notice_id of the first)
+    duplicates: list[_Candidate] = []  # each a duplicate of the stored notice with its notice id
     for candidate in candidates:
         notice_id = candidate.element["notice_id"]
-        if notice_id in first_in_request:
-            duplicates.append((candidate, notice_id))
+        if notice_id in seen:
+            duplicates.append(candidate)
         else:
-            first_in_request[notice_id] = candidate
+            seen.add(notice_id)
             to_store.append(candidate)
     # An id already in the inbox (stored by an earlier request, or by a concurrent one first) is not stored: it
     # becomes a duplicate of the stored notice. Duplicates are rare, so the inbox is read only for them, after the
     # insert (the first of a request's own duplicates is read back too: the COPY returns no ids).
     stored = inbox_insert([_notice_values(c) for c in to_store], request_id=request_id, received_at=received_at)
-    unstored = [c for c in to_store if c.element["notice_id"] not in stored]
-    duplicates = [(c, c.element["notice_id"]) for c in unstored] + duplicates
+    duplicates = [c for c in to_store if c.element["notice_id"] not in stored] + duplicates
     existing: dict[str, dict[str, Any]] = {}
     if duplicates:
+        ids = Keys(sorted({c.element["notice_id"] for c in duplicates}))
         existing = {
             row["notice_id"]: dict(row)
-            for row in Notice.objects.filter(
-                municipality_code=municipality_code, notice_id__any_of=Keys(sorted({n for _, n in duplicates}))
-            ).values("id", "notice_id", "content_sha256", "status", "code")
+            for row in Notice.objects.filter(municipality_code=municipality_code, notice_id__any_of=ids).values(
+                "id", "notice_id", "content_sha256", "status", "code"
+            )
         }
     _record_duplicates(duplicates, existing=existing, receipts=receipts, request_id=request_id,
                        received_at=received_at, municipality_code=municipality_code)  # fmt: skip
@@ -254,7 +254,7 @@ def notices_receive(
 
 
 def _record_duplicates(
-    duplicates: list[tuple[_Candidate, str]],
+    duplicates: list[_Candidate],
     *,
     existing: dict[str, dict[str, Any]],
     receipts: list[Receipt],
@@ -263,7 +263,8 @@ def _record_duplicates(
     municipality_code: str,
 ) -> None:
     rows, alerts = [], []
-    for candidate, notice_id in duplicates:
+    for candidate in duplicates:
+        notice_id = candidate.element["notice_id"]
         first = existing[notice_id]  # stored before, or by this request (its first copy)
         first_id, first_hash = first["id"], first["content_sha256"]
         result = _first_result(first["status"], first["code"])
