@@ -76,6 +76,14 @@ def test_an_unreadable_entry_before_others_stops_the_store_instead_of_dropping_t
     assert journal.read_bytes() == b"[damaged\n" + committed  # nothing cut off
 
 
+def test_an_unknown_entry_stops_the_store_without_quoting_it(tmp_path: Path) -> None:
+    number = new_individual_number()
+    (tmp_path / "national.journal").write_text(f'[["{number}", 1]]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown journal entry") as raised:
+        _store(tmp_path)
+    assert number not in str(raised.value)
+
+
 def test_a_reset_keeps_the_seeded_persons_and_rewrites_the_journal(tmp_path: Path) -> None:
     # given: a seeded person and a received one
     store = _store(tmp_path)
