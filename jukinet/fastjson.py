@@ -1,9 +1,9 @@
 """JSON on intake's hot paths through orjson, with the standard library's exact results.
 
-Every notice is encoded canonically at receipt (its content hash and stored text), its row encoded for the
-inbox insert, its stored envelope decoded for processing, and every applied change encoded for the national
-server: the standard library's pure-C paths took 3–10 µs each per notice on these machines, orjson a fraction
-of that (docs/intake.md, "Eighth session").
+Every notice is encoded canonically at receipt (its content hash and stored text), its stored envelope decoded
+for processing, and every applied change encoded for the national server (and its acknowledgements decoded):
+the standard library's pure-C paths took 3–10 µs each per notice on these machines, orjson a fraction of that
+(docs/intake.md, "Eighth session").
 
 - `loads`: orjson's parser; a text it refuses (integers beyond 64 bits, NaN or Infinity, which the standard
   library accepts) is parsed by the standard library, so the result is the same for every input.
@@ -11,7 +11,7 @@ of that (docs/intake.md, "Eighth session").
   hashes depend on. orjson writes the same text for strings, integers, booleans, null, lists and objects with
   string keys (tests/jukinet/test_fastjson.py compares them character by character); anything else, a float
   above all, goes to the standard library.
-- `dumps`: compact JSON text where only validity matters (a row for PostgreSQL to parse, a request body).
+- `dumps`: compact JSON text where only validity matters (the national client's request bodies).
 """
 
 from __future__ import annotations
