@@ -15,7 +15,8 @@ def prepared_cursor(alias: str = "default") -> Any:
     """A cursor with server-side binding on Django's connection (Django's own use client-side binding): psycopg
     prepares a statement on the server once it has run `prepare_threshold` (5) times on the connection, so the
     hot paths' statements are planned once per persistent connection (CONN_MAX_AGE). Single statements only.
-    Used by the lookup path (token, access + match, record + log entry)."""
+    Used by the lookup path (token, access + match, record + log entry), intake's batch writes and
+    `binary_rows` (a batch's loads, the relay's versions)."""
     import psycopg
     from django.db import connections
 
