@@ -62,6 +62,11 @@ def test_purge_removes_decided_notices_past_retention_with_their_duplicates_and_
     assert set(Notice.objects.values_list("pk", flat=True)) == {old_applied.pk, recent.pk, held.pk}
     assert list(DuplicateReceipt.objects.values_list("first_id", flat=True)) == [old_applied.pk]
     assert Alert.objects.get(message="x").notice_id is None
+    # the rejected notice's batch went with it; every kept notice's batch stays (old_applied's and held's are as
+    # old): the purge keeps them, nothing in the database does (Notice.batch has no constraint)
+    assert counts["intake_batch"] == 1
+    kept_batches = set(Notice.objects.exclude(batch=None).values_list("batch_id", flat=True))
+    assert len(kept_batches) == 3 and kept_batches <= set(IntakeBatch.objects.values_list("pk", flat=True))
     # versions keep their source notice id as a plain number
     assert IdentityVersion.objects.filter(source_notice_id=old_applied.pk).exists()
     # and the run is one PURGE entry with its counts
