@@ -161,9 +161,9 @@ INSERT_ROWS_MAX = 1000  # the fallback INSERT's rows per statement: 20 parameter
 
 
 def inbox_insert(rows: list[tuple[Any, ...]], *, request_id: uuid.UUID, received_at: Any) -> set[str]:
-    """Store the request's rows (see _notice_values) → the notice ids stored; ids follow request order. A notice id
-    already in the inbox (an earlier request, or a concurrent one that stored it first) is not stored and becomes
-    a duplicate receipt.
+    """Store the request's rows (see _notice_values) → the notice ids not stored; ids follow request order. A
+    notice id already in the inbox (an earlier request, or a concurrent one that stored it first) is not stored
+    and becomes a duplicate receipt.
 
     One binary COPY, inside a savepoint: PostgreSQL reads each value as it is (no parsing of a JSON or text
     form), in the same few round trips whatever the request's size. A notice id already stored makes the COPY
@@ -181,7 +181,7 @@ def inbox_insert(rows: list[tuple[Any, ...]], *, request_id: uuid.UUID, received
         except psycopg.errors.UniqueViolation:  # (municipality_code, notice_id): the only unique key we write
             cursor.execute("ROLLBACK TO SAVEPOINT inbox_copy")
         else:
-            return {row[1] for row in rows}
+            return set()  # every row went in
         stored: set[str] = set()
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(full), INSERT_ROWS_MAX):
@@ -192,7 +192,7 @@ def inbox_insert(rows: list[tuple[Any, ...]], *, request_id: uuid.UUID, received
                 [value for row in chunk for value in row],
             )
             stored.update(notice_id for (notice_id,) in cursor.fetchall())
-        return stored
+        return {row[1] for row in rows} - stored
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:
@@ -230,8 +230,9 @@ def notices_receive(
     # An id already in the inbox (stored by an earlier request, or by a concurrent one first) is not stored: it
     # becomes a duplicate of the stored notice. Duplicates are rare, so the inbox is read only for them, after the
     # insert (the first of a request's own duplicates is read back too: the COPY returns no ids).
-    stored = inbox_insert([_notice_values(c) for c in to_store], request_id=request_id, received_at=received_at)
-    duplicates = [c for c in to_store if c.element["notice_id"] not in stored] + duplicates
+    skipped = inbox_insert([_notice_values(c) for c in to_store], request_id=request_id, received_at=received_at)
+    if skipped:
+        duplicates = [c for c in to_store if c.element["notice_id"] in skipped] + duplicates
     existing: dict[str, dict[str, Any]] = {}
     if duplicates:
         ids = Keys(sorted({c.element["notice_id"] for c in duplicates}))
@@ -248,7 +249,7 @@ def notices_receive(
     log_intake_event(actor=actor, kind=kind, conditions=counts, result_count=len(receipts), commit=not security)
     if security:
         log_intake_event(actor=actor, kind=IntakeBatch.Kind.SECURITY, outcome="E009", conditions=counts, commit=True)
-    if stored:
+    if len(skipped) < len(to_store):  # something was stored
         transaction.on_commit(wake_intake_worker)
     return receipts
 
