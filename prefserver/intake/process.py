@@ -206,7 +206,7 @@ STORED_FIELDS = (
 
 
 def stored_notices(queryset: Any) -> list[StoredNotice]:
-    """The queryset's notices as plain rows. Its SQL runs on a bare cursor and the envelope is decoded here:
+    """The queryset's notices as plain rows. Its SQL runs through binary_rows and the envelope is decoded here:
     the ORM's per-row machinery (converters, iterables) cost more than the rows of a 2000-notice claim."""
     sql, params = queryset.values_list(*STORED_FIELDS).query.sql_with_params()
     rows = binary_rows(sql, params)
