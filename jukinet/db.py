@@ -6,9 +6,18 @@ import datetime
 import functools
 import os
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any
 
 from django.db.models.signals import post_init, pre_init
+
+
+class LockClass(IntEnum):
+    """The first key of each two-key advisory lock (`pg_advisory_xact_lock(int, int)`), one per purpose. Single-key
+    (bigint) locks are a key space of their own: intake's person locks and the operation log's chain lock."""
+
+    INTAKE_LANE = 1  # second key: the claim lane (prefserver.intake.process._claim)
+    PARTITIONS = 2  # second key: hashtext(the partitioned table's name) (jukinet.partitions.ensure_partitions)
 
 
 def prepared_cursor(alias: str = "default") -> Any:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
+
+from jukinet.db import LockClass
 
 SENTINEL_YEAR = 9999
 RETENTION_YEARS_HISTORY = 150  # 住基法施行令 第30条の6 (seeds/002_b6d1246946737152.txt:1030-1032)
@@ -183,12 +185,20 @@ def existing_partition_years(table: str) -> set[int]:
 
 
 def ensure_partitions(table: str, years: Iterable[int]) -> list[int]:
-    """Create the missing year partitions (loaders and the purge job call this ahead of need)."""
-    missing = sorted(set(years) - existing_partition_years(table))
-    if missing:
-        with connection.cursor() as cursor:
-            for year in missing:
-                cursor.execute(create_partition_sql(table, year))
+    """Create the missing year partitions (loaders, intake and the purge job call this ahead of need).
+
+    Creators take the table's partition lock and look again under it: `CREATE TABLE IF NOT EXISTS` is not safe
+    against a concurrent creation (the second one fails with "already exists" once the first commits), and two
+    intake workers starting on a fresh database, or at a new year, both find the same partition missing. The
+    lock is held until the caller's transaction ends."""
+    years = set(years)
+    if not years - existing_partition_years(table):
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LockClass.PARTITIONS, table])
+        missing = sorted(years - existing_partition_years(table))
+        for year in missing:
+            cursor.execute(create_partition_sql(table, year))
     return missing
 
 
