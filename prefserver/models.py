@@ -140,6 +140,20 @@ class NoticeFile(models.TextChoices):
     FURYO = "furyo", "附票本人確認情報"
 
 
+# Claim lanes (docs/intake.md "Claim lanes"): a notice's lane is a hash of its resident code, so every notice of one
+# code is in one lane. A batch claims from lanes whose lock it could take (prefserver.intake.process._claim), so
+# two workers' batches hold different persons and do not wait for each other's commit on the person locks.
+NOTICE_LANES = 8
+LANE_SQL = "(hashtext({}) & " + str(NOTICE_LANES - 1) + ")"
+
+
+class Lane(models.Func):
+    """The claim lane of a resident code, as LANE_SQL computes it (the pending index's first column)."""
+
+    template = LANE_SQL.format("%(expressions)s")
+    output_field = models.IntegerField()
+
+
 class Notice(models.Model):
     """The inbox: one row per stored notice, unique on (municipality_code, notice_id) (domain.md §6.5).
 
@@ -209,7 +223,10 @@ class Notice(models.Model):
         # Partial indexes: a decided notice leaves the claim and hold indexes, so deciding a row writes fewer
         # index entries (the decision UPDATE is the inbox's hottest statement).
         indexes = [
-            models.Index(fields=["id"], name="notice_pending_idx", condition=models.Q(status="pending")),
+            # The claim's index: pending notices by lane, oldest first.
+            models.Index(
+                Lane("resident_code"), "id", name="notice_pending_lane_idx", condition=models.Q(status="pending")
+            ),
             models.Index(fields=["file", "resident_code"], name="notice_held_idx", condition=models.Q(status="held")),
             models.Index(
                 fields=["municipality_code", "result_seq"],

@@ -9,8 +9,10 @@ import time
 import pytest
 from django.db import connection
 
+from jukinet.db import LockClass
+from jukinet.identifiers import resident_code_check_digit, with_check_digit
 from prefserver.intake import process, receive
-from prefserver.models import IdentityPerson, IdentityVersion, Notice, PushOutbox
+from prefserver.models import LANE_SQL, NOTICE_LANES, IdentityPerson, IdentityVersion, Notice, PushOutbox
 from prefserver.tasks import intake_redispatch_task
 from tests.prefserver.intake_helpers import CODE_A, YAMAGUCHI, identity_payload, notice
 
@@ -40,6 +42,18 @@ def test_entries_for_one_new_code_in_two_concurrent_batches(no_wake_up, monkeypa
         return original_load(self, keys)
 
     monkeypatch.setattr(process.BatchRun, "_load", load)
+    # and batch B reaching the code without the lane's help (lanes keep two claims of one code apart; a 27's new
+    # code, the hold sweep and the per-notice re-run do not go through them): the person locks decide
+    lane_claim = process._claim
+
+    def claim(limit):
+        if threading.current_thread().name == "B":
+            return process.stored_notices(
+                Notice.objects.select_for_update(skip_locked=True).filter(status="pending").order_by("id")[:limit]
+            )
+        return lane_claim(limit)
+
+    monkeypatch.setattr(process, "_claim", claim)
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -64,6 +78,106 @@ def test_entries_for_one_new_code_in_two_concurrent_batches(no_wake_up, monkeypa
     assert results == {first["notice_id"]: "", second["notice_id"]: "E101"}
     assert IdentityPerson.objects.count() == 1 and IdentityVersion.objects.count() == 1
     assert PushOutbox.objects.count() == 1
+
+
+def codes_by_lane(count: int) -> list[str]:
+    """Valid resident codes in `count` different claim lanes, as PostgreSQL computes the lane."""
+    found: dict[int, str] = {}
+    with connection.cursor() as cursor:
+        for n in range(1000):
+            code = with_check_digit(f"{5913020000 + n:010d}", resident_code_check_digit)
+            cursor.execute(f"SELECT {LANE_SQL.format('%s')}", [code])
+            found.setdefault(cursor.fetchone()[0], code)
+            if len(found) == count:
+                return list(found.values())
+    raise AssertionError("not enough lanes")
+
+
+def test_a_second_worker_claims_other_lanes_and_does_not_wait(no_wake_up, monkeypatch):
+    # given two notices for one code and one for a code in another lane, the first code's received first
+    first_code, other_code = codes_by_lane(2)
+    elements = [
+        notice("11", 1, resident_code=first_code),
+        notice("21", 2, resident_code=first_code, payload=identity_payload(address="山口県下関市見本町二丁目")),
+        notice("11", 1, resident_code=other_code, payload=identity_payload(individual_number="000000000019")),
+    ]
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=elements, actor=f"cs:{YAMAGUCHI}")
+    # and batch A, holding the first notice, paused after its locks until batch B has finished
+    a_locked, b_done = threading.Event(), threading.Event()
+    original_load = process.BatchRun._load
+
+    def load(self, keys):
+        if threading.current_thread().name == "A":
+            a_locked.set()
+            assert b_done.wait(timeout=20), "batch B waited for batch A"
+        return original_load(self, keys)
+
+    monkeypatch.setattr(process.BatchRun, "_load", load)
+    claimed: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(limit: int) -> None:
+        name = threading.current_thread().name
+        try:
+            if name == "B":
+                assert a_locked.wait(timeout=20)
+            batch = process.intake_process_batch(limit=limit)
+            claimed[name] = sorted(batch.notices.values_list("resident_code", flat=True)) if batch else []
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            if name == "B":
+                b_done.set()
+            connection.close()
+
+    # when A claims one notice and B, meanwhile, up to ten
+    threads = [
+        threading.Thread(target=worker, args=(1,), name="A"),
+        threading.Thread(target=worker, args=(10,), name="B"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # then B took only the other lane's notice and finished while A still held its person (no wait), and the
+    # first code's second notice is left for a later batch
+    assert errors == []
+    assert claimed == {"A": [first_code], "B": [other_code]}
+    assert Notice.objects.get(resident_code=first_code, update_sequence=2).status == "pending"
+    process.intake_process_pending()
+    assert set(Notice.objects.values_list("status", flat=True)) == {"applied"}
+
+
+def test_a_claim_finds_nothing_while_every_lane_is_taken(no_wake_up):
+    # given a pending notice and another connection holding every lane's lock
+    receive.notices_receive(municipality_code=YAMAGUCHI, elements=[notice()], actor=f"cs:{YAMAGUCHI}")
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with connection.cursor() as cursor:
+                for lane in range(NOTICE_LANES):
+                    cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LockClass.INTAKE_LANE, lane])
+                held.set()
+                release.wait(timeout=20)
+                cursor.execute("SELECT pg_advisory_unlock_all()")
+        finally:
+            held.set()
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(timeout=20)
+        # when a worker claims: nothing, and the notice is still pending (not skipped, not lost)
+        assert process.intake_process_batch() is None
+        assert Notice.objects.get().status == "pending"
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    # once the lanes are free the notice is claimed and applied
+    assert process.intake_process_batch() is not None
+    assert Notice.objects.get().status == "applied"
 
 
 def test_sweeper_dispatches_a_notice_stranded_without_a_wake_up(no_wake_up):
