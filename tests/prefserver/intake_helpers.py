@@ -6,11 +6,13 @@ import itertools
 import json
 from typing import Any
 
+from django.db import connection
 from django.test import Client
 
+from jukinet.identifiers import resident_code_check_digit, with_check_digit
 from prefserver.intake.process import intake_process_pending
 from prefserver.intake.receive import credential_issue, notices_receive
-from prefserver.models import Notice
+from prefserver.models import LANE_SQL, Notice
 
 YAMAGUCHI = "352012"  # 山口県下関市 (a sender of the demo prefecture)
 UBE = "352021"  # 宇部市
@@ -101,3 +103,16 @@ def cs_client(municipality_code: str = YAMAGUCHI) -> Client:
 
 def post_notices(client: Client, notices: list[Any]) -> Any:
     return client.post("/cs/v1/notices", data=json.dumps({"notices": notices}), content_type="application/json")
+
+
+def codes_by_lane(count: int) -> list[str]:
+    """Valid resident codes in `count` different claim lanes, as PostgreSQL computes the lane."""
+    found: dict[int, str] = {}
+    with connection.cursor() as cursor:
+        for n in range(1000):
+            code = with_check_digit(f"{5913020000 + n:010d}", resident_code_check_digit)
+            cursor.execute(f"SELECT {LANE_SQL.format('%s')}", [code])
+            found.setdefault(cursor.fetchone()[0], code)
+            if len(found) == count:
+                return list(found.values())
+    raise AssertionError("not enough lanes")

@@ -8,8 +8,7 @@ from django.db import connection
 
 from prefserver.intake import process
 from prefserver.models import Lane, Notice
-from tests.prefserver.intake_helpers import identity_payload, notice, receive
-from tests.prefserver.test_intake_concurrency import codes_by_lane
+from tests.prefserver.intake_helpers import codes_by_lane, identity_payload, notice, receive
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,10 @@ import pytest
 from django.db import connection
 
 from jukinet.db import LockClass
-from jukinet.identifiers import resident_code_check_digit, with_check_digit
 from prefserver.intake import process, receive
-from prefserver.models import LANE_SQL, NOTICE_LANES, IdentityPerson, IdentityVersion, Notice, PushOutbox
+from prefserver.models import NOTICE_LANES, IdentityPerson, IdentityVersion, Notice, PushOutbox
 from prefserver.tasks import intake_redispatch_task
-from tests.prefserver.intake_helpers import CODE_A, YAMAGUCHI, identity_payload, notice
+from tests.prefserver.intake_helpers import CODE_A, YAMAGUCHI, codes_by_lane, identity_payload, notice
 
 # Requested by name (not by the django_db mark) so that conftest empties the version tables afterwards.
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -78,19 +77,6 @@ def test_entries_for_one_new_code_in_two_concurrent_batches(no_wake_up, monkeypa
     assert results == {first["notice_id"]: "", second["notice_id"]: "E101"}
     assert IdentityPerson.objects.count() == 1 and IdentityVersion.objects.count() == 1
     assert PushOutbox.objects.count() == 1
-
-
-def codes_by_lane(count: int) -> list[str]:
-    """Valid resident codes in `count` different claim lanes, as PostgreSQL computes the lane."""
-    found: dict[int, str] = {}
-    with connection.cursor() as cursor:
-        for n in range(1000):
-            code = with_check_digit(f"{5913020000 + n:010d}", resident_code_check_digit)
-            cursor.execute(f"SELECT {LANE_SQL.format('%s')}", [code])
-            found.setdefault(cursor.fetchone()[0], code)
-            if len(found) == count:
-                return list(found.values())
-    raise AssertionError("not enough lanes")
 
 
 def test_a_second_worker_claims_other_lanes_and_does_not_wait(no_wake_up, monkeypatch):
