@@ -13,20 +13,26 @@ from tests.prefserver.intake_helpers import codes_by_lane, identity_payload, not
 pytestmark = pytest.mark.django_db
 
 
-def test_the_claim_starts_with_the_oldest_lane_and_fills_the_batch_from_the_next() -> None:
-    # given notices in three lanes: x's first, then y's two, then z's
+def test_the_claim_takes_the_oldest_lane_whole_before_the_next() -> None:
+    # given x's entry, then y's, then x's change (x in one lane, y in another)
+    x, y = codes_by_lane(2)
+    receive(notice("11", 1, resident_code=x))
+    receive(notice("11", 1, resident_code=y, payload=identity_payload(individual_number="000000000019")))
+    receive(notice("21", 2, resident_code=x, payload=identity_payload(address="山口県下関市見本町二丁目")))
+    ids = {(n.resident_code, n.update_sequence): n.pk for n in Notice.objects.all()}
+    # when a batch of two is claimed, then x's lane is taken whole (by id alone it would be x's entry and y's)
+    assert [n.pk for n in process._claim(2)] == [ids[(x, 1)], ids[(x, 2)]]
+
+
+def test_the_claim_fills_the_batch_from_the_next_lane() -> None:
     x, y, z = codes_by_lane(3)
     receive(notice("11", 1, resident_code=x))
-    receive(
-        notice("11", 1, resident_code=y, payload=identity_payload(individual_number="000000000019")),
-        notice("21", 2, resident_code=y, payload=identity_payload(address="山口県下関市見本町二丁目")),
-    )
+    receive(notice("11", 1, resident_code=y, payload=identity_payload(individual_number="000000000019")))
     receive(notice("11", 1, resident_code=z, payload=identity_payload(individual_number="000000000027")))
+    receive(notice("21", 2, resident_code=y, payload=identity_payload(address="山口県下関市見本町二丁目")))
     ids = {(n.resident_code, n.update_sequence): n.pk for n in Notice.objects.all()}
-    # when a batch of three is claimed
-    claimed = [n.pk for n in process._claim(3)]
-    # then x's lane comes first, then y's whole lane; z's notice waits for the next batch
-    assert claimed == [ids[(x, 1)], ids[(y, 1)], ids[(y, 2)]]
+    # x's lane has one notice: the batch of three goes on with y's lane (next oldest), whole; z waits
+    assert [n.pk for n in process._claim(3)] == [ids[(x, 1)], ids[(y, 1)], ids[(y, 2)]]
 
 
 def test_a_claim_takes_a_lane_in_id_order_and_stops_at_the_limit() -> None:

@@ -42,7 +42,7 @@ def test_entries_for_one_new_code_in_two_concurrent_batches(no_wake_up, monkeypa
 
     monkeypatch.setattr(process.BatchRun, "_load", load)
     # and batch B reaching the code without the lane's help (lanes keep two claims of one code apart; a 27's new
-    # code, the hold sweep and the per-notice re-run do not go through them): the person locks decide
+    # code and held notices are reached without them): the person locks decide
     lane_claim = process._claim
 
     def claim(limit):
