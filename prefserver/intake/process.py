@@ -986,8 +986,9 @@ def _claim(limit: int) -> list[StoredNotice]:
     alone, two workers' consecutive batches shared about a quarter of their persons and took turns (docs/intake.md
     "Claim lanes"). The lane locks are only tried, never waited for, so they add no deadlock; the person locks
     still decide correctness (a 27's new code is usually in another lane, and the hold sweep, the held re-check
-    and a batch's held notices are taken without lanes). A worker that finds every lane with pending notices taken gets nothing: the lanes' holders claim again
-    after their commit, and the sweeper re-dispatches anything left."""
+    and a batch's held notices are taken without lanes). A worker that finds every lane with pending notices
+    taken gets nothing: the lanes' holders claim again after their commit, and the sweeper re-dispatches
+    anything left."""
     with connection.cursor() as cursor:
         cursor.execute(LANES_SQL)
         lanes = [lane for (lane,) in cursor.fetchall()]
