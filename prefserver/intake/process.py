@@ -902,8 +902,8 @@ def ensure_intake_partitions(*, on: dt.date) -> None:
 
 
 def intake_process_batch(*, limit: int = BATCH_SIZE, fast: bool = True) -> IntakeBatch | None:
-    """Claim up to `limit` pending notices (SKIP LOCKED) and decide them in one transaction. Idempotent: only
-    pending notices are claimed, so a re-delivered task finds nothing to do twice.
+    """Claim up to `limit` pending notices (by lane, SKIP LOCKED: `_claim`) and decide them in one transaction.
+    Idempotent: only pending notices are claimed, so a re-delivered task finds nothing to do twice.
 
     The set-based path runs first; if the database refuses its writes, the whole batch rolls back and runs
     again on the per-notice path, where a savepoint per notice isolates the failing one. Held notices the
