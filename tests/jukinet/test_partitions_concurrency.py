@@ -7,9 +7,10 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from jukinet.partitions import ensure_partitions, existing_partition_years
+from tests.threads import run_in_threads
 
 # Requested by name so that conftest drops the year partitions the test commits.
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -20,7 +21,6 @@ def test_a_partition_created_meanwhile_by_another_transaction_is_not_created_aga
     year = 2190
     created, release = threading.Event(), threading.Event()
     results: dict[str, list[int]] = {}
-    errors: list[BaseException] = []
 
     def first() -> None:
         # given a transaction that has created the partition and not yet committed
@@ -29,31 +29,21 @@ def test_a_partition_created_meanwhile_by_another_transaction_is_not_created_aga
                 results["first"] = ensure_partitions(table, {year})
                 created.set()
                 release.wait(timeout=20)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
         finally:
             created.set()
-            connection.close()
 
     def second() -> None:
         # when another one, which does not see it yet, ensures the same year
-        try:
-            with transaction.atomic():
-                results["second"] = ensure_partitions(table, {year})
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+        assert created.wait(timeout=20)
+        with transaction.atomic():
+            results["second"] = ensure_partitions(table, {year})
 
-    threads = [threading.Thread(target=first)]
-    threads[0].start()
-    assert created.wait(timeout=20)
-    threads.append(threading.Thread(target=second))
-    threads[1].start()
-    time.sleep(0.5)  # the second transaction is now waiting for the first
-    release.set()
-    for thread in threads:
-        thread.join(timeout=30)
+    def releaser() -> None:
+        assert created.wait(timeout=20)
+        time.sleep(0.5)  # the second transaction is now waiting for the first
+        release.set()
+
+    errors = run_in_threads(first, second, releaser)
     # then it waits for the first, finds the partition and creates nothing (no "already exists")
     assert errors == []
     assert results == {"first": [year], "second": []}

@@ -5,38 +5,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
 from prefserver import corrections
 from prefserver.corrections import CorrectionError, manual_correction_approve, manual_correction_draft
 from prefserver.intake import process, receive
 from prefserver.models import IdentityPerson, IdentityVersion, ManualCorrection, PushOutbox
 from tests.prefserver.intake_helpers import CODE_A, YAMAGUCHI, identity_payload, notice, send_and_process
+from tests.threads import run_in_threads
 
 # Requested by name (not by the django_db mark) so that conftest empties the version tables afterwards.
 pytestmark = pytest.mark.usefixtures("transactional_db")
-
-
-def _run(*targets):  # type: ignore[no-untyped-def]
-    errors: list[BaseException] = []
-
-    def wrap(target):  # type: ignore[no-untyped-def]
-        def run() -> None:
-            try:
-                target()
-            except BaseException as exc:  # surfaced to the test
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        return run
-
-    threads = [threading.Thread(target=wrap(t)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return errors
 
 
 def test_two_administrators_approving_one_draft_apply_it_once(clerk, administrator, section_office, terminal):
@@ -51,7 +29,7 @@ def test_two_administrators_approving_one_draft_apply_it_once(clerk, administrat
     )  # fmt: skip
     second = _cast_member("admin2", "第二管理者", ["administrator"], section_office)
     # when both approve at the same time
-    errors = _run(
+    errors = run_in_threads(
         lambda: manual_correction_approve(administrator=administrator, correction=draft),
         lambda: manual_correction_approve(administrator=second, correction=draft),
     )
@@ -91,7 +69,7 @@ def test_approval_waits_for_an_intake_batch_on_the_same_person(clerk, administra
 
     monkeypatch.setattr(corrections, "_lock_person", lock_after_batch)
     # when the batch and the approval run at the same time
-    errors = _run(
+    errors = run_in_threads(
         lambda: process.intake_process_batch(limit=10),
         lambda: manual_correction_approve(administrator=administrator, correction=draft),
     )

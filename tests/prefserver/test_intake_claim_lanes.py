@@ -8,7 +8,7 @@ from django.db import connection
 
 from prefserver.intake import process
 from prefserver.models import Lane, Notice
-from tests.prefserver.intake_helpers import codes_by_lane, identity_payload, notice, receive
+from tests.prefserver.intake_helpers import OTHER_NUMBER, codes_by_lane, identity_payload, notice, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def test_the_claim_takes_the_oldest_lane_whole_before_the_next() -> None:
     # given x's entry, then y's, then x's change (x in one lane, y in another)
     x, y = codes_by_lane(2)
     receive(notice("11", 1, resident_code=x))
-    receive(notice("11", 1, resident_code=y, payload=identity_payload(individual_number="000000000019")))
+    receive(notice("11", 1, resident_code=y, payload=identity_payload(individual_number=OTHER_NUMBER)))
     receive(notice("21", 2, resident_code=x, payload=identity_payload(address="山口県下関市見本町二丁目")))
     ids = {(n.resident_code, n.update_sequence): n.pk for n in Notice.objects.all()}
     # when a batch of two is claimed, then x's lane is taken whole (by id alone it would be x's entry and y's)
@@ -27,8 +27,8 @@ def test_the_claim_takes_the_oldest_lane_whole_before_the_next() -> None:
 def test_the_claim_fills_the_batch_from_the_next_lane() -> None:
     x, y, z = codes_by_lane(3)
     receive(notice("11", 1, resident_code=x))
-    receive(notice("11", 1, resident_code=y, payload=identity_payload(individual_number="000000000019")))
-    receive(notice("11", 1, resident_code=z, payload=identity_payload(individual_number="000000000027")))
+    receive(notice("11", 1, resident_code=y, payload=identity_payload(individual_number=OTHER_NUMBER)))
+    receive(notice("11", 1, resident_code=z))
     receive(notice("21", 2, resident_code=y, payload=identity_payload(address="山口県下関市見本町二丁目")))
     ids = {(n.resident_code, n.update_sequence): n.pk for n in Notice.objects.all()}
     # x's lane has one notice: the batch of three goes on with y's lane (next oldest), whole; z waits

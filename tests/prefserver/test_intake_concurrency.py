@@ -13,7 +13,15 @@ from jukinet.db import LockClass
 from prefserver.intake import process, receive
 from prefserver.models import NOTICE_LANES, IdentityPerson, IdentityVersion, Notice, PushOutbox
 from prefserver.tasks import intake_redispatch_task
-from tests.prefserver.intake_helpers import CODE_A, YAMAGUCHI, codes_by_lane, identity_payload, notice
+from tests.prefserver.intake_helpers import (
+    CODE_A,
+    OTHER_NUMBER,
+    YAMAGUCHI,
+    codes_by_lane,
+    identity_payload,
+    notice,
+)
+from tests.threads import run_in_threads
 
 # Requested by name (not by the django_db mark) so that conftest empties the version tables afterwards.
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -85,46 +93,39 @@ def test_a_second_worker_claims_other_lanes_and_does_not_wait(no_wake_up, monkey
     elements = [
         notice("11", 1, resident_code=first_code),
         notice("21", 2, resident_code=first_code, payload=identity_payload(address="山口県下関市見本町二丁目")),
-        notice("11", 1, resident_code=other_code, payload=identity_payload(individual_number="000000000019")),
+        notice("11", 1, resident_code=other_code, payload=identity_payload(individual_number=OTHER_NUMBER)),
     ]
     receive.notices_receive(municipality_code=YAMAGUCHI, elements=elements, actor=f"cs:{YAMAGUCHI}")
     # and batch A, holding the first notice, paused after its locks until batch B has finished
     a_locked, b_done = threading.Event(), threading.Event()
+    in_a = threading.local()
     original_load = process.BatchRun._load
 
     def load(self, keys):
-        if threading.current_thread().name == "A":
+        if getattr(in_a, "yes", False):
             a_locked.set()
             assert b_done.wait(timeout=20), "batch B waited for batch A"
         return original_load(self, keys)
 
     monkeypatch.setattr(process.BatchRun, "_load", load)
     claimed: dict[str, list[str]] = {}
-    errors: list[BaseException] = []
 
-    def worker(limit: int) -> None:
-        name = threading.current_thread().name
+    def resident_codes(batch):
+        return sorted(batch.notices.values_list("resident_code", flat=True)) if batch else []
+
+    def a() -> None:
+        in_a.yes = True
+        claimed["A"] = resident_codes(process.intake_process_batch(limit=1))
+
+    def b() -> None:
         try:
-            if name == "B":
-                assert a_locked.wait(timeout=20)
-            batch = process.intake_process_batch(limit=limit)
-            claimed[name] = sorted(batch.notices.values_list("resident_code", flat=True)) if batch else []
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+            assert a_locked.wait(timeout=20)
+            claimed["B"] = resident_codes(process.intake_process_batch(limit=10))
         finally:
-            if name == "B":
-                b_done.set()
-            connection.close()
+            b_done.set()
 
     # when A claims one notice and B, meanwhile, up to ten
-    threads = [
-        threading.Thread(target=worker, args=(1,), name="A"),
-        threading.Thread(target=worker, args=(10,), name="B"),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    errors = run_in_threads(a, b)
     # then B took only the other lane's notice and finished while A still held its person (no wait), and the
     # first code's second notice is left for a later batch
     assert errors == []
