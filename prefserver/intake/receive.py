@@ -152,6 +152,7 @@ INBOX_COLUMNS = (
     "target_notice_id", "new_resident_code", "envelope", "individual_number_ciphertext",
     "individual_number_blind_index", "content_sha256",
 )  # fmt: skip
+NOTICE_ID = INBOX_COLUMNS.index("notice_id")  # its position in a row of _notice_values
 REQUEST_COLUMNS = (
     "request_id", "received_at", "received_on", "status", "hold_reason", "error_count", "code", "message",
 )  # fmt: skip
@@ -192,7 +193,7 @@ def inbox_insert(rows: list[tuple[Any, ...]], *, request_id: uuid.UUID, received
                 [value for row in chunk for value in row],
             )
             stored.update(notice_id for (notice_id,) in cursor.fetchall())
-        return {row[1] for row in rows} - stored
+        return {row[NOTICE_ID] for row in rows} - stored
 
 
 def _first_result(status: str, code: str) -> dict[str, str | None]:
