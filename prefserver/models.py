@@ -143,8 +143,8 @@ class NoticeFile(models.TextChoices):
 # Claim lanes (docs/intake.md "Claim lanes"): a notice's lane is a hash of its resident code, so every notice of one
 # code is in one lane. A batch claims from lanes whose lock it could take (prefserver.intake.process._claim), so
 # two workers' batches hold different persons and do not wait for each other's commit on the person locks.
-NOTICE_LANES = 8
-LANE_SQL = "(hashtext({}) & " + str(NOTICE_LANES - 1) + ")"
+NOTICE_LANES = 8  # a power of two: the lane is the hash's low bits
+LANE_SQL = f"(hashtext({{}}) & {NOTICE_LANES - 1})"
 
 
 class Lane(models.Func):
