@@ -2,8 +2,8 @@
 # The interpreter the virtualenv is made from: Debian's own python3.11 where the machine has it with its venv
 # module (package python3.11-venv), else the first python3.11 on PATH. Debian builds it with profile-guided
 # optimisation and LTO, linked statically; a default source build such as pyenv's (first on PATH on our
-# machines) is neither, and needs 10-25 % more CPU for the same Python code (bench/interpreter.py; docs/intake.md,
-# "Seventh session"). A virtualenv made from another interpreter is made again.
+# machines) is neither, and needs 10-25 % more CPU for the same Python code (bench/interpreter.py;
+# docs/intake-measurements.md, "Seventh session"). A virtualenv made from another interpreter is made again.
 ifeq ($(origin PYTHON), undefined)
 PYTHON := $(shell /usr/bin/python3.11 -c 'import ensurepip, venv' 2>/dev/null && echo /usr/bin/python3.11 || echo python3.11)
 endif

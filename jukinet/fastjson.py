@@ -3,7 +3,7 @@
 Every notice is encoded canonically at receipt (its content hash and stored text), its stored envelope decoded
 for processing, and every applied change encoded for the national server (and its acknowledgements decoded):
 the standard library's pure-C paths took 3–10 µs each per notice on these machines, orjson a fraction of that
-(docs/intake.md, "Eighth session").
+(docs/intake-measurements.md, "Eighth session").
 
 - `loads`: orjson's parser; a text it refuses (integers beyond 64 bits, NaN or Infinity, which the standard
   library accepts) is parsed by the standard library, so the result is the same for every input.

@@ -13,8 +13,8 @@ class JSONTextField(models.JSONField):  # type: ignore[type-arg]
 
     For a value that is written once, read whole and never queried inside: jsonb parses every value on the way
     in and renders it on the way out. The intake inbox's envelope, measured on 30,000 notices of 50 per request:
-    10 µs less of PostgreSQL CPU per notice to insert, 5 µs less to read (docs/intake.md, seventh session). No
-    key or containment lookups: the column is not jsonb."""
+    10 µs less of PostgreSQL CPU per notice to insert, 5 µs less to read (docs/intake-measurements.md, seventh
+    session). No key or containment lookups: the column is not jsonb."""
 
     def db_type(self, connection: Any) -> str:
         return "text"

@@ -12,7 +12,7 @@ import gc
 # batch of 2,000 notices makes and frees hundreds of thousands of dicts and rows. Seven such batches in one
 # process after gc.freeze(), collections timed with gc.callbacks: at 700, about 270-300 young and 25 middle
 # passes, 7-9 µs per notice (5 % of processing's Python); at 10,000, 16 young passes, 5 µs; at 50,000, none
-# (docs/intake.md, "Seventh session"). Almost everything is freed by reference counting; the threshold only
+# (docs/intake-measurements.md, "Seventh session"). Almost everything is freed by reference counting; the threshold only
 # delays finding cycles, which stay few.
 YOUNG_GENERATION_THRESHOLD = 50_000
 

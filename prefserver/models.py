@@ -201,9 +201,9 @@ class Notice(models.Model):
     result_seq = models.BigIntegerField("結果番号", null=True, blank=True)
     # The batch that decided the notice. No database constraint: the decision UPDATE sets it on every notice of
     # a batch at once, and a foreign key checked each row against the batch the same transaction had just
-    # inserted (a trigger per row: 5–14 µs of PostgreSQL CPU per notice, docs/intake.md "Tenth session"). Only
-    # the processor writes it; batches are deleted only by intake_records_purge, which keeps every batch a kept
-    # notice names (tests/prefserver/test_intake_keeping.py); the ORM keeps PROTECT.
+    # inserted (a trigger per row: 5–14 µs of PostgreSQL CPU per notice, docs/intake-measurements.md "Tenth
+    # session"). Only the processor writes it; batches are deleted only by intake_records_purge, which keeps every
+    # batch a kept notice names (tests/prefserver/test_intake_keeping.py); the ORM keeps PROTECT.
     batch = models.ForeignKey(
         "IntakeBatch",
         on_delete=models.PROTECT,
