@@ -1065,11 +1065,14 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
     while True:
         with transaction.atomic():
             batch_planning()  # the held index whatever the statistics say, and the batch's lookups as probes
+            # Oldest first, in the held index's order (notice_held_since_idx): by id, statistics that said "most
+            # notices held" made the planner walk the whole inbox by primary key (tests/prefserver/
+            # test_watch_plans.py).
             notices = stored_notices(
                 _held_examinable()
                 .select_for_update(skip_locked=True)
                 .filter(received_at__lte=cutoff)
-                .order_by("id")[:limit]
+                .order_by("received_at", "id")[:limit]
             )
             if not notices:
                 return total

@@ -1,7 +1,7 @@
 """Beat's watches over the inbox and the outbox read their partial indexes whatever the statistics say, and the
 hold sweep's batches plan as the claimed batches do.
 
-Statistics taken during a burst say "most rows pending" until the next ANALYZE, which on a table of years of
+Statistics taken during a burst say "most rows pending" (or held) until the next ANALYZE, which on a table of years of
 notices comes only after another tenth of it has changed. With such statistics the planner chose to scan the whole
 table for a check that then found nothing (jukinet.db.index_planning). The watch tests take statistics while every
 row is pending, decide the rows without a new ANALYZE, and counts the sequential scans of the table in the test's
@@ -47,25 +47,37 @@ def _scans_of(table: str, sql: str, params: list[object]) -> int:
     return _seq_scans(table) - before
 
 
-def _pending_notices(*, received_at: dt.datetime) -> None:
-    """ROWS stored notices of one sender, analysed while pending, then all applied without a new ANALYZE."""
+def _rows_read(table: str) -> int:
+    """Rows of `table` read so far in this transaction: by sequential scans and through indexes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = %s",
+            [table],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _notices(status: str, *, received_at: dt.datetime) -> None:
+    """ROWS stored notices of one sender, analysed while in `status`, then all applied without a new ANALYZE."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {NOTICE_TABLE} (municipality_code, notice_id, file, change_reason, update_sequence,"
             " resident_code, target_notice_id, new_resident_code, envelope, content_sha256, request_id,"
             " received_at, received_on, status, hold_reason, error_count, code, message)"
             " SELECT '352012', 'W-' || n, 'identity', '21', 1, lpad(n::text, 11, '0'), '', '', '{}',"
-            " repeat('0', 64), gen_random_uuid(), %s, %s::date, 'pending', '', 0, '', ''"
+            " repeat('0', 64), gen_random_uuid(), %s - make_interval(secs => n), %s::date, %s,"
+            " CASE WHEN %s = 'held' THEN 'gap' ELSE '' END, 0, '', ''"
             " FROM generate_series(1, %s) AS n",
-            [received_at, received_at, ROWS],
+            [received_at, received_at, status, status, ROWS],
         )  # fmt: skip
         cursor.execute(f"ANALYZE {NOTICE_TABLE}")
-        cursor.execute(f"UPDATE {NOTICE_TABLE} SET status = 'applied', decided_at = now()")
+        cursor.execute(f"UPDATE {NOTICE_TABLE} SET status = 'applied', hold_reason = '', decided_at = now()")
 
 
 def test_the_stranded_notice_check_reads_the_claim_index_when_statistics_say_all_is_pending() -> None:
     # given: statistics taken while 5,000 notices were pending; all decided since
-    _pending_notices(received_at=clock.now() - dt.timedelta(minutes=5))
+    _notices("pending", received_at=clock.now() - dt.timedelta(minutes=5))
     stranded_sql = f"SELECT 1 FROM {NOTICE_TABLE} WHERE status = 'pending' AND received_at <= %s LIMIT 1"
     assert _scans_of(NOTICE_TABLE, stranded_sql, [clock.now()]) == 1  # the planner's choice: the whole inbox
     # when
@@ -77,12 +89,30 @@ def test_the_stranded_notice_check_reads_the_claim_index_when_statistics_say_all
 
 
 def test_the_stranded_notice_check_still_finds_a_stranded_notice() -> None:
-    # given: the same statistics, and one notice left pending for a minute
-    _pending_notices(received_at=clock.now() - dt.timedelta(minutes=5))
+    # given: the same statistics, and one notice left pending since about an hour ago
+    _notices("pending", received_at=clock.now() - dt.timedelta(minutes=5))
     Notice.objects.filter(notice_id="W-4321").update(status="pending")
     # when / then
     assert intake_stranded_exists() is True
-    assert intake_stranded_exists(older_than=dt.timedelta(minutes=10)) is False
+    assert intake_stranded_exists(older_than=dt.timedelta(days=1)) is False
+
+
+def test_the_hold_sweep_reads_the_held_index_when_statistics_say_all_is_held() -> None:
+    # given: statistics taken while 5,000 notices were held for two days; all decided since
+    _notices("held", received_at=clock.now() - dt.timedelta(days=2))
+    by_id = (
+        f"SELECT id FROM {NOTICE_TABLE} WHERE status = 'held' AND received_at <= %s ORDER BY id LIMIT 2000"
+        " FOR UPDATE SKIP LOCKED"
+    )
+    before = _rows_read(NOTICE_TABLE)
+    _scans_of(NOTICE_TABLE, by_id, [clock.now()])
+    assert _rows_read(NOTICE_TABLE) - before >= ROWS  # the sweep's former order read every row
+    # when
+    before = _rows_read(NOTICE_TABLE)
+    swept = process.intake_hold_sweep(as_of=clock.now())
+    # then: nothing to sweep, found without reading the decided rows
+    assert swept == 0
+    assert _rows_read(NOTICE_TABLE) - before == 0
 
 
 @pytest.mark.django_db(transaction=True)  # each atomic block its own transaction, so no SET LOCAL carries over
