@@ -124,45 +124,29 @@ def _plain_attnames(model: type[Any]) -> tuple[str, ...] | None:
     return tuple(field.attname for field in fields)
 
 
-INDEX_PLANNING_SQL = "SET LOCAL enable_seqscan = off"
-
-
 def batch_planning() -> None:
-    """Plan the batch's lookups of a few thousand keys (`= ANY(array)` of codes, person and version ids, the
-    supersede UPDATE … FROM unnest) as index probes: they touch pages that are in memory (just written or read),
-    where a random page costs what a sequential one does, and never more than a batch's rows.
+    """Plan this transaction's lookups as index probes: a batch's lookups of a few thousand keys (`= ANY(array)`
+    of codes, person and version ids, the supersede UPDATE … FROM unnest), and beat's watches that look for the
+    few rows of a partial index (the stranded-notice check, the push backlog check).
+    Batch lookups touch pages that are in memory (just written or read), where a random page costs what a
+    sequential one does, and never more than a batch's rows; a watch reads the rows its index holds.
 
     - random_page_cost 1.1: with the default (4) the planner chose sequential scans of whole tables and
-      partitions for them; in a 200,000-notice run they read the superseded-version partition 268 times
-      (19.6 M rows), the persons 200 times (6.2 M rows).
-    - enable_seqscan off (index_planning): a table that grew since its statistics were taken (a new year's
-      partition, the outbox, a fresh database) still looked small enough to scan whole; in a 60,000-notice run
-      that was 46 scans of the superseded-version partition (0.9 M rows), 33 of the code history and 18 of the
-      persons.
-
-    Transaction-local (SET LOCAL)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL random_page_cost = 1.1; {INDEX_PLANNING_SQL}")
-
-
-def index_planning() -> None:
-    """Plan this transaction's statements on an index wherever one applies (SET LOCAL enable_seqscan = off).
-
-    For the batches (batch_planning) and for beat's watches that look for the few rows of a partial index: the
-    stranded-notice check (every 5 s) and the push backlog check (every minute). Their plans follow the
-    statistics, and statistics taken during a burst say "most rows pending" until the next ANALYZE, which on a
-    table of years of notices comes only after another tenth of it has changed. With such statistics a check
-    that finds nothing read the whole table: the inbox's 200,000 rows in 195 ms on the bench database, every
-    5 s (tests/prefserver/test_watch_plans.py).
-    Only a cost penalty: a statement with no usable index still scans.
+      partitions for the batches' lookups; in a 200,000-notice run they read the superseded-version partition
+      268 times (19.6 M rows), the persons 200 times (6.2 M rows).
+    - enable_seqscan off: a table that grew since its statistics were taken (a new year's partition, the
+      outbox, a fresh database) still looked small enough to scan whole; in a 60,000-notice run that was 46
+      scans of the superseded-version partition (0.9 M rows), 33 of the code history and 18 of the persons.
+      Likewise statistics taken during a burst say "most rows pending" until the next ANALYZE, which on a table
+      of years of notices comes only after another tenth of it has changed: a watch that then found nothing read
+      the whole table (the inbox's 200,000 rows in 195 ms on the bench database, every 5 s;
+      tests/prefserver/test_watch_plans.py). Only a cost penalty: a statement with no usable index still scans.
 
     Transaction-local (SET LOCAL): call it inside transaction.atomic."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(INDEX_PLANNING_SQL)
+        cursor.execute("SET LOCAL random_page_cost = 1.1; SET LOCAL enable_seqscan = off")
 
 
 # Every GIN index of the schema that is a real (leaf) index, by name: a partitioned table's own index (relkind

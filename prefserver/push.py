@@ -35,7 +35,7 @@ from furyo.models import FuryoVersion
 from jukinet import clock
 from jukinet.config import setting_value
 from jukinet.crypto import decrypt_individual_number
-from jukinet.db import batch_planning, index_planning, loaded_values
+from jukinet.db import batch_planning, loaded_values
 from prefserver.intake.copy import any_of_array, array_literal, versions_by_id
 from prefserver.models import Alert, IdentityResidentCode, IdentityVersion, Incident, PushOutbox
 from prefserver.national_client import Ack, NationalAuthError, NationalClient, NationalError, NationalUnavailable
@@ -419,7 +419,7 @@ def push_backlog_check(*, as_of: dt.datetime | None = None) -> dict[str, int]:
 
     One unresolved alert and one open incident at a time: a long outage is one event, not thousands.
     """
-    index_planning()  # the pending rows through the due index, whatever the statistics say
+    batch_planning()  # the pending rows through the due index, whatever the statistics say
     now = as_of or clock.now()
     alert_after = dt.timedelta(minutes=setting_value("PUSH_ALERT_AFTER_MINUTES", on=clock.local_date(now)))
     incident_after = dt.timedelta(hours=setting_value("PUSH_INCIDENT_AFTER_HOURS", on=clock.local_date(now)))

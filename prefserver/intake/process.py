@@ -28,7 +28,7 @@ from furyo.models import FuryoPerson, FuryoResidentCode, FuryoVersion
 from jukinet import clock, fastjson
 from jukinet.config import setting_value
 from jukinet.crypto import blind_index, decrypt_with_key, key_id_of, keyring
-from jukinet.db import LockClass, batch_planning, binary_rows, index_planning, loaded_rows, prepared_cursor
+from jukinet.db import LockClass, batch_planning, binary_rows, loaded_rows, prepared_cursor
 from jukinet.models import ChangeReason, ResultCode
 from jukinet.partitions import ensure_partitions, expiry_year_for
 from jukinet.reference import prefecture_municipalities
@@ -942,7 +942,7 @@ def intake_held_recheck(*, pks: set[int]) -> set[int]:
     waiting = set(pks)
     for _ in range(RECHECK_ATTEMPTS):
         with transaction.atomic():
-            batch_planning()  # the held index whatever the statistics say, and the batch's lookups as probes
+            batch_planning()  # a batch of its own: its lookups as index probes, as a claimed batch's
             notices = stored_notices(
                 _held_examinable()
                 .select_for_update(skip_locked=True)
@@ -1083,7 +1083,7 @@ def intake_hold_sweep(*, as_of: dt.datetime, limit: int = BATCH_SIZE) -> int:
 
 def intake_stranded_exists(*, older_than: dt.timedelta = dt.timedelta(seconds=2)) -> bool:
     """A pending notice received a while ago and not claimed: its wake-up may have been lost. Read through the
-    claim's partial index whatever the statistics say (index_planning): beat asks every 5 s."""
+    claim's partial index whatever the statistics say (batch_planning): beat asks every 5 s."""
     with transaction.atomic():
-        index_planning()
+        batch_planning()
         return Notice.objects.filter(status=Notice.Status.PENDING, received_at__lte=clock.now() - older_than).exists()

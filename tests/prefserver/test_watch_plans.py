@@ -3,7 +3,7 @@ hold sweep's batches plan as the claimed batches do.
 
 Statistics taken during a burst say "most rows pending" (or held) until the next ANALYZE, which on a table of years of
 notices comes only after another tenth of it has changed. With such statistics the planner chose to scan the whole
-table for a check that then found nothing (jukinet.db.index_planning). The watch tests take statistics while every
+table for a check that then found nothing (jukinet.db.batch_planning). The watch tests take statistics while every
 row is pending, decide the rows without a new ANALYZE, and counts the sequential scans of the table in the test's
 transaction (`pg_stat_xact_user_tables`). Each first shows that the same query without the planning does scan the
 table under those statistics, so the state is the one that mattered.
