@@ -1,4 +1,5 @@
-"""Notices for intake tests: synthetic envelopes with valid check digits, submitted like a 市町村CS."""
+"""Notices for intake tests: synthetic envelopes with valid check digits, submitted like a 市町村CS; and outbox rows
+for the push tests."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from jukinet.identifiers import resident_code_check_digit, with_check_digit
 from prefserver.intake.process import intake_process_pending
 from prefserver.intake.receive import credential_issue, notices_receive
 from prefserver.models import LANE_SQL, Notice
+from prefserver.push import OUTBOX_TABLE
 
 YAMAGUCHI = "352012"  # 山口県下関市 (a sender of the demo prefecture)
 UBE = "352021"  # 宇部市
@@ -116,3 +118,16 @@ def codes_by_lane(count: int) -> list[str]:
             if len(found) == count:
                 return list(found.values())
     raise AssertionError("not enough lanes")
+
+
+def outbox_rows(cursor: Any, total: int, *, pending: int) -> None:
+    """`total` identity outbox rows of as many persons, row n due n seconds ago; the first `pending` pending, the
+    rest sent."""
+    cursor.execute(
+        f"INSERT INTO {OUTBOX_TABLE} (file, person_id, resident_code, update_sequence, revision, version_id,"
+        " version_expiry_year, status, attempts, next_attempt_at, acked_at, created_at)"
+        " SELECT 'identity', n, lpad(n::text, 11, '0'), 1, 0, n, 9999,"
+        " CASE WHEN n <= %s THEN 'pending' ELSE 'sent' END, 0, now() - make_interval(secs => n), NULL, now()"
+        " FROM generate_series(1, %s) AS n",
+        [pending, total],
+    )  # fmt: skip

@@ -33,6 +33,7 @@ from tests.prefserver.intake_helpers import (
     furyo_payload,
     identity_payload,
     notice,
+    outbox_rows,
     send_and_process,
 )
 
@@ -350,26 +351,13 @@ def test_every_relay_alert_kind_has_a_japanese_label_for_the_dashboard():
         assert Alert(kind=kind).get_kind_display() != kind
 
 
-def _outbox_rows(cursor: Any, total: int, *, pending: int) -> None:
-    """`total` identity outbox rows of as many persons, row n due n seconds ago; the first `pending` pending, the
-    rest sent."""
-    cursor.execute(
-        f"INSERT INTO {OUTBOX_TABLE} (file, person_id, resident_code, update_sequence, revision, version_id,"
-        " version_expiry_year, status, attempts, next_attempt_at, acked_at, created_at)"
-        " SELECT 'identity', n, lpad(n::text, 11, '0'), 1, 0, n, 9999,"
-        " CASE WHEN n <= %s THEN 'pending' ELSE 'sent' END, 0, now() - make_interval(secs => n), NULL, now()"
-        " FROM generate_series(1, %s) AS n",
-        [pending, total],
-    )  # fmt: skip
-
-
 def test_the_relay_claim_reads_a_backlog_in_due_order_and_stops_at_its_batch() -> None:
     # given: a backlog of 20,000 pending rows (after an outage of the national server) beside 5,000 sent ones
     # (kept: they are the record of what was pushed), with fresh statistics
     from django.db import connection
 
     with connection.cursor() as cursor:
-        _outbox_rows(cursor, 25000, pending=20000)
+        outbox_rows(cursor, 25000, pending=20000)
         cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
         # when
         cursor.execute("EXPLAIN " + CANDIDATES_SQL, {"now": clock.now(), "limit": 2000})
@@ -393,7 +381,7 @@ def test_the_due_check_reads_the_due_index_when_statistics_say_most_rows_are_pen
     from prefserver.push import push_due_exists
 
     with connection.cursor() as cursor:
-        _outbox_rows(cursor, 20000, pending=20000)
+        outbox_rows(cursor, 20000, pending=20000)
         cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
         cursor.execute(f"UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = now()")
     # when

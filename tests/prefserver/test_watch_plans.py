@@ -22,7 +22,7 @@ from prefserver.intake import process
 from prefserver.intake.process import intake_stranded_exists
 from prefserver.models import Notice, PushOutbox
 from prefserver.push import OUTBOX_TABLE, push_backlog_check
-from tests.prefserver.intake_helpers import CODE_A, notice, send_and_process
+from tests.prefserver.intake_helpers import CODE_A, notice, outbox_rows, send_and_process
 
 pytestmark = pytest.mark.django_db
 
@@ -142,15 +142,9 @@ def test_the_hold_sweep_decides_its_batches_with_the_batch_planning(monkeypatch:
 
 
 def test_the_push_backlog_check_reads_the_due_index_when_statistics_say_all_is_pending() -> None:
-    # given: statistics taken while 5,000 outbox rows were pending an hour and more; all acknowledged since
+    # given: statistics taken while 5,000 outbox rows were pending; all acknowledged since
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {OUTBOX_TABLE} (file, person_id, resident_code, update_sequence, revision, version_id,"
-            " version_expiry_year, status, attempts, next_attempt_at, acked_at, created_at)"
-            " SELECT 'identity', n, lpad(n::text, 11, '0'), 1, 0, n, 9999, 'pending', 0, now(), NULL,"
-            " now() - interval '2 hours' FROM generate_series(1, %s) AS n",
-            [ROWS],
-        )  # fmt: skip
+        outbox_rows(cursor, ROWS, pending=ROWS)
         cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
         cursor.execute(f"UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = now()")
     count_sql = f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE status = 'pending' AND created_at <= %s"
