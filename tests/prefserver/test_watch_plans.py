@@ -1,5 +1,5 @@
 """Beat's watches over the inbox and the outbox read their partial indexes whatever the statistics say, and the
-hold sweep's batches plan as the claimed batches do.
+hold sweep's and the held re-check's batches plan as the claimed batches do.
 
 Statistics taken during a burst say "most rows pending" (or held) until the next ANALYZE, which on a table of years of
 notices comes only after another tenth of it has changed. With such statistics the planner chose to scan the whole
@@ -115,13 +115,8 @@ def test_the_hold_sweep_reads_the_held_index_when_statistics_say_all_is_held() -
     assert _rows_read(NOTICE_TABLE) - before == 0
 
 
-@pytest.mark.django_db(transaction=True)  # each atomic block its own transaction, so no SET LOCAL carries over
-def test_the_hold_sweep_decides_its_batches_with_the_batch_planning(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sweep's batches look up persons and versions as the claimed batches do (batch_planning): before, only
-    claimed batches planned their key lookups as index probes."""
-    # given: a change for a code the prefecture does not hold, held until its entry arrives
-    (row,) = send_and_process(notice("21", 2, resident_code=CODE_A))
-    assert (row.status, row.hold_reason) == ("held", "unknown_code")
+def _batch_settings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The planner settings in force inside each batch the processor runs from now on."""
     seen: list[tuple[str, str]] = []
     run_batch = process._run_batch
 
@@ -132,6 +127,17 @@ def test_the_hold_sweep_decides_its_batches_with_the_batch_planning(monkeypatch:
         return run_batch(*args, **kwargs)
 
     monkeypatch.setattr(process, "_run_batch", recording)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)  # each atomic block its own transaction, so no SET LOCAL carries over
+def test_the_hold_sweep_decides_its_batches_with_the_batch_planning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep's batches look up persons and versions as the claimed batches do (batch_planning): before, only
+    claimed batches planned their key lookups as index probes."""
+    # given: a change for a code the prefecture does not hold, held until its entry arrives
+    (row,) = send_and_process(notice("21", 2, resident_code=CODE_A))
+    assert (row.status, row.hold_reason) == ("held", "unknown_code")
+    seen = _batch_settings(monkeypatch)
     # when: the hold time has passed
     swept = process.intake_hold_sweep(as_of=row.received_at + dt.timedelta(hours=25))
     # then: one batch, planned as a batch, and the notice has its timeout result
@@ -139,6 +145,20 @@ def test_the_hold_sweep_decides_its_batches_with_the_batch_planning(monkeypatch:
     assert seen == [("off", "1.1")]
     row.refresh_from_db()
     assert row.status == "rejected"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_held_recheck_decides_its_batch_with_the_batch_planning(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the same held change
+    (row,) = send_and_process(notice("21", 2, resident_code=CODE_A))
+    seen = _batch_settings(monkeypatch)
+    # when: a batch that had to skip it asks for it to be re-examined
+    waiting = process.intake_held_recheck(pks={row.pk})
+    # then: examined in one batch planned as a batch; nothing releases it, so it stays held
+    assert waiting == set()
+    assert seen == [("off", "1.1")]
+    row.refresh_from_db()
+    assert row.status == "held"
 
 
 def test_the_push_backlog_check_reads_the_due_index_when_statistics_say_all_is_pending() -> None:
