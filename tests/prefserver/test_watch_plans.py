@@ -4,7 +4,7 @@ hold sweep's and the held re-check's batches plan as the claimed batches do.
 Statistics taken during a burst say "most rows pending" (or held) until the next ANALYZE, which on a table of years of
 notices comes only after another tenth of it has changed. With such statistics the planner chose to scan the whole
 table for a check that then found nothing (jukinet.db.batch_planning). The watch tests take statistics while every
-row is pending, decide the rows without a new ANALYZE, and counts the sequential scans of the table in the test's
+row is pending, decide the rows without a new ANALYZE, and count the sequential scans of the table in the test's
 transaction (`pg_stat_xact_user_tables`). Each first shows that the same query without the planning does scan the
 table under those statistics, so the state is the one that mattered.
 """
@@ -28,34 +28,25 @@ pytestmark = pytest.mark.django_db
 
 NOTICE_TABLE = Notice._meta.db_table
 ROWS = 5000
+SEQ_SCANS = "seq_scan"
+ROWS_READ = "seq_tup_read + COALESCE(idx_tup_fetch, 0)"  # by sequential scans and through indexes
 
 
-def _seq_scans(table: str) -> int:
-    """Sequential scans of `table` so far in this transaction."""
+def _so_far(table: str, counter: str = SEQ_SCANS) -> int:
+    """A counter of `table` so far in this transaction (pg_stat_xact_user_tables)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = %s", [table])
+        cursor.execute(f"SELECT {counter} FROM pg_stat_xact_user_tables WHERE relname = %s", [table])
         row = cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-def _scans_of(table: str, sql: str, params: list[object]) -> int:
-    """How many times `sql`, run as it is (the planner's own choice), scanned `table` whole."""
-    before = _seq_scans(table)
+def _run(table: str, sql: str, params: list[object], counter: str = SEQ_SCANS) -> int:
+    """How much `sql`, run as it is (the planner's own choice), moved `table`'s counter."""
+    before = _so_far(table, counter)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         cursor.fetchall()
-    return _seq_scans(table) - before
-
-
-def _rows_read(table: str) -> int:
-    """Rows of `table` read so far in this transaction: by sequential scans and through indexes."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = %s",
-            [table],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    return _so_far(table, counter) - before
 
 
 def _notices(status: str, *, received_at: dt.datetime) -> None:
@@ -79,13 +70,13 @@ def test_the_stranded_notice_check_reads_the_claim_index_when_statistics_say_all
     # given: statistics taken while 5,000 notices were pending; all decided since
     _notices("pending", received_at=clock.now() - dt.timedelta(minutes=5))
     stranded_sql = f"SELECT 1 FROM {NOTICE_TABLE} WHERE status = 'pending' AND received_at <= %s LIMIT 1"
-    assert _scans_of(NOTICE_TABLE, stranded_sql, [clock.now()]) == 1  # the planner's choice: the whole inbox
+    assert _run(NOTICE_TABLE, stranded_sql, [clock.now()]) == 1  # the planner's choice: the whole inbox
     # when
-    before = _seq_scans(NOTICE_TABLE)
+    before = _so_far(NOTICE_TABLE)
     found = intake_stranded_exists()
     # then: nothing stranded, found without scanning the inbox
     assert found is False
-    assert _seq_scans(NOTICE_TABLE) - before == 0
+    assert _so_far(NOTICE_TABLE) - before == 0
 
 
 def test_the_stranded_notice_check_still_finds_a_stranded_notice() -> None:
@@ -104,15 +95,13 @@ def test_the_hold_sweep_reads_the_held_index_when_statistics_say_all_is_held() -
         f"SELECT id FROM {NOTICE_TABLE} WHERE status = 'held' AND received_at <= %s ORDER BY id LIMIT 2000"
         " FOR UPDATE SKIP LOCKED"
     )
-    before = _rows_read(NOTICE_TABLE)
-    _scans_of(NOTICE_TABLE, by_id, [clock.now()])
-    assert _rows_read(NOTICE_TABLE) - before >= ROWS  # the sweep's former order read every row
+    assert _run(NOTICE_TABLE, by_id, [clock.now()], ROWS_READ) >= ROWS  # the sweep's former order read every row
     # when
-    before = _rows_read(NOTICE_TABLE)
+    before = _so_far(NOTICE_TABLE, ROWS_READ)
     swept = process.intake_hold_sweep(as_of=clock.now())
     # then: nothing to sweep, found without reading the decided rows
     assert swept == 0
-    assert _rows_read(NOTICE_TABLE) - before == 0
+    assert _so_far(NOTICE_TABLE, ROWS_READ) - before == 0
 
 
 def _batch_settings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
@@ -168,11 +157,11 @@ def test_the_push_backlog_check_reads_the_due_index_when_statistics_say_all_is_p
         cursor.execute(f"ANALYZE {OUTBOX_TABLE}")
         cursor.execute(f"UPDATE {OUTBOX_TABLE} SET status = 'sent', acked_at = now()")
     count_sql = f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE status = 'pending' AND created_at <= %s"
-    assert _scans_of(OUTBOX_TABLE, count_sql, [clock.now()]) == 1
+    assert _run(OUTBOX_TABLE, count_sql, [clock.now()]) == 1
     # when
-    before = _seq_scans(OUTBOX_TABLE)
+    before = _so_far(OUTBOX_TABLE)
     result = push_backlog_check()
     # then: nothing overdue, counted without scanning the acknowledged rows
     assert result == {"overdue": 0, "stale": 0}
-    assert _seq_scans(OUTBOX_TABLE) - before == 0
+    assert _so_far(OUTBOX_TABLE) - before == 0
     assert PushOutbox.objects.filter(status="pending").count() == 0
